@@ -1,0 +1,372 @@
+"""The DuckDB store: runs, raw search results and each company's latest result. One writer."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tasks.models import CompanyResult, SearchOutcome
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,  -- one territory refresh
+    territory       VARCHAR NOT NULL,
+    mode            VARCHAR NOT NULL,     -- 'full' or 'rerun-failed'
+    flow_run_id     VARCHAR,              -- the Prefect flow run, when there is one
+    status          VARCHAR NOT NULL,     -- running | completed | stopped | failed | interrupted
+    started_at      TIMESTAMPTZ NOT NULL,
+    finished_at     TIMESTAMPTZ,
+    parameters      JSON,                 -- flow parameters and non-secret settings
+    n_input_rows    INTEGER,              -- companies read (before merging duplicates)
+    n_merged        INTEGER,              -- duplicate rows merged away
+    n_companies     INTEGER,              -- companies this run set out to research
+    n_ok            INTEGER DEFAULT 0,
+    n_failed        INTEGER DEFAULT 0,
+    n_hot           INTEGER DEFAULT 0,
+    n_warm          INTEGER DEFAULT 0,
+    n_cold          INTEGER DEFAULT 0,
+    n_search_cached INTEGER DEFAULT 0,    -- searches answered from the cache (no Tavily request)
+    prompt_tokens   BIGINT DEFAULT 0,
+    completion_tokens BIGINT DEFAULT 0,
+    message         VARCHAR               -- why a run stopped or failed
+);
+CREATE TABLE IF NOT EXISTS searches (
+    search_key      VARCHAR NOT NULL,     -- hash of normalised company + query + parameters
+    fetched_at      TIMESTAMPTZ NOT NULL, -- when Tavily answered (a cache hit keeps the original)
+    company_key     VARCHAR NOT NULL,
+    query           VARCHAR NOT NULL,
+    parameters      JSON NOT NULL,        -- search_depth, max_results, include_raw_content
+    request_id      VARCHAR,
+    response_time   DOUBLE,
+    n_pages         INTEGER NOT NULL,
+    PRIMARY KEY (search_key, fetched_at)
+);
+CREATE TABLE IF NOT EXISTS search_pages (
+    search_key      VARCHAR NOT NULL,
+    fetched_at      TIMESTAMPTZ NOT NULL,
+    rank            INTEGER NOT NULL,     -- position in Tavily's answer
+    url             VARCHAR NOT NULL,
+    title           VARCHAR,
+    score           DOUBLE,               -- Tavily relevance, 0-1
+    content         VARCHAR,              -- Tavily's snippet
+    raw_content     VARCHAR,              -- the full page text (what the LLM reads)
+    PRIMARY KEY (search_key, fetched_at, rank)
+);
+CREATE TABLE IF NOT EXISTS company_results (
+    territory       VARCHAR NOT NULL,
+    company_key     VARCHAR NOT NULL,     -- normalised company name
+    company         VARCHAR NOT NULL,     -- the name as given
+    domain          VARCHAR,
+    metadata        JSON,                 -- passthrough CSV columns (owner, CRM id, ...)
+    status          VARCHAR NOT NULL,     -- ok | failed
+    tier            VARCHAR,              -- HOT | WARM | COLD
+    score           INTEGER,              -- 0-100
+    confidence      VARCHAR,              -- high | medium | low
+    reasoning       VARCHAR,
+    signals         JSON,                 -- [{kind, url, excerpt}]
+    signals_dropped INTEGER DEFAULT 0,    -- signals citing pages the model was not shown
+    error           VARCHAR,              -- why it failed
+    run_id          VARCHAR NOT NULL,
+    search_key      VARCHAR,
+    search_fetched_at TIMESTAMPTZ,
+    search_cached   BOOLEAN,
+    model           VARCHAR,
+    prompt_tokens   INTEGER,
+    completion_tokens INTEGER,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+"""
+# company_results holds one row per company and territory (the latest); history keeps them all.
+KEYED_TABLES = """
+CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
+CREATE TABLE IF NOT EXISTS result_history AS SELECT * FROM company_results WHERE false;
+CREATE UNIQUE INDEX IF NOT EXISTS result_history_key
+    ON result_history (run_id, territory, company_key);
+"""
+RESULT_COLUMNS = (
+    "territory, company_key, company, domain, metadata, status, tier, score, confidence, "
+    "reasoning, signals, signals_dropped, error, run_id, search_key, search_fetched_at, "
+    "search_cached, model, prompt_tokens, completion_tokens, updated_at"
+)
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+class StoreError(Exception):
+    """A storage problem, phrased as one line for the user."""
+
+
+class TerritoryStore:
+    """The one writer of the territory database; open it for the length of a run."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | str, read_only: bool = False) -> TerritoryStore:
+        """Open (creating if needed) the database; a file held by another run is a clear error."""
+        path = Path(path)
+        if read_only and not path.exists():
+            raise StoreError(f"no database at {path} yet; run `territory run` first")
+        try:
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                pid = _LOCK_PID.search(text)
+                who = f" (process {pid[1]})" if pid else ""
+                raise StoreError(
+                    f"{path} is in use by another territory run{who}; wait for it to finish"
+                ) from None
+            raise StoreError(f"cannot open {path}: {text.splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+        store = cls(conn, path)
+        if not read_only:
+            conn.execute(SCHEMA)
+            conn.execute(KEYED_TABLES)
+        return store
+
+    def close(self) -> None:
+        """Checkpoint and release the file."""
+        self.conn.close()
+
+    def __enter__(self) -> TerritoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        territory: str,
+        mode: str,
+        parameters: dict[str, Any],
+        flow_run_id: str | None,
+        n_input_rows: int,
+        n_merged: int,
+        n_companies: int,
+    ) -> str:
+        """Record a run as running; any run left 'running' by a dead process is marked so."""
+        # We hold the write lock, so no other run can be alive: earlier 'running' rows are stale.
+        self.conn.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()), "
+            "message = coalesce(message, 'the process ended before the run finished') "
+            "WHERE status = 'running'"
+        )
+        run_id = str(uuid.uuid4())
+        self.conn.execute(
+            "INSERT INTO runs (run_id, territory, mode, flow_run_id, status, started_at, "
+            "parameters,"
+            " n_input_rows, n_merged, n_companies) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                territory,
+                mode,
+                flow_run_id,
+                _now(),
+                json.dumps(parameters, default=str),
+                n_input_rows,
+                n_merged,
+                n_companies,
+            ],
+        )
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, message: str | None = None) -> None:
+        """Close a run, recomputing its counts from what was stored."""
+        self.conn.execute(
+            """
+            UPDATE runs SET status = ?, finished_at = ?, message = ?,
+              n_ok = c.n_ok, n_failed = c.n_failed, n_hot = c.n_hot, n_warm = c.n_warm,
+              n_cold = c.n_cold, n_search_cached = c.n_cached,
+              prompt_tokens = c.pt, completion_tokens = c.ct
+            FROM (
+              SELECT count(*) FILTER (status = 'ok') AS n_ok,
+                     count(*) FILTER (status = 'failed') AS n_failed,
+                     count(*) FILTER (tier = 'HOT') AS n_hot,
+                     count(*) FILTER (tier = 'WARM') AS n_warm,
+                     count(*) FILTER (tier = 'COLD') AS n_cold,
+                     count(*) FILTER (search_cached) AS n_cached,
+                     coalesce(sum(prompt_tokens), 0) AS pt,
+                     coalesce(sum(completion_tokens), 0) AS ct
+              FROM result_history WHERE run_id = ?
+            ) AS c
+            WHERE runs.run_id = ?
+            """,
+            [status, _now(), message, run_id, run_id],
+        )
+
+    # -- searches and results ---------------------------------------------------------------
+
+    def save_searches(self, outcomes: Iterable[SearchOutcome]) -> None:
+        """Keep raw search results for re-scoring; a cached search already stored is skipped."""
+        rows, pages = [], []
+        for o in outcomes:
+            r = o.request
+            params = {
+                "search_depth": r.search_depth,
+                "max_results": r.max_results,
+                "include_raw_content": r.include_raw_content,
+                "domain": r.domain,
+            }
+            rows.append(
+                [
+                    r.cache_key,
+                    o.fetched_at,
+                    r.company_key,
+                    r.query,
+                    json.dumps(params),
+                    o.request_id,
+                    o.response_time,
+                    len(o.pages),
+                ]
+            )
+            pages.extend(
+                [r.cache_key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
+                for i, p in enumerate(o.pages)
+            )
+        if not rows:
+            return
+        with _transaction(self.conn):
+            self.conn.executemany(
+                "INSERT INTO searches VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
+            )
+            if pages:
+                self.conn.executemany(
+                    "INSERT INTO search_pages VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    pages,
+                )
+
+    def save_results(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
+        """Upsert a chunk's results as the latest per company, and append them to history."""
+        if not results:
+            return
+        now = _now()
+        rows = [_result_row(run_id, territory, r, now) for r in results]
+        marks = ", ".join("?" * len(rows[0]))
+        with _transaction(self.conn):
+            self.conn.executemany(
+                f"INSERT OR REPLACE INTO company_results ({RESULT_COLUMNS}) VALUES ({marks})", rows
+            )
+            self.conn.executemany(
+                f"INSERT OR REPLACE INTO result_history ({RESULT_COLUMNS}) VALUES ({marks})", rows
+            )
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def failed_companies(self, territory: str) -> list[dict[str, Any]]:
+        """Companies of a territory whose latest status is failed (name, domain, metadata)."""
+        rows = self.conn.execute(
+            "SELECT company_key, company, domain, metadata FROM company_results "
+            "WHERE territory = ? AND status = 'failed' ORDER BY company",
+            [territory],
+        ).fetchall()
+        return [
+            {"key": k, "name": n, "domain": d, "metadata": json.loads(m) if m else {}}
+            for k, n, d, m in rows
+        ]
+
+    def latest_results(
+        self, territory: str | None = None, tier: str | None = None, company_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest result per company, as plain dicts, filtered as asked."""
+        where, args = [], []
+        for column, value in (
+            ("territory", territory),
+            ("tier", tier),
+            ("company_key", company_key),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"SELECT {RESULT_COLUMNS} FROM company_results"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY territory, score DESC NULLS LAST, company"
+        return _dicts(self.conn.execute(sql, args))
+
+    def runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Run history, newest first."""
+        return _dicts(
+            self.conn.execute(
+                "SELECT run_id, territory, mode, status, started_at, finished_at, n_companies, "
+                "n_merged, n_ok, n_failed, n_hot, n_warm, n_cold, n_search_cached, prompt_tokens, "
+                "completion_tokens, message, flow_run_id FROM runs "
+                "ORDER BY started_at DESC LIMIT ?",
+                [limit],
+            )
+        )
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run row."""
+        rows = _dicts(self.conn.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))
+        return rows[0]
+
+
+def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) -> list[Any]:
+    c = r.classification
+    return [
+        territory,
+        r.company_key,
+        r.name,
+        r.domain,
+        json.dumps(r.metadata, ensure_ascii=False),
+        r.status,
+        c.tier if c else None,
+        c.score if c else None,
+        c.confidence if c else None,
+        c.reasoning if c else None,
+        json.dumps([s.model_dump() for s in c.signals], ensure_ascii=False) if c else None,
+        r.signals_dropped,
+        r.error,
+        run_id,
+        r.search_key,
+        r.search_fetched_at,
+        r.search_cached,
+        r.model,
+        r.usage.prompt_tokens if r.usage else None,
+        r.usage.completion_tokens if r.usage else None,
+        now,
+    ]
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    out = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        for key in ("metadata", "signals", "parameters"):
+            if isinstance(item.get(key), str):
+                item[key] = json.loads(item[key])
+        out.append(item)
+    return out
+
+
+class _transaction:
+    """BEGIN/COMMIT around a block, ROLLBACK on error: a chunk lands whole or not at all."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,166 @@
+"""The classification task: one chunk of companies, their LLM calls running concurrently."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.context import build_sources, select_pages
+from tasks.errors import FatalProviderError, ProviderError, RetryPolicy
+from tasks.llm_client import Classifier
+from tasks.models import Classification, CompanyResult, SearchOutcome
+from tasks.prompt import build_messages
+
+
+@dataclass
+class ChunkItem:
+    """One company of a chunk with its search outcome (or why the search failed)."""
+
+    company_key: str
+    name: str
+    domain: str | None
+    metadata: dict[str, str]
+    outcome: SearchOutcome | None = None
+    search_error: str | None = None
+    search_cached: bool = False
+
+
+@dataclass
+class ChunkWork:
+    """Everything a classification task needs for one chunk."""
+
+    index: int
+    items: list[ChunkItem]
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    """The knobs of classification that come from settings."""
+
+    min_score: float
+    context_max_chars: int
+    max_parallel: int
+
+
+@dataclass
+class ChunkOutcome:
+    """Results of a chunk; `fatal` is set when a provider error means the run must stop."""
+
+    index: int
+    results: list[CompanyResult]
+    unprocessed: list[str] = field(default_factory=list)
+    fatal: str | None = None
+
+
+class _Stopped(Exception):
+    """The run is stopping: do not send this request."""
+
+
+@task(name="classify-chunk", task_run_name="classify chunk {chunk.index}", cache_policy=NO_CACHE)
+def classify_chunk(
+    chunk: ChunkWork,
+    classifier: Classifier,
+    llm_slots: threading.Semaphore,
+    policy: RetryPolicy,
+    options: ClassifyOptions,
+    stop: threading.Event,
+) -> ChunkOutcome:
+    """Classify one chunk of companies with the LLM, each company on its own."""
+    fatal: list[str] = []
+
+    def classify_one(item: ChunkItem) -> CompanyResult | None:
+        if stop.is_set():
+            return None
+        try:
+            return classify_item(item, classifier, llm_slots, policy, options, stop)
+        except FatalProviderError as exc:
+            fatal.append(str(exc))
+            stop.set()  # tell the other companies, chunks and the flow to stop sending
+            return None
+        except _Stopped:
+            return None
+
+    workers = max(1, min(len(chunk.items), options.max_parallel))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+        outcomes = list(pool.map(classify_one, chunk.items))
+
+    results = [r for r in outcomes if r is not None]
+    unprocessed = [i.company_key for i, r in zip(chunk.items, outcomes, strict=True) if r is None]
+    ok = sum(r.status == "ok" for r in results)
+    get_run_logger().info(
+        "chunk %d: %d classified, %d failed, %d not processed",
+        chunk.index,
+        ok,
+        len(results) - ok,
+        len(unprocessed),
+    )
+    return ChunkOutcome(chunk.index, results, unprocessed, fatal[0] if fatal else None)
+
+
+def classify_item(
+    item: ChunkItem,
+    classifier: Classifier,
+    llm_slots: threading.Semaphore,
+    policy: RetryPolicy,
+    options: ClassifyOptions,
+    stop: threading.Event,
+) -> CompanyResult:
+    """One company: build its evidence, ask the LLM (with retries), keep only checkable signals."""
+    base = dict(
+        company_key=item.company_key,
+        name=item.name,
+        domain=item.domain,
+        metadata=item.metadata,
+        search_cached=item.search_cached,
+    )
+    if item.outcome is None:
+        return CompanyResult(**base, status="failed", error=f"search failed: {item.search_error}")
+    base |= dict(
+        search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
+    )
+    sources = build_sources(
+        select_pages(item.outcome.pages, options.min_score), options.context_max_chars
+    )
+    if not sources:
+        # Nothing relevant to judge: say so plainly rather than pay for a guess.
+        verdict = Classification(
+            tier="COLD",
+            score=0,
+            confidence="low",
+            signals=[],
+            reasoning=f"No search results at or above relevance {options.min_score:g}; "
+            "no evidence of GPU compute need was found.",
+        )
+        return CompanyResult(**base, status="ok", classification=verdict)
+
+    def attempt():
+        if stop.is_set():
+            raise _Stopped
+        messages = build_messages(
+            item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
+        )
+        with llm_slots:
+            return classifier.classify(messages)
+
+    try:
+        verdict, usage = policy.call(attempt, should_stop=stop.is_set)
+    except FatalProviderError:
+        raise
+    except ProviderError as exc:
+        return CompanyResult(**base, status="failed", error=str(exc), model=classifier.model)
+    cited = {s.url for s in sources}
+    # A signal must cite a page the model was actually shown; anything else is dropped.
+    kept = [s for s in verdict.signals if s.url in cited]
+    dropped = len(verdict.signals) - len(kept)
+    return CompanyResult(
+        **base,
+        status="ok",
+        classification=verdict.model_copy(update={"signals": kept}),
+        model=classifier.model,
+        usage=usage,
+        signals_dropped=dropped,
+    )

@@ -1,0 +1,208 @@
+"""The LLM seam: classify one company through any OpenAI-compatible chat completions endpoint."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Protocol
+
+import openai
+import pydantic
+
+from tasks.errors import FatalProviderError, InvalidOutputError, PermanentError, TransientError
+from tasks.models import Classification, Usage
+
+_FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class Classifier(Protocol):
+    """Anything that turns chat messages into a validated Classification."""
+
+    model: str
+
+    def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
+        """One classification; raise a ProviderError subclass on failure."""
+        ...
+
+
+class OpenAICompatibleClassifier:
+    """Structured-output classification on OpenAI, Crusoe, vLLM or Ollama via the openai client."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str | None,
+        model: str,
+        timeout: float,
+        structured_output: str = "auto",
+        max_output_tokens: int = 1500,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url or "https://api.openai.com/v1"
+        # Our RetryPolicy owns retries (it honours Retry-After and stops on quota errors),
+        # so the SDK's own retries are off to avoid multiplying attempts.
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=0,
+        )
+        self._use_schema = structured_output != "json_object"
+        self._may_fall_back = structured_output == "auto"
+        self._mode_lock = threading.Lock()
+        self._max_tokens = max_output_tokens
+
+    @property
+    def uses_json_schema(self) -> bool:
+        """True while requests carry a json_schema response_format (else json_object)."""
+        return self._use_schema
+
+    def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
+        """Send one request; map every failure to our error kinds."""
+        use_schema = self._use_schema
+        try:
+            if use_schema:
+                return self._classify_with_schema(messages)
+            return self._classify_with_json_object(messages)
+        except openai.BadRequestError as exc:
+            if use_schema and self._may_fall_back and _is_response_format_error(exc):
+                with self._mode_lock:
+                    self._use_schema = False  # this provider lacks json_schema: switch for the run
+                raise TransientError(
+                    "provider does not support json_schema; retrying with json_object", 0.0
+                ) from None
+            raise PermanentError(f"LLM 400 bad request: {_message(exc)}") from None
+        except openai.AuthenticationError:
+            raise FatalProviderError(
+                f"the LLM provider rejected the API key (401) at {self.base_url}; check LLM_API_KEY"
+            ) from None
+        except openai.PermissionDeniedError as exc:
+            raise FatalProviderError(
+                f"the LLM provider refused access (403): {_message(exc)}"
+            ) from None
+        except openai.NotFoundError:
+            raise FatalProviderError(
+                f"model {self.model!r} was not found at {self.base_url}; check LLM_MODEL"
+            ) from None
+        except openai.RateLimitError as exc:
+            if exc.code == "insufficient_quota" or _error_type(exc) == "insufficient_quota":
+                raise FatalProviderError(
+                    "the LLM account is out of quota (429 insufficient_quota); completed work is "
+                    "saved, add credit and run again"
+                ) from None
+            raise TransientError("LLM 429 rate limited", _retry_after(exc.response)) from None
+        except openai.APITimeoutError:
+            raise TransientError("LLM request timed out") from None
+        except openai.APIConnectionError:
+            raise TransientError("LLM connection failed") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in (408, 409) or exc.status_code >= 500:
+                raise TransientError(
+                    f"LLM HTTP {exc.status_code}", _retry_after(exc.response)
+                ) from None
+            raise PermanentError(f"LLM HTTP {exc.status_code}: {_message(exc)}") from None
+        except openai.LengthFinishReasonError:
+            raise InvalidOutputError("LLM output was cut off (finish_reason=length)", 0.0) from None
+        except openai.ContentFilterFinishReasonError:
+            raise InvalidOutputError("LLM output was blocked by a content filter", 0.0) from None
+        except pydantic.ValidationError as exc:
+            raise InvalidOutputError(
+                f"LLM output did not match the schema: {_first(exc)}", 0.0
+            ) from None
+        except (json.JSONDecodeError, AttributeError, TypeError):
+            # A 200 whose body is not a chat completion (HTML, truncated JSON, a bare string).
+            raise TransientError("LLM answered with a body that is not a chat completion") from None
+
+    def _classify_with_schema(
+        self, messages: list[dict[str, str]]
+    ) -> tuple[Classification, Usage | None]:
+        completion = self._client.chat.completions.parse(
+            model=self.model,
+            messages=messages,  # type: ignore[arg-type]
+            response_format=Classification,
+            max_completion_tokens=self._max_tokens,
+        )
+        message = completion.choices[0].message
+        if message.refusal:
+            raise InvalidOutputError(f"LLM refused: {message.refusal[:200]}", 0.0)
+        if message.parsed is None:
+            raise InvalidOutputError("LLM returned no classification", 0.0)
+        return message.parsed, _usage(completion.usage)
+
+    def _classify_with_json_object(
+        self, messages: list[dict[str, str]]
+    ) -> tuple[Classification, Usage | None]:
+        completion = self._client.chat.completions.create(
+            model=self.model,
+            messages=messages,  # type: ignore[arg-type]
+            response_format={"type": "json_object"},
+            max_completion_tokens=self._max_tokens,
+        )
+        choice = completion.choices[0]
+        if choice.finish_reason == "length":
+            raise InvalidOutputError("LLM output was cut off (finish_reason=length)", 0.0)
+        refusal = getattr(choice.message, "refusal", None)
+        if refusal:
+            raise InvalidOutputError(f"LLM refused: {refusal[:200]}", 0.0)
+        return parse_classification(choice.message.content or ""), _usage(completion.usage)
+
+
+def parse_classification(content: str) -> Classification:
+    """Validate a JSON answer, tolerating the code fences open models like to add."""
+    fenced = _FENCE.match(content)
+    text = fenced.group(1) if fenced else content.strip()
+    try:
+        return Classification.model_validate_json(text)
+    except pydantic.ValidationError as exc:
+        raise InvalidOutputError(
+            f"LLM output did not match the schema: {_first(exc)}", 0.0
+        ) from None
+
+
+def _usage(usage: object) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(
+        prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+        completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+    )
+
+
+def _first(exc: pydantic.ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "output"
+    return f"{where}: {err.get('msg', 'invalid')}"[:200]
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"][:300]
+    return str(exc)[:300]
+
+
+def _error_type(exc: openai.APIStatusError) -> str | None:
+    body = exc.body
+    return body.get("type") if isinstance(body, dict) else None
+
+
+def _is_response_format_error(exc: openai.BadRequestError) -> bool:
+    text = f"{exc.param or ''} {_message(exc)}".lower()
+    return "response_format" in text or "json_schema" in text
+
+
+def _retry_after(response: object) -> float | None:
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    value = headers.get("retry-after")
+    try:
+        if ms is not None:
+            return float(ms) / 1000
+        if value is not None:
+            return float(value)
+    except ValueError:
+        return None
+    return None

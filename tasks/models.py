@@ -1,0 +1,100 @@
+"""The data that moves between tasks: search requests and outcomes, classifications, results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Tier = Literal["HOT", "WARM", "COLD"]
+Confidence = Literal["high", "medium", "low"]
+SignalKind = Literal[
+    "funding", "headcount", "ml_training", "inference", "gpu_infrastructure", "hiring", "other"
+]
+
+
+class SearchRequest(BaseModel):
+    """One company's Tavily search, fully specified; its cache key covers every input."""
+
+    model_config = ConfigDict(frozen=True)
+
+    company_key: str
+    name: str
+    domain: str | None = None
+    query: str
+    search_depth: str = "advanced"
+    max_results: int = 20
+    include_raw_content: bool = True
+
+    @property
+    def cache_key(self) -> str:
+        """Stable key on the normalised company and the search parameters (never the run)."""
+        payload = self.model_dump(exclude={"name"})
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        return f"tavily-{digest[:32]}"
+
+
+class SearchPage(BaseModel):
+    """One Tavily result: the page, its relevance score and its raw content."""
+
+    url: str
+    title: str = ""
+    score: float = 0.0
+    content: str = ""
+    raw_content: str | None = None
+
+
+class SearchOutcome(BaseModel):
+    """What one search returned, as cached and stored for later re-scoring."""
+
+    request: SearchRequest
+    fetched_at: datetime
+    pages: list[SearchPage]
+    response_time: float | None = None
+    request_id: str | None = None
+
+
+class Signal(BaseModel):
+    """One piece of evidence, tied to the page it came from."""
+
+    kind: SignalKind = Field(description="What the evidence is about.")
+    url: str = Field(description="URL of the source the excerpt was copied from.")
+    excerpt: str = Field(description="A sentence copied verbatim from that source.")
+
+
+class Classification(BaseModel):
+    """The LLM's judgement of one company's need for GPU compute infrastructure."""
+
+    tier: Tier = Field(description="HOT, WARM or COLD need for GPU compute infrastructure.")
+    score: int = Field(ge=0, le=100, description="0 (no need) to 100 (urgent, large need).")
+    confidence: Confidence = Field(description="How well the sources support the judgement.")
+    reasoning: str = Field(description="Two or three sentences explaining the tier.")
+    signals: list[Signal] = Field(description="The evidence, each with URL and verbatim excerpt.")
+
+
+class Usage(BaseModel):
+    """Tokens one LLM call used, as the provider reported them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class CompanyResult(BaseModel):
+    """One company's outcome in one run: a classification, or a failure with its reason."""
+
+    company_key: str
+    name: str
+    domain: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    status: Literal["ok", "failed"]
+    classification: Classification | None = None
+    error: str | None = None
+    search_key: str | None = None
+    search_fetched_at: datetime | None = None
+    search_cached: bool = False
+    model: str | None = None
+    usage: Usage | None = None
+    signals_dropped: int = 0

@@ -1,0 +1,165 @@
+"""All configuration, read from the environment and `.env` once, at the edge (CLI or flow entry)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_QUERY_TEMPLATE = (
+    "{company_name} GPU compute infrastructure machine learning training inference funding "
+    "employees"
+)
+# A current, cheap, non-reasoning OpenAI model with strict json_schema support and a 1M context.
+DEFAULT_LLM_MODEL = "gpt-4.1-mini"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line for the user."""
+
+
+class Settings(BaseSettings):
+    """Every knob of territory-research; environment variables beat `.env`, which beats defaults."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    tavily_api_key: SecretStr | None = Field(default=None, description="Tavily API key.")
+    tavily_base_url: str = Field(default="https://api.tavily.com", description="Tavily API root.")
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="Key for the OpenAI-compatible LLM endpoint (falls back to OPENAI_API_KEY).",
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible API root; empty means the openai default."
+    )
+    llm_model: str = Field(default=DEFAULT_LLM_MODEL, min_length=1)
+    territory_db: Path = Field(default=Path("territory.duckdb"))
+
+    tavily_concurrency: int = Field(default=100, ge=1, le=500)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    llm_concurrency: int = Field(default=50, ge=1, le=500)
+    enable_batch_processing: bool = True
+    share_limits_across_runs: bool = Field(
+        default=False,
+        description="Also enforce TAVILY_CONCURRENCY through a Prefect tag limit shared by all "
+        "runs on the server (costs one API round trip per search).",
+    )
+    search_cache_ttl: timedelta = Field(default=timedelta(days=7))
+
+    search_query_template: str = DEFAULT_QUERY_TEMPLATE
+    search_depth: Literal["basic", "advanced", "fast", "ultra-fast"] = "advanced"
+    search_max_results: int = Field(default=20, ge=1, le=20)
+    search_min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    context_max_chars: int = Field(default=60_000, ge=1_000, le=2_000_000)
+    llm_structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
+    llm_max_output_tokens: int = Field(default=1_500, ge=100, le=32_000)
+
+    tavily_timeout: float = Field(default=60.0, gt=0, le=120)
+    llm_timeout: float = Field(default=120.0, gt=0, le=1_800)
+    max_attempts: int = Field(
+        default=4, ge=1, le=20, description="Tries per request on transient errors."
+    )
+    retry_base_delay: float = Field(default=1.0, ge=0, le=60)
+    retry_max_delay: float = Field(default=30.0, ge=0, le=600)
+
+    @field_validator("tavily_base_url", "llm_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        try:
+            url = httpx.URL(value)
+        except Exception as exc:  # httpx raises several types for malformed URLs
+            raise ValueError(f"not a URL: {value!r}") from exc
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("search_cache_ttl", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: object) -> object:
+        # Accept the human forms people put in .env ("7d", "12h") besides seconds and ISO 8601.
+        if isinstance(value, str):
+            if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
+                return timedelta(seconds=float(value))
+            match = _DURATION.match(value)
+            if match:
+                return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
+        return value
+
+    @field_validator("search_query_template")
+    @classmethod
+    def _check_template(cls, value: str) -> str:
+        if "{company_name}" not in value:
+            raise ValueError("must contain {company_name}")
+        try:
+            value.format(company_name="x", domain="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{company_name}} and {{domain}} may be used ({exc})") from exc
+        return value
+
+    @property
+    def effective_tavily_concurrency(self) -> int:
+        """Searches in flight at once (1 when batch processing is switched off)."""
+        return self.tavily_concurrency if self.enable_batch_processing else 1
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Companies per classification chunk (1 when batch processing is switched off)."""
+        return self.batch_size if self.enable_batch_processing else 1
+
+    @property
+    def effective_llm_concurrency(self) -> int:
+        """LLM requests in flight at once across the run (1 when batch processing is off)."""
+        return self.llm_concurrency if self.enable_batch_processing else 1
+
+    def require_keys(self) -> None:
+        """Fail with one line if a provider key is missing."""
+        if self.tavily_api_key is None or not self.tavily_api_key.get_secret_value().strip():
+            raise ConfigError(
+                "TAVILY_API_KEY is not set (put it in the environment or .env, "
+                "or use --simulate to run against the bundled simulators)"
+            )
+        if self.llm_api_key is None or not self.llm_api_key.get_secret_value().strip():
+            raise ConfigError(
+                "LLM_API_KEY (or OPENAI_API_KEY) is not set (put it in the environment or .env, "
+                "or use --simulate; local vLLM/Ollama servers accept any non-empty value)"
+            )
+
+    def public_dict(self) -> dict[str, object]:
+        """The settings with secrets left out, for run records and logs."""
+        data = self.model_dump(mode="json", exclude={"tavily_api_key", "llm_api_key"})
+        return data
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment, turning validation errors into one-line ConfigErrors."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first bad variable, what is wrong, and the value given."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err.get("loc") else "setting"
+    name = field.upper()
+    given = err.get("input")
+    hidden = isinstance(given, dict) or given is None or "key" in field  # never echo a secret
+    shown = "" if hidden else f" (got {str(given)[:80]!r})"
+    message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    more = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+    return f"invalid configuration: {name}: {message}{shown}{more}"

@@ -1,0 +1,118 @@
+"""The store: upserts without duplicates, history, run counts, and a clear lock error."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from storage.duckdb_store import StoreError, TerritoryStore
+from tasks.models import Classification, CompanyResult, SearchOutcome, SearchPage, SearchRequest
+
+
+def ok(key, tier="HOT", score=80):
+    verdict = Classification(tier=tier, score=score, confidence="high", reasoning="r", signals=[])
+    return CompanyResult(
+        company_key=key,
+        name=key.title(),
+        status="ok",
+        classification=verdict,
+        metadata={"owner": "Dana"},
+    )
+
+
+def failed(key):
+    return CompanyResult(company_key=key, name=key.title(), status="failed", error="boom")
+
+
+def rows(conn, sql):
+    return conn.execute(sql).fetchall()
+
+
+def test_rerun_updates_latest_and_keeps_history(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        first = store.start_run("emea", "full", {}, None, 2, 0, 2)
+        store.save_results(first, "emea", [ok("acme"), failed("globex")])
+        store.finish_run(first, "completed")
+        second = store.start_run("emea", "full", {}, None, 2, 0, 2)
+        store.save_results(second, "emea", [ok("acme", "WARM", 50), ok("globex", "COLD", 10)])
+        store.finish_run(second, "completed")
+        conn = store.conn
+        latest = conn.execute(
+            "SELECT company_key, tier, run_id = ? FROM company_results ORDER BY 1", [second]
+        ).fetchall()
+        assert latest == [("acme", "WARM", True), ("globex", "COLD", True)]
+        assert rows(conn, "SELECT count(*) FROM result_history") == [(4,)]
+        assert rows(conn, f"SELECT n_ok, n_failed, n_hot FROM runs WHERE run_id = '{first}'") == [
+            (1, 1, 1)
+        ]
+        assert store.failed_companies("emea") == []
+
+
+def test_failed_companies_come_back_with_their_metadata(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        run = store.start_run("t", "full", {}, None, 1, 0, 1)
+        r = failed("initech").model_copy(
+            update={"metadata": {"crm_id": "7"}, "domain": "i.example"}
+        )
+        store.save_results(run, "t", [r])
+        assert store.failed_companies("t") == [
+            {
+                "key": "initech",
+                "name": "Initech",
+                "domain": "i.example",
+                "metadata": {"crm_id": "7"},
+            }
+        ]
+
+
+def test_a_stale_running_run_is_marked_interrupted(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        stale = store.start_run("t", "full", {}, None, 1, 0, 1)
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.start_run("t", "full", {}, None, 1, 0, 1)
+        assert store.run(stale)["status"] == "interrupted"
+
+
+def test_cached_search_is_stored_once(tmp_path):
+    req = SearchRequest(company_key="acme", name="Acme", query="Acme GPU")
+    outcome = SearchOutcome(
+        request=req,
+        fetched_at=datetime.now(UTC),
+        pages=[SearchPage(url="https://a.example", score=0.9, raw_content="raw text")],
+    )
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.save_searches([outcome])
+        store.save_searches([outcome])
+        assert rows(store.conn, "SELECT count(*) FROM searches") == [(1,)]
+        assert rows(store.conn, "SELECT url, raw_content FROM search_pages") == [
+            ("https://a.example", "raw text")
+        ]
+
+
+def test_second_process_gets_a_clear_lock_error(tmp_path):
+    path = tmp_path / "t.duckdb"
+    with TerritoryStore.open(path):
+        code = (
+            f"from storage.duckdb_store import TerritoryStore\nTerritoryStore.open({str(path)!r})"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode != 0
+        assert "is in use by another territory run" in proc.stderr
+
+
+def test_read_only_open_of_missing_db_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="no database at"):
+        TerritoryStore.open(tmp_path / "missing.duckdb", read_only=True)
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_failed_chunk_write_leaves_nothing_behind(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        run = store.start_run("t", "full", {}, None, 2, 0, 2)
+        bad = ok("b").model_copy(update={"metadata": {"x": object()}})  # not JSON-serialisable
+        with pytest.raises(TypeError):
+            store.save_results(run, "t", [ok("a"), bad])
+        assert rows(store.conn, "SELECT count(*) FROM company_results") == [(0,)]
+    assert duckdb.connect(str(tmp_path / "t.duckdb")).execute("SELECT 1").fetchall() == [(1,)]
