@@ -46,6 +46,8 @@ class CliError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `territory` command."""
     args = _parser().parse_args(argv)
+    # Offline-friendly: the local Prefect server would otherwise try to send telemetry.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         return args.handler(args)
     except CliError as exc:
@@ -192,6 +194,7 @@ def _prepare(stack: ExitStack, simulate: bool):
 def _run_flow(quiet: bool = False, **parameters: Any) -> int:
     from flows.territory_research import research_territory
 
+    _quiet_task_run_lines()
     state = research_territory(**parameters, return_state=True)
     summary = state.result(raise_on_failure=False) if state.is_completed() else None
     if state.is_failed() and state.data is not None:
@@ -207,6 +210,24 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
         EXIT_USAGE if isinstance(summary, (InputError, ConfigError, StoreError)) else EXIT_STOPPED
     )
     raise CliError(message, code)
+
+
+def _quiet_task_run_lines() -> None:
+    """Keep the terminal to one line per chunk: per-task state lines still reach the Prefect API."""
+    import logging
+
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()
+
+    def routine(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not (record.name == "prefect.task_runs" and text.startswith("Finished in state"))
+
+    for handler in logging.getLogger("prefect").handlers:
+        if isinstance(handler, logging.StreamHandler) and not hasattr(handler, "_territory"):
+            handler.addFilter(routine)
+            handler._territory = True  # type: ignore[attr-defined]
 
 
 def _print_summary(s: dict[str, Any]) -> None:
