@@ -3,6 +3,7 @@ reached the simulators."""
 
 import json
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -259,3 +260,40 @@ def test_sequential_mode_runs_one_company_at_a_time(territory_env, sims, monkeyp
     assert run_flow(companies_csv=csv).is_completed()
     assert sims.tavily.stats()["max_in_flight"] == 1 and sims.llm.stats()["max_in_flight"] == 1
     assert query(territory_env, "SELECT count(*) FROM company_results") == [(4,)]
+
+
+def test_tavily_credits_exhausted_stops_the_run_with_one_message(territory_env, sims, monkeypatch):
+    monkeypatch.setenv("TAVILY_CONCURRENCY", "1")
+    monkeypatch.setenv("BATCH_SIZE", "2")
+    sims.tavily.configure(credits=8)  # advanced search costs 2: four searches, then 432
+    csv = write_csv(territory_env / "credits.csv", NAMES)
+    state = run_flow(companies_csv=csv)
+    assert state.is_failed()
+    assert "credits exhausted (432)" in state.message and "not processed" in state.message
+    assert sims.tavily.stats()["by_status"] == {200: 4, 432: 1}
+    stored = dict(query(territory_env, "SELECT company, status FROM company_results"))
+    assert set(stored.values()) <= {"ok"} and len(stored) >= 2
+    # The searches that succeeded are cached: a later run pays Tavily only for the rest.
+    sims.reset()
+    assert run_flow(companies_csv=csv).is_completed()
+    assert sims.tavily.stats()["requests"] == len(NAMES) - 4
+
+
+def test_keys_never_reach_duckdb_results_logs_or_the_prefect_database(territory_env, sims, caplog):
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    from tests.conftest import LLM_KEY, TAVILY_KEY
+
+    sims.llm.add_fault(FaultRule(kind="unauthorized", match=NAMES[0], times=1))
+    csv = write_csv(territory_env / "secret.csv", NAMES[:3])
+    run_flow(companies_csv=csv)
+    places = [territory_env / "territory.duckdb", *territory_env.rglob("prefect-results/*")]
+    db_url = PREFECT_API_DATABASE_CONNECTION_URL.value() or ""
+    if db_url.startswith("sqlite"):
+        prefect_db = Path(db_url.split("///", 1)[1])
+        places.extend(prefect_db.parent.glob(prefect_db.name + "*"))  # with its -wal file
+    blobs = [p.read_bytes() for p in places if p.is_file()]
+    assert len(blobs) >= 3
+    for key in (TAVILY_KEY, LLM_KEY):
+        assert not any(key.encode() in blob for blob in blobs)
+        assert key not in caplog.text
