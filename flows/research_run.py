@@ -101,6 +101,7 @@ def run_chunks(
     def submit_search(account: Account):
         request = SearchRequest(
             company_key=account.key,
+            endpoint=settings.tavily_base_url,
             name=account.name,
             domain=account.domain,
             query=build_query(settings.search_query_template, account.name, account.domain),

@@ -219,6 +219,7 @@ class TerritoryStore:
                 "search_depth": r.search_depth,
                 "max_results": r.max_results,
                 "include_raw_content": r.include_raw_content,
+                "endpoint": r.endpoint,
                 "domain": r.domain,
             }
             rows.append(

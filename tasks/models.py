@@ -24,6 +24,9 @@ class SearchRequest(BaseModel):
     company_key: str
     name: str
     domain: str | None = None
+    # Which Tavily-compatible service answered: a simulator's pages must never be reused
+    # as a real search (or the other way round).
+    endpoint: str = "https://api.tavily.com"
     query: str
     search_depth: str = "advanced"
     max_results: int = 20

@@ -47,3 +47,19 @@ def test_query_uses_domain_and_stays_under_tavily_limit():
     assert q.startswith("Acme (acme.example) GPU compute infrastructure")
     long_q = build_query(DEFAULT_QUERY_TEMPLATE, "N" * 300, "d" * 200 + ".com")
     assert len(long_q) <= QUERY_MAX_CHARS and "GPU compute" in long_q
+
+
+def test_search_cache_key_covers_company_params_and_endpoint_but_not_spelling():
+    from tasks.models import SearchRequest
+
+    base = dict(company_key="acme", name="Acme", query="Acme GPU")
+    key = SearchRequest(**base).cache_key
+    assert SearchRequest(**base | {"name": "ACME Inc."}).cache_key == key
+    for change in (
+        {"endpoint": "http://127.0.0.1:9/"},
+        {"max_results": 10},
+        {"search_depth": "basic"},
+        {"domain": "acme.example"},
+        {"query": "other"},
+    ):
+        assert SearchRequest(**base | change).cache_key != key, change

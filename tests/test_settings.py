@@ -5,21 +5,7 @@ from datetime import timedelta
 import pytest
 
 from territory.settings import DEFAULT_QUERY_TEMPLATE, ConfigError, load_settings
-
-ENV_NAMES = [
-    "TAVILY_API_KEY",
-    "TAVILY_BASE_URL",
-    "LLM_API_KEY",
-    "OPENAI_API_KEY",
-    "LLM_BASE_URL",
-    "LLM_MODEL",
-    "TERRITORY_DB",
-    "TAVILY_CONCURRENCY",
-    "BATCH_SIZE",
-    "LLM_CONCURRENCY",
-    "ENABLE_BATCH_PROCESSING",
-    "SEARCH_CACHE_TTL",
-]
+from tests.conftest import SETTING_NAMES as ENV_NAMES
 
 
 @pytest.fixture(autouse=True)
