@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
+import duckdb
 from prefect.utilities.annotations import quote
 
 from flows.limits import ensure_tag_limit
+from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport
+from flows.reporting import Progress
 from storage.duckdb_store import TerritoryStore
 from tasks.accounts import Account, InputError, parse_accounts, read_accounts, rows_to_csv
 from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk
@@ -22,32 +25,62 @@ from tasks.search import TAVILY_TAG, build_query, search_company
 from tasks.tavily_client import TavilySearchClient
 from territory.settings import Settings
 
+# A table reference we can safely splice into SQL: [schema.]table, plain identifiers only.
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+
 
 def load_accounts(
-    store: TerritoryStore,
-    companies_csv: str | None,
-    companies: list[dict[str, str]] | None,
-    territory: str | None,
-    rerun_failed: bool,
+    store: TerritoryStore, request: ResearchRequest
 ) -> tuple[str, list[Account], int, int]:
-    """The companies to research: a territory's failed ones, a list given inline, or a CSV."""
-    if rerun_failed:
+    """The companies to research: a territory's failed ones, a CSV, a DuckDB table or a list."""
+    territory = request.territory
+    if request.rerun_failed:
         territory = territory or "default"
         accounts = [
             Account(r["key"], r["name"], r["domain"], r["metadata"], ())
             for r in store.failed_companies(territory)
         ]
-        return territory, accounts, len(accounts), 0
-    if companies:
-        parsed = parse_accounts(rows_to_csv(companies), "companies")
+        return territory, accounts[: request.limit], len(accounts), 0
+    if request.companies:
+        parsed = parse_accounts(rows_to_csv(request.companies), "companies")
         territory = territory or "lookups"
-    elif companies_csv:
-        parsed = read_accounts(companies_csv)
-        territory = territory or Path(companies_csv).stem
+    elif request.accounts_table:
+        rows = read_accounts_table(store, request.accounts_table)
+        parsed = parse_accounts(rows_to_csv(rows), request.accounts_table)
+        territory = territory or request.accounts_table.rsplit(":", 1)[-1]
     else:
-        raise InputError("give companies_csv, companies, or rerun_failed=True")
+        assert request.companies_csv is not None  # the request model guarantees one source
+        parsed = read_accounts(request.companies_csv)
+        territory = territory or Path(request.companies_csv).stem
     n_rows = sum(len(a.rows) for a in parsed.accounts)
-    return territory, parsed.accounts, n_rows, parsed.merged
+    return territory, parsed.accounts[: request.limit], n_rows, parsed.merged
+
+
+def read_accounts_table(store: TerritoryStore, spec: str) -> list[dict[str, str]]:
+    """Rows of `table` in the territory database, or of `path.duckdb:table` elsewhere."""
+    path, _, table = spec.rpartition(":")
+    if not _TABLE_NAME.fullmatch(table):
+        raise InputError(f"{spec}: not a table name (letters, digits, _ and one optional schema.)")
+    try:
+        if path:
+            with duckdb.connect(path, read_only=True) as conn:
+                cursor = conn.execute(f"SELECT * FROM {table}")
+                return _string_rows(cursor)
+        return _string_rows(store.conn.execute(f"SELECT * FROM {table}"))
+    except duckdb.Error as exc:
+        raise InputError(f"{spec}: cannot read the accounts table ({_first_line(exc)})") from None
+
+
+def _string_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
+    names = [d[0] for d in cursor.description]
+    return [
+        {n: "" if v is None else str(v) for n, v in zip(names, row, strict=True)}
+        for row in cursor.fetchall()
+    ]
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
 
 
 def run_chunks(
@@ -93,10 +126,7 @@ def run_chunks(
     llm_slots = threading.BoundedSemaphore(llm_concurrency)
     stop = threading.Event()
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
-    progress = create_progress_artifact(
-        0.0, key=_artifact_key(territory), description=f"Companies stored for {territory}"
-    )
-    stored = 0
+    progress = Progress(territory, len(accounts))
 
     def submit_search(account: Account):
         request = SearchRequest(
@@ -114,16 +144,16 @@ def run_chunks(
         return classify_chunk.submit(quote(work), classifier, llm_slots, policy, options, stop)
 
     def on_classified(outcome: ChunkOutcome) -> None:
-        nonlocal stored
         store.save_results(run_id, territory, outcome.results)
-        stored += len(outcome.results)
-        update_progress_artifact(progress, 100.0 * stored / max(1, len(accounts)))
+        progress.add(len(outcome.results))
+        ok = sum(r.status == "ok" for r in outcome.results)
         logger.info(
-            "chunk %d/%d stored: %d companies (%d/%d done)",
+            "chunk %d/%d stored: %d classified, %d failed (%d/%d done)",
             outcome.index + 1,
             len(chunks),
-            len(outcome.results),
-            stored,
+            ok,
+            len(outcome.results) - ok,
+            progress.done,
             len(accounts),
         )
 
@@ -142,8 +172,3 @@ def run_chunks(
     except BaseException:
         stop.set()  # Ctrl-C or cancellation: tell running chunk tasks to send nothing more
         raise
-
-
-def _artifact_key(territory: str) -> str:
-    slug = "".join(c if c.isalnum() else "-" for c in territory.lower()).strip("-")[:40]
-    return f"progress-{slug or 'territory'}"

@@ -12,7 +12,10 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.parameters import ResearchRequest
+from flows.reporting import publish_results
 from flows.research_run import load_accounts, run_chunks
+from flows.secrets import fill_keys_from_blocks
 from storage.duckdb_store import TerritoryStore
 from territory.settings import load_settings
 
@@ -21,71 +24,65 @@ from territory.settings import load_settings
 MAX_TASK_THREADS = 600
 
 
-def _run_name() -> str:
-    params = runtime.flow_run.parameters
-    label = params.get("territory") or Path(params.get("companies_csv") or "territory").stem
-    mode = "rerun-failed" if params.get("rerun_failed") else "refresh"
+def run_name() -> str:
+    """`<territory>-<refresh|rerun-failed>-<UTC date and time>`, from the run's parameters."""
+    request = runtime.flow_run.parameters.get("request") or {}
+    if isinstance(request, ResearchRequest):
+        request = request.model_dump()
+    source = request.get("companies_csv") or request.get("accounts_table") or "territory"
+    label = request.get("territory") or Path(str(source).rsplit(":", 1)[-1]).stem
+    mode = "rerun-failed" if request.get("rerun_failed") else "refresh"
     return f"{label}-{mode}-{datetime.now(UTC):%Y-%m-%d-%H%M}"
 
 
 @flow(
     name="territory-research",
-    flow_run_name=_run_name,
+    flow_run_name=run_name,
     task_runner=ThreadPoolTaskRunner(max_workers=MAX_TASK_THREADS),
     persist_result=False,
 )
-def research_territory(
-    companies_csv: str | None = None,
-    territory: str | None = None,
-    companies: list[dict[str, str]] | None = None,
-    refresh: bool = False,
-    rerun_failed: bool = False,
-) -> Any:
+def research_territory(request: ResearchRequest) -> Any:
     """Search, classify and store every company of a territory (or only its failed ones)."""
-    settings = load_settings()
+    settings = load_settings(**request.settings_overrides())
+    if settings.keys_missing:
+        settings = fill_keys_from_blocks(settings)
     settings.require_keys()
     logger = get_run_logger()
     started = time.monotonic()
     with TerritoryStore.open(settings.territory_db) as store:
-        territory, accounts, n_rows, n_merged = load_accounts(
-            store, companies_csv, companies, territory, rerun_failed
-        )
-        params = {
-            "companies_csv": companies_csv,
+        territory, accounts, n_rows, n_merged = load_accounts(store, request)
+        parameters = request.model_dump(exclude={"companies"}) | {
             "territory": territory,
-            "refresh": refresh,
-            "companies": len(companies) if companies else None,
-            "rerun_failed": rerun_failed,
             "settings": settings.public_dict(),
         }
+        mode = "rerun-failed" if request.rerun_failed else "full"
         run_id = store.start_run(
-            territory,
-            "rerun-failed" if rerun_failed else "full",
-            params,
-            _flow_run_id(),
-            n_rows,
-            n_merged,
-            len(accounts),
+            territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
         )
+        done = store.classified_keys(run_id)  # non-empty only when a flow run is retried
+        todo = [a for a in accounts if a.key not in done]
         logger.info(
-            "run %s: %d companies in territory %r (%d duplicate rows merged)",
+            "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
             run_id,
             len(accounts),
             territory,
             n_merged,
+            f", {len(done)} already done by this flow run" if done else "",
         )
         try:
-            report = run_chunks(settings, store, run_id, territory, accounts, refresh, logger)
+            report = run_chunks(
+                settings, store, run_id, territory, todo, request.refresh_cache, logger
+            )
         except BaseException as exc:
             # Chunks already stored stay stored; the run row says how it ended.
             cancelled = isinstance(exc, (KeyboardInterrupt, TerminationSignal))
-            store.finish_run(
-                run_id, "cancelled" if cancelled else "failed", f"{type(exc).__name__}: {exc}"[:500]
-            )
+            status = "cancelled" if cancelled else "failed"
+            store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
             raise
         status = "stopped" if report.fatal else "completed"
         store.finish_run(run_id, status, report.fatal)
         summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
+        publish_results(store, run_id, summary)
     logger.info(
         "run %s %s: %s ok, %s failed (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,
@@ -104,9 +101,7 @@ def research_territory(
     }
     if report.fatal:
         # A Failed state with a plain message: the UI and CLI show one line, not a traceback.
-        message = (
-            f"run stopped early: {report.fatal} ({len(report.unprocessed)} companies not processed)"
-        )
+        message = f"run stopped early: {report.fatal} ({len(report.unprocessed)} not processed)"
         logger.error(message)
         return Failed(message=message, data=result)
     return result

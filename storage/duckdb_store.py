@@ -159,6 +159,18 @@ class TerritoryStore:
         n_companies: int,
     ) -> str:
         """Record a run as running; any run left 'running' by a dead process is marked so."""
+        if flow_run_id:
+            # A retry of the same Prefect flow run continues its run row (and skips its work).
+            found = self.conn.execute(
+                "SELECT run_id FROM runs WHERE flow_run_id = ?", [flow_run_id]
+            ).fetchone()
+            if found:
+                self.conn.execute(
+                    "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL "
+                    "WHERE run_id = ?",
+                    [found[0]],
+                )
+                return str(found[0])
         # We hold the write lock, so no other run can be alive: earlier 'running' rows are stale.
         self.conn.execute(
             "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()), "
@@ -267,6 +279,47 @@ class TerritoryStore:
             )
 
     # -- queries ------------------------------------------------------------------------------
+
+    def classified_keys(self, run_id: str) -> set[str]:
+        """Companies this run already classified (what a retried flow run need not redo)."""
+        rows = self.conn.execute(
+            "SELECT company_key FROM result_history WHERE run_id = ? AND status = 'ok'", [run_id]
+        ).fetchall()
+        return {k for (k,) in rows}
+
+    def run_failures(self, run_id: str) -> list[dict[str, Any]]:
+        """This run's failed companies and why."""
+        return _dicts(
+            self.conn.execute(
+                "SELECT company, domain, error FROM result_history "
+                "WHERE run_id = ? AND status = 'failed' ORDER BY company",
+                [run_id],
+            )
+        )
+
+    def changes_since_previous(self, run_id: str, territory: str) -> list[dict[str, Any]]:
+        """Companies whose tier differs from their previous result in this territory."""
+        return _dicts(
+            self.conn.execute(
+                """
+                WITH cur AS (
+                    SELECT company_key, company, tier, score, updated_at
+                    FROM result_history WHERE run_id = ? AND status = 'ok'
+                ), prev AS (
+                    SELECT h.company_key, h.tier, h.score, row_number() OVER (
+                        PARTITION BY h.company_key ORDER BY h.updated_at DESC) AS rn
+                    FROM result_history h
+                    WHERE h.territory = ? AND h.run_id <> ? AND h.status = 'ok'
+                )
+                SELECT cur.company, prev.tier AS old_tier, cur.tier AS new_tier,
+                       prev.score AS old_score, cur.score AS new_score
+                FROM cur LEFT JOIN prev ON prev.company_key = cur.company_key AND prev.rn = 1
+                WHERE prev.tier IS DISTINCT FROM cur.tier
+                ORDER BY prev.tier IS NULL, cur.score DESC, cur.company
+                """,
+                [run_id, territory, run_id],
+            )
+        )
 
     def failed_companies(self, territory: str) -> list[dict[str, Any]]:
         """Companies of a territory whose latest status is failed (name, domain, metadata)."""

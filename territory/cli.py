@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("companies_csv", metavar="COMPANIES.csv")
     run.add_argument("--territory", help="territory name (default: the CSV file's name)")
     run.add_argument("--refresh", action="store_true", help="ignore cached searches")
+    run.add_argument("--limit", type=int, metavar="N", help="research only the first N companies")
     _simulate_flag(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -126,7 +127,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run_flow(
             companies_csv=os.path.abspath(args.companies_csv),
             territory=territory,
-            refresh=args.refresh,
+            refresh_cache=args.refresh,
+            limit=args.limit,
         )
 
 
@@ -147,7 +149,7 @@ def _cmd_rerun_failed(args: argparse.Namespace) -> int:
         print(
             f"territory {territory!r}: re-running {len(failed)} failed companies", file=sys.stderr
         )
-        return _run_flow(territory=territory, rerun_failed=True, refresh=args.refresh)
+        return _run_flow(territory=territory, rerun_failed=True, refresh_cache=args.refresh)
 
 
 def _cmd_lookup(args: argparse.Namespace) -> int:
@@ -155,7 +157,7 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
         settings = _prepare(stack, args.simulate)
         row = {"name": args.name, "domain": args.domain or ""}
         code = _run_flow(
-            companies=[row], territory=args.territory, refresh=args.refresh, quiet=True
+            companies=[row], territory=args.territory, refresh_cache=args.refresh, quiet=True
         )
         from tasks.accounts import normalize_name
 
@@ -187,15 +189,26 @@ def _prepare(stack: ExitStack, simulate: bool):
         )
         print(f"simulators: Tavily {sims.tavily_url}, LLM {sims.llm_url}", file=sys.stderr)
     settings = load_settings()
+    if settings.keys_missing:
+        from flows.secrets import fill_keys_from_blocks
+
+        settings = fill_keys_from_blocks(settings)
     settings.require_keys()
     return settings
 
 
 def _run_flow(quiet: bool = False, **parameters: Any) -> int:
+    from pydantic import ValidationError
+
+    from flows.parameters import ResearchRequest
     from flows.territory_research import research_territory
 
+    try:
+        request = ResearchRequest(**parameters)
+    except ValidationError as exc:
+        raise CliError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
     _quiet_task_run_lines()
-    state = research_territory(**parameters, return_state=True)
+    state = research_territory(request, return_state=True)
     summary = state.result(raise_on_failure=False) if state.is_completed() else None
     if state.is_failed() and state.data is not None:
         summary = state.result(raise_on_failure=False)

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
         description="Key for the OpenAI-compatible LLM endpoint (falls back to OPENAI_API_KEY).",
     )
+    tavily_api_key_block: str = Field(
+        default="tavily-api-key", description="Prefect Secret block used when the key is unset."
+    )
+    llm_api_key_block: str = Field(
+        default="llm-api-key", description="Prefect Secret block used when the key is unset."
+    )
     llm_base_url: str | None = Field(
         default=None, description="OpenAI-compatible API root; empty means the openai default."
     )
@@ -129,14 +135,23 @@ class Settings(BaseSettings):
         """Fail with one line if a provider key is missing."""
         if self.tavily_api_key is None or not self.tavily_api_key.get_secret_value().strip():
             raise ConfigError(
-                "TAVILY_API_KEY is not set (put it in the environment or .env, "
-                "or use --simulate to run against the bundled simulators)"
+                "TAVILY_API_KEY is not set (put it in the environment or .env, or in a Prefect "
+                f"Secret block named {self.tavily_api_key_block!r}, or use --simulate)"
             )
         if self.llm_api_key is None or not self.llm_api_key.get_secret_value().strip():
             raise ConfigError(
                 "LLM_API_KEY (or OPENAI_API_KEY) is not set (put it in the environment or .env, "
-                "or use --simulate; local vLLM/Ollama servers accept any non-empty value)"
+                f"or in a Prefect Secret block named {self.llm_api_key_block!r}, or use "
+                "--simulate; local vLLM/Ollama servers accept any non-empty value)"
             )
+
+    @property
+    def keys_missing(self) -> bool:
+        """True when either provider key is absent (so Secret blocks may be consulted)."""
+        return any(
+            k is None or not k.get_secret_value().strip()
+            for k in (self.tavily_api_key, self.llm_api_key)
+        )
 
     def public_dict(self) -> dict[str, object]:
         """The settings with secrets left out, for run records and logs."""

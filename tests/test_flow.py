@@ -24,9 +24,10 @@ def write_csv(path, names, domains=None, extra=None):
 
 
 def run_flow(**params):
+    from flows.parameters import ResearchRequest
     from flows.territory_research import research_territory
 
-    return research_territory(**params, return_state=True)
+    return research_territory(ResearchRequest(**params), return_state=True)
 
 
 def query(env, sql, args=()):
@@ -126,7 +127,7 @@ def test_rerun_inside_ttl_sends_no_tavily_request_and_refresh_does(territory_env
     assert sims.tavily.stats()["requests"] == 0
     assert sims.llm.stats()["requests"] == 4  # re-scored from the cached pages
     assert query(territory_env, "SELECT count(*) FROM company_results") == [(4,)]
-    state = run_flow(companies_csv=csv, refresh=True)
+    state = run_flow(companies_csv=csv, refresh_cache=True)
     assert state.is_completed() and state.result()["n_search_cached"] == 0
     assert sims.tavily.stats()["requests"] == 4
 

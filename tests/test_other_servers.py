@@ -99,6 +99,7 @@ def stub_server():
 
 
 def test_flow_runs_against_any_compatible_server(territory_env, stub_server, monkeypatch):
+    from flows.parameters import ResearchRequest
     from flows.territory_research import research_territory
 
     monkeypatch.setenv("TAVILY_BASE_URL", f"{stub_server}/gateway/tavily")
@@ -107,7 +108,7 @@ def test_flow_runs_against_any_compatible_server(territory_env, stub_server, mon
     monkeypatch.setenv("LLM_API_KEY", "sk-gateway")
     csv = territory_env / "stub.csv"
     csv.write_text("name,domain\nStubco,stub.example\n")
-    state = research_territory(companies_csv=str(csv), return_state=True)
+    state = research_territory(ResearchRequest(companies_csv=str(csv)), return_state=True)
     assert state.is_completed(), state.message
 
     paths = [(p, auth) for p, auth, _ in StubHandler.seen]

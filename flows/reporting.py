@@ -1,0 +1,127 @@
+"""What a run shows in the Prefect UI: a progress bar, the territory table and a summary."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from storage.duckdb_store import TerritoryStore
+
+# A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
+MAX_TABLE_ROWS = 5_000
+MAX_LISTED = 50
+
+
+def artifact_key(kind: str, territory: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    slug = "".join(c if c.isalnum() else "-" for c in territory.lower())
+    slug = "-".join(part for part in slug.split("-") if part)[:40]
+    return f"{kind}-{slug or 'territory'}"
+
+
+class Progress:
+    """The progress artifact of one run, updated as chunks are stored."""
+
+    def __init__(self, territory: str, total: int) -> None:
+        self.total = max(1, total)
+        self.done = 0
+        self._id: UUID = create_progress_artifact(
+            0.0,
+            key=artifact_key("progress", territory),
+            description=f"Companies of {territory} stored so far ({total} in this run)",
+        )
+
+    def add(self, count: int) -> None:
+        """Record `count` more companies stored."""
+        self.done += count
+        update_progress_artifact(self._id, min(100.0, 100.0 * self.done / self.total))
+
+
+def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> None:
+    """The territory's latest results as a table, and a markdown summary of this run."""
+    territory = summary["territory"]
+    rows = store.latest_results(territory=territory)
+    table = [
+        {
+            "company": r["company"],
+            "tier": r["tier"] or "",
+            "score": r["score"],
+            "confidence": r["confidence"] or "",
+            "top signal": (r["signals"] or [{}])[0].get("excerpt", "") if r["signals"] else "",
+            "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
+        }
+        for r in rows[:MAX_TABLE_ROWS]
+    ]
+    more = f" (first {MAX_TABLE_ROWS} of {len(rows)})" if len(rows) > MAX_TABLE_ROWS else ""
+    create_table_artifact(
+        table,
+        key=artifact_key("territory", territory),
+        description=f"Latest result per company in {territory}{more}, best first",
+    )
+    markdown = render_summary(
+        summary, store.changes_since_previous(run_id, territory), store.run_failures(run_id)
+    )
+    create_markdown_artifact(
+        markdown, key=artifact_key("summary", territory), description=f"Run summary: {territory}"
+    )
+
+
+def render_summary(
+    summary: dict[str, Any], changes: list[dict[str, Any]], failures: list[dict[str, Any]]
+) -> str:
+    """Counts per tier, what changed since the last run, failures with reasons, elapsed time."""
+    s = summary
+    lines = [
+        f"# {s['territory']}: {s['status']}",
+        "",
+        f"Run `{s['run_id']}` ({s['mode']}), {s['elapsed_seconds']} s, "
+        f"{s['n_companies']} companies, {s['n_search_cached']} searches from cache.",
+        "",
+        "| tier | companies |",
+        "|---|---|",
+        f"| HOT | {s['n_hot']} |",
+        f"| WARM | {s['n_warm']} |",
+        f"| COLD | {s['n_cold']} |",
+        f"| failed | {s['n_failed']} |",
+        "",
+    ]
+    if s.get("message"):
+        lines += [f"**Stopped:** {_cell(s['message'])}", ""]
+    new = [c for c in changes if c["old_tier"] is None]
+    moved = [c for c in changes if c["old_tier"] is not None]
+    lines.append(f"## Changes since the last run ({len(moved)} moved, {len(new)} new)")
+    lines.append("")
+    if moved:
+        lines += ["| company | was | now | score |", "|---|---|---|---|"]
+        lines += [
+            f"| {_cell(c['company'])} | {c['old_tier']} | {c['new_tier']} | "
+            f"{c['old_score']} → {c['new_score']} |"
+            for c in moved[:MAX_LISTED]
+        ]
+    else:
+        lines.append("No company changed tier.")
+    if new:
+        names = ", ".join(_cell(c["company"]) for c in new[:MAX_LISTED])
+        lines += ["", f"New: {names}" + (" …" if len(new) > MAX_LISTED else "")]
+    lines += ["", f"## Failures ({len(failures)})", ""]
+    if failures:
+        lines += ["| company | reason |", "|---|---|"]
+        lines += [f"| {_cell(f['company'])} | {_cell(f['error'])} |" for f in failures[:MAX_LISTED]]
+        if len(failures) > MAX_LISTED:
+            lines.append(f"\n… and {len(failures) - MAX_LISTED} more: `territory results`.")
+        lines += ["", "Re-run them with the `rerun-failed` deployment or `territory rerun-failed`."]
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: Any) -> str:
+    """Text safe inside a markdown table cell."""
+    return " ".join(str(text or "").split()).replace("|", "\\|")[:300]
