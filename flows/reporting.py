@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import string
 from typing import Any
 from uuid import UUID
 
@@ -20,9 +22,13 @@ MAX_LISTED = 50
 
 
 def artifact_key(kind: str, territory: str) -> str:
-    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
-    slug = "".join(c if c.isalnum() else "-" for c in territory.lower())
+    """Prefect artifact keys allow lowercase ASCII letters, digits and dashes only."""
+    allowed = string.ascii_lowercase + string.digits
+    slug = "".join(c if c in allowed else "-" for c in territory.lower())
     slug = "-".join(part for part in slug.split("-") if part)[:40]
+    if not territory.isascii():
+        # Names in other scripts would all collapse to the same key: keep them apart.
+        slug = f"{slug}-{hashlib.sha1(territory.encode()).hexdigest()[:8]}".strip("-")
     return f"{kind}-{slug or 'territory'}"
 
 
