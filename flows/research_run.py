@@ -64,9 +64,9 @@ def read_accounts_table(store: TerritoryStore, spec: str) -> list[dict[str, str]
     try:
         if path:
             with duckdb.connect(path, read_only=True) as conn:
-                cursor = conn.execute(f"SELECT * FROM {table}")
-                return _string_rows(cursor)
-        return _string_rows(store.conn.execute(f"SELECT * FROM {table}"))
+                return _string_rows(conn.execute(f"SELECT * FROM {table}"))
+        with store.session() as conn:
+            return _string_rows(conn.execute(f"SELECT * FROM {table}"))
     except duckdb.Error as exc:
         raise InputError(f"{spec}: cannot read the accounts table ({_first_line(exc)})") from None
 

@@ -49,40 +49,39 @@ def research_territory(request: ResearchRequest) -> Any:
     settings.require_keys()
     logger = get_run_logger()
     started = time.monotonic()
-    with TerritoryStore.open(settings.territory_db) as store:
-        territory, accounts, n_rows, n_merged = load_accounts(store, request)
-        parameters = request.model_dump(exclude={"companies"}) | {
-            "territory": territory,
-            "settings": settings.public_dict(),
-        }
-        mode = "rerun-failed" if request.rerun_failed else "full"
-        run_id = store.start_run(
-            territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
-        )
-        done = store.classified_keys(run_id)  # non-empty only when a flow run is retried
-        todo = [a for a in accounts if a.key not in done]
-        logger.info(
-            "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
-            run_id,
-            len(accounts),
-            territory,
-            n_merged,
-            f", {len(done)} already done by this flow run" if done else "",
-        )
-        try:
-            report = run_chunks(
-                settings, store, run_id, territory, todo, request.refresh_cache, logger
-            )
-        except BaseException as exc:
-            # Chunks already stored stay stored; the run row says how it ended.
-            cancelled = isinstance(exc, (KeyboardInterrupt, TerminationSignal))
-            status = "cancelled" if cancelled else "failed"
-            store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
-            raise
-        status = "stopped" if report.fatal else "completed"
-        store.finish_run(run_id, status, report.fatal)
-        summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
-        publish_results(store, run_id, summary)
+    # No `with`: each store call takes the file briefly, so other runs and readers share it.
+    store = TerritoryStore.open(settings.territory_db)
+    territory, accounts, n_rows, n_merged = load_accounts(store, request)
+    parameters = request.model_dump(exclude={"companies"}) | {
+        "territory": territory,
+        "settings": settings.public_dict(),
+    }
+    mode = "rerun-failed" if request.rerun_failed else "full"
+    run_id = store.start_run(
+        territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
+    )
+    done = store.classified_keys(run_id)  # non-empty only when a flow run is retried
+    todo = [a for a in accounts if a.key not in done]
+    logger.info(
+        "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
+        run_id,
+        len(accounts),
+        territory,
+        n_merged,
+        f", {len(done)} already done by this flow run" if done else "",
+    )
+    try:
+        report = run_chunks(settings, store, run_id, territory, todo, request.refresh_cache, logger)
+    except BaseException as exc:
+        # Chunks already stored stay stored; the run row says how it ended.
+        cancelled = isinstance(exc, (KeyboardInterrupt, TerminationSignal))
+        status = "cancelled" if cancelled else "failed"
+        store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    status = "stopped" if report.fatal else "completed"
+    store.finish_run(run_id, status, report.fatal)
+    summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
+    publish_results(store, run_id, summary)
     logger.info(
         "run %s %s: %s ok, %s failed (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,

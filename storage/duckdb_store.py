@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import socket
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -96,6 +101,25 @@ RESULT_COLUMNS = (
     "search_cached, model, prompt_tokens, completion_tokens, updated_at"
 )
 _LOCK_PID = re.compile(r"PID (\d+)")
+# How long a command waits for another process's brief hold on the file before giving up.
+DEFAULT_LOCK_WAIT = 300.0
+# Columns added after the first release; ADD COLUMN IF NOT EXISTS keeps old files working.
+MIGRATIONS = """
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+"""
+T = TypeVar("T")
+
+
+def _connected(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a store method inside a session (its own brief one unless a caller holds one)."""
+
+    @functools.wraps(method)
+    def wrapper(self: TerritoryStore, *args: Any, **kwargs: Any) -> T:
+        with self.session():
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class StoreError(Exception):
@@ -103,51 +127,87 @@ class StoreError(Exception):
 
 
 class TerritoryStore:
-    """The one writer of the territory database; open it for the length of a run."""
+    """The territory database. Each write takes the file briefly, so several runs (and readers)
+    can share it: DuckDB allows one writing process at a time, and others wait their turn."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path) -> None:
-        self.conn = conn
+    def __init__(self, path: Path, read_only: bool, lock_wait: float) -> None:
         self.path = path
+        self.read_only = read_only
+        self.lock_wait = lock_wait
+        self.conn: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
-    def open(cls, path: Path | str, read_only: bool = False) -> TerritoryStore:
-        """Open (creating if needed) the database; a file held by another run is a clear error."""
+    def open(
+        cls, path: Path | str, read_only: bool = False, lock_wait: float = DEFAULT_LOCK_WAIT
+    ) -> TerritoryStore:
+        """Check (creating if needed) the database; a file that stays busy is a clear error."""
         path = Path(path)
         if read_only and not path.exists():
             raise StoreError(f"no database at {path} yet; run `territory run` first")
-        try:
-            if not read_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            conn = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" in text.lower():
-                pid = _LOCK_PID.search(text)
-                who = f" (process {pid[1]})" if pid else ""
-                raise StoreError(
-                    f"{path} is in use by another territory run{who}; wait for it to finish"
-                ) from None
-            raise StoreError(f"cannot open {path}: {text.splitlines()[0]}") from None
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
-        store = cls(conn, path)
+        store = cls(path, read_only, lock_wait)
         if not read_only:
-            conn.execute(SCHEMA)
-            conn.execute(KEYED_TABLES)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+            with store.session() as conn:
+                conn.execute(SCHEMA)
+                conn.execute(KEYED_TABLES)
+                conn.execute(MIGRATIONS)
         return store
 
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the file for a block of work (re-entrant); released at the end of the block."""
+        if self.conn is not None:
+            yield self.conn
+            return
+        self.conn = self._connect()
+        try:
+            yield self.conn
+        finally:
+            conn, self.conn = self.conn, None
+            conn.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_wait
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=self.read_only)
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise StoreError(f"cannot open {self.path}: {_first_line(text)}") from None
+                if time.monotonic() >= deadline:
+                    pid = _LOCK_PID.search(text)
+                    who = f" by process {pid[1]}" if pid else ""
+                    raise StoreError(
+                        f"{self.path} has been in use{who} for over {self.lock_wait:g}s; "
+                        "try again when the other territory command finishes"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {self.path}: {_first_line(str(exc))}") from None
+
     def close(self) -> None:
-        """Checkpoint and release the file."""
-        self.conn.close()
+        """Release the file if a session is open."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()
 
     def __enter__(self) -> TerritoryStore:
+        self._held = self.session()
+        self._held.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._held.__exit__(None, None, None)
 
     # -- runs -----------------------------------------------------------------------------
 
+    @_connected
     def start_run(
         self,
         territory: str,
@@ -166,22 +226,17 @@ class TerritoryStore:
             ).fetchone()
             if found:
                 self.conn.execute(
-                    "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL "
-                    "WHERE run_id = ?",
-                    [found[0]],
+                    "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL, "
+                    "host = ?, pid = ? WHERE run_id = ?",
+                    [socket.gethostname(), os.getpid(), found[0]],
                 )
                 return str(found[0])
-        # We hold the write lock, so no other run can be alive: earlier 'running' rows are stale.
-        self.conn.execute(
-            "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, now()), "
-            "message = coalesce(message, 'the process ended before the run finished') "
-            "WHERE status = 'running'"
-        )
+        self._mark_dead_runs()
         run_id = str(uuid.uuid4())
         self.conn.execute(
             "INSERT INTO runs (run_id, territory, mode, flow_run_id, status, started_at, "
-            "parameters,"
-            " n_input_rows, n_merged, n_companies) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+            "parameters, n_input_rows, n_merged, n_companies, host, pid) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 territory,
@@ -192,10 +247,29 @@ class TerritoryStore:
                 n_input_rows,
                 n_merged,
                 n_companies,
+                socket.gethostname(),
+                os.getpid(),
             ],
         )
         return run_id
 
+    def _mark_dead_runs(self) -> None:
+        """Runs left 'running' by a process of this host that no longer exists were cut off."""
+        assert self.conn is not None
+        host = socket.gethostname()
+        rows = self.conn.execute(
+            "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+        ).fetchall()
+        dead = [run_id for run_id, pid in rows if pid is None or not _pid_alive(pid)]
+        if dead:
+            self.conn.executemany(
+                "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, "
+                "now()), message = coalesce(message, 'the process ended before the run "
+                "finished') WHERE run_id = ?",
+                [[run_id] for run_id in dead],
+            )
+
+    @_connected
     def finish_run(self, run_id: str, status: str, message: str | None = None) -> None:
         """Close a run, recomputing its counts from what was stored."""
         self.conn.execute(
@@ -222,6 +296,7 @@ class TerritoryStore:
 
     # -- searches and results ---------------------------------------------------------------
 
+    @_connected
     def save_searches(self, outcomes: Iterable[SearchOutcome]) -> None:
         """Keep raw search results for re-scoring; a cached search already stored is skipped."""
         rows, pages = [], []
@@ -263,6 +338,7 @@ class TerritoryStore:
                     pages,
                 )
 
+    @_connected
     def save_results(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
         """Upsert a chunk's results as the latest per company, and append them to history."""
         if not results:
@@ -280,6 +356,7 @@ class TerritoryStore:
 
     # -- queries ------------------------------------------------------------------------------
 
+    @_connected
     def classified_keys(self, run_id: str) -> set[str]:
         """Companies this run already classified (what a retried flow run need not redo)."""
         rows = self.conn.execute(
@@ -287,6 +364,7 @@ class TerritoryStore:
         ).fetchall()
         return {k for (k,) in rows}
 
+    @_connected
     def run_failures(self, run_id: str) -> list[dict[str, Any]]:
         """This run's failed companies and why."""
         return _dicts(
@@ -297,6 +375,7 @@ class TerritoryStore:
             )
         )
 
+    @_connected
     def changes_since_previous(self, run_id: str, territory: str) -> list[dict[str, Any]]:
         """Companies whose tier differs from their previous result in this territory."""
         return _dicts(
@@ -321,6 +400,7 @@ class TerritoryStore:
             )
         )
 
+    @_connected
     def failed_companies(self, territory: str) -> list[dict[str, Any]]:
         """Companies of a territory whose latest status is failed (name, domain, metadata)."""
         rows = self.conn.execute(
@@ -333,6 +413,7 @@ class TerritoryStore:
             for k, n, d, m in rows
         ]
 
+    @_connected
     def latest_results(
         self, territory: str | None = None, tier: str | None = None, company_key: str | None = None
     ) -> list[dict[str, Any]]:
@@ -352,6 +433,7 @@ class TerritoryStore:
         sql += " ORDER BY territory, score DESC NULLS LAST, company"
         return _dicts(self.conn.execute(sql, args))
 
+    @_connected
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """Run history, newest first."""
         return _dicts(
@@ -364,6 +446,7 @@ class TerritoryStore:
             )
         )
 
+    @_connected
     def run(self, run_id: str) -> dict[str, Any]:
         """One run row."""
         rows = _dicts(self.conn.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]))
@@ -420,6 +503,20 @@ class _transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else "unknown error"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _now() -> datetime:

@@ -18,6 +18,7 @@ from tasks.accounts import InputError, read_accounts
 from territory.settings import ConfigError, load_settings
 
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
+READ_LOCK_WAIT = 30.0  # seconds a read waits while a run writes a chunk
 RESERVED = {
     "company",
     "domain",
@@ -136,7 +137,9 @@ def _cmd_rerun_failed(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         settings = _prepare(stack, args.simulate)
         territory = args.territory
-        with TerritoryStore.open(settings.territory_db, read_only=True) as store:
+        with TerritoryStore.open(
+            settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+        ) as store:
             if territory is None:
                 history = store.runs(limit=1)
                 if not history:
@@ -161,7 +164,9 @@ def _cmd_lookup(args: argparse.Namespace) -> int:
         )
         from tasks.accounts import normalize_name
 
-        with TerritoryStore.open(settings.territory_db, read_only=True) as store:
+        with TerritoryStore.open(
+            settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+        ) as store:
             rows = store.latest_results(
                 territory=args.territory, company_key=normalize_name(args.name)
             )
@@ -271,7 +276,9 @@ def _print_full(r: dict[str, Any]) -> None:
 
 def _cmd_results(args: argparse.Namespace) -> int:
     settings = load_settings()
-    with TerritoryStore.open(settings.territory_db, read_only=True) as store:
+    with TerritoryStore.open(
+        settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+    ) as store:
         rows = [_public(r) for r in store.latest_results(territory=args.territory, tier=args.tier)]
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=_text))
@@ -296,7 +303,9 @@ def _cmd_results(args: argparse.Namespace) -> int:
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     settings = load_settings()
-    with TerritoryStore.open(settings.territory_db, read_only=True) as store:
+    with TerritoryStore.open(
+        settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+    ) as store:
         rows = store.runs()
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=_text))

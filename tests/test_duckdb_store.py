@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import duckdb
@@ -67,12 +68,17 @@ def test_failed_companies_come_back_with_their_metadata(tmp_path):
         ]
 
 
-def test_a_stale_running_run_is_marked_interrupted(tmp_path):
+def test_a_run_whose_process_died_is_marked_interrupted(tmp_path):
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        stale = store.start_run("t", "full", {}, None, 1, 0, 1)
-    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        live = store.start_run("t", "full", {}, None, 1, 0, 1)  # this process: alive
+        dead = store.start_run("t", "full", {}, None, 1, 0, 1)
+        gone = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        ).stdout.strip()
+        store.conn.execute("UPDATE runs SET pid = ? WHERE run_id = ?", [int(gone), dead])
         store.start_run("t", "full", {}, None, 1, 0, 1)
-        assert store.run(stale)["status"] == "interrupted"
+        assert store.run(dead)["status"] == "interrupted"
+        assert store.run(live)["status"] == "running"
 
 
 def test_cached_search_is_stored_once(tmp_path):
@@ -91,15 +97,39 @@ def test_cached_search_is_stored_once(tmp_path):
         ]
 
 
-def test_second_process_gets_a_clear_lock_error(tmp_path):
+def test_a_file_held_too_long_is_a_clear_error(tmp_path):
     path = tmp_path / "t.duckdb"
     with TerritoryStore.open(path):
         code = (
-            f"from storage.duckdb_store import TerritoryStore\nTerritoryStore.open({str(path)!r})"
+            f"from storage.duckdb_store import TerritoryStore\n"
+            f"TerritoryStore.open({str(path)!r}, lock_wait=1)"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert proc.returncode != 0
-        assert "is in use by another territory run" in proc.stderr
+        assert "has been in use by process" in proc.stderr and "for over 1s" in proc.stderr
+
+
+def test_two_processes_take_turns_on_one_file(tmp_path):
+    """Writes from another process wait for a brief hold instead of failing."""
+    path = tmp_path / "t.duckdb"
+    store = TerritoryStore.open(path)
+    code = (
+        "from storage.duckdb_store import TerritoryStore\n"
+        f"s = TerritoryStore.open({str(path)!r})\n"
+        "r = s.start_run('other', 'full', {}, None, 1, 0, 1)\n"
+        "s.finish_run(r, 'completed')\n"
+    )
+    with store.session():
+        proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)  # the other process is now waiting for the file
+        mine = store.start_run("mine", "full", {}, None, 1, 0, 1)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    store.finish_run(mine, "completed")
+    assert sorted((r["territory"], r["status"]) for r in store.runs()) == [
+        ("mine", "completed"),
+        ("other", "completed"),
+    ]
 
 
 def test_read_only_open_of_missing_db_is_a_clear_error(tmp_path):

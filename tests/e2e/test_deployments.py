@@ -1,0 +1,226 @@
+"""The Prefect way, for real: `prefect server start`, `prefect deploy` from prefect.yaml, a process
+worker, deployment runs against the simulators; assertions on DuckDB, the Prefect API and what
+reached the simulators. Run alone with `uv run pytest -m e2e`."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from territory.simulators.faults import FaultRule
+from tests.conftest import LLM_KEY, TAVILY_KEY
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+ROOT = Path(__file__).parent.parent.parent
+PREFECT = [sys.executable, "-m", "prefect"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory):
+    """A real Prefect server on loopback, with the deployments of prefect.yaml applied."""
+    home = tmp_path_factory.mktemp("prefect-e2e")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TAVILY_", "LLM_"))}
+    env |= {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # Large maps: record every task run (the default recorder drops events past 10k).
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "200",
+    }
+    log = open(home / "server.log", "w")
+    server = subprocess.Popen(
+        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=home,
+    )
+    env["PREFECT_API_URL"] = api
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (
+                home / "server.log"
+            ).read_text()[-3000:]
+            time.sleep(0.5)
+        run = dict(env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        created = subprocess.run(
+            [*PREFECT, "work-pool", "create", "territory-process", "--type", "process"], **run
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+        deployed = subprocess.run([*PREFECT, "--no-prompt", "deploy", "--all"], **run)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        yield env, api, home
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def worker_factory(prefect_env, sims, tmp_path):
+    """Start process workers whose flow runs reach the simulators and a fresh DuckDB file."""
+    env, _, _ = prefect_env
+    env = env | {
+        "TAVILY_API_KEY": TAVILY_KEY,
+        "TAVILY_BASE_URL": sims.tavily_url,
+        "LLM_API_KEY": LLM_KEY,
+        "LLM_BASE_URL": sims.llm_url,
+        "LLM_MODEL": "sim-model",
+        "TERRITORY_DB": str(tmp_path / "territory.duckdb"),
+        "RETRY_BASE_DELAY": "0.05",
+        "RETRY_MAX_DELAY": "0.2",
+    }
+    started = []
+
+    def start_worker(**extra: str) -> Path:
+        log = open(tmp_path / f"worker-{len(started)}.log", "w")
+        proc = subprocess.Popen(
+            [*PREFECT, "worker", "start", "--pool", "territory-process"],
+            env=env | extra,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
+        started.append((proc, log))
+        return tmp_path
+
+    yield start_worker
+    for proc, log in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def worker(worker_factory):
+    return worker_factory()
+
+
+def start(api: str, deployment: str, request: dict) -> str:
+    """Create a flow run of a deployment through the API, as the UI's Run button does."""
+    dep = httpx.get(f"{api}/deployments/name/territory-research/{deployment}", timeout=10)
+    dep.raise_for_status()
+    created = httpx.post(
+        f"{api}/deployments/{dep.json()['id']}/create_flow_run",
+        json={"parameters": {"request": request}},
+        timeout=10,
+    )
+    created.raise_for_status()
+    return created.json()["id"]
+
+
+def wait(api: str, flow_run_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json()
+        if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return run
+        time.sleep(1)
+    raise AssertionError(f"flow run {flow_run_id} did not finish in {timeout}s")
+
+
+def artifacts(api: str, flow_run_id: str) -> dict[str, dict]:
+    found = httpx.post(
+        f"{api}/artifacts/filter",
+        timeout=10,
+        json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
+    ).json()
+    return {a["key"]: a for a in found if a["key"]}
+
+
+def test_deployment_run_then_rerun_failed_through_a_worker(prefect_env, worker, sims):
+    _, api, _ = prefect_env
+    names = [f"E2E Robotics {i}" for i in range(6)]
+    csv = worker / "e2e.csv"
+    csv.write_text("name,owner\n" + "\n".join(f"{n},Rep {i}" for i, n in enumerate(names)) + "\n")
+    sims.llm.add_fault(FaultRule(kind="server_error", match=names[3]))
+
+    run = wait(api, start(api, "ad-hoc", {"companies_csv": str(csv), "territory": "e2e"}))
+    assert run["state"]["type"] == "COMPLETED", run["state"]
+    assert run["name"].startswith("e2e-refresh-")
+    with duckdb.connect(str(worker / "territory.duckdb"), read_only=True) as con:
+        rows = dict(con.execute("SELECT company, status FROM company_results").fetchall())
+        flow_run_id = con.execute("SELECT flow_run_id FROM runs").fetchone()[0]
+    assert rows.pop(names[3]) == "failed" and set(rows.values()) == {"ok"} and len(rows) == 5
+    assert flow_run_id == run["id"]
+    arts = artifacts(api, run["id"])
+    assert arts["progress-e2e"]["data"] == 100.0
+    table = arts["territory-e2e"]["data"]
+    table = json.loads(table) if isinstance(table, str) else table
+    assert len(table) == 6 and {r["company"] for r in table} == set(names)
+    assert "| failed | 1 |" in arts["summary-e2e"]["data"]
+    assert names[3] in arts["summary-e2e"]["data"]
+    # Task runs reach the server as events; give its recorder a moment.
+    expected = {f"search {n}" for n in names} | {"classify chunk 0"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        task_runs = httpx.post(
+            f"{api}/task_runs/filter", timeout=10, json={"flow_runs": {"id": {"any_": [run["id"]]}}}
+        ).json()
+        if expected <= {t["name"] for t in task_runs}:
+            break
+        time.sleep(1)
+    assert expected <= {t["name"] for t in task_runs}
+
+    sims.reset()
+    rerun = wait(api, start(api, "rerun-failed", {"rerun_failed": True, "territory": "e2e"}))
+    assert rerun["state"]["type"] == "COMPLETED", rerun["state"]
+    assert {e["company"] for e in sims.llm.stats()["log"]} == {names[3]}
+    assert all(names[3] in e["query"] for e in sims.tavily.stats()["log"])
+    with duckdb.connect(str(worker / "territory.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT count(*) FILTER (status = 'ok'), count(*) FROM company_results"
+        ).fetchone() == (6, 6)
+
+
+def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims, tmp_path):
+    _, api, _ = prefect_env
+    sims.tavily.configure(latency={"median": 0.5, "sigma": 0.0, "max": 0.5})
+    folder = tmp_path
+    runs = []
+    for territory in ("north", "south"):
+        csv = folder / f"{territory}.csv"
+        csv.write_text("name\n" + "\n".join(f"{territory.title()} Shared {i}" for i in range(5)))
+        runs.append(start(api, "ad-hoc", {"companies_csv": str(csv), "territory": territory}))
+    # Started after both runs are queued, the worker's first poll picks up both at once.
+    # Both runs write the same DuckDB file, taking turns chunk by chunk.
+    assert worker_factory(SHARE_LIMITS_ACROSS_RUNS="true", TAVILY_CONCURRENCY="2") == folder
+    finished = [wait(api, r) for r in runs]
+    assert [r["state"]["type"] for r in finished] == ["COMPLETED", "COMPLETED"]
+    stats = sims.tavily.stats()
+    assert stats["requests"] == 10
+    north = [e for e in stats["log"] if "North" in e["query"]]
+    south = [e for e in stats["log"] if "South" in e["query"]]
+    # The runs really overlapped at the simulator, and together never exceeded the cap.
+    assert min(e["t"] for e in north) < max(e["t_end"] for e in south)
+    assert min(e["t"] for e in south) < max(e["t_end"] for e in north)
+    assert stats["max_in_flight"] <= 2
+    with duckdb.connect(str(folder / "territory.duckdb"), read_only=True) as con:
+        counts = con.execute(
+            "SELECT territory, count(*) FROM company_results GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert counts == [("north", 5), ("south", 5)]
