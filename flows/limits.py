@@ -1,17 +1,32 @@
-"""Prefect concurrency limits the flow relies on, created on first use so none silently no-ops."""
+"""Concurrency slots for one provider, shared by every run on a Prefect server when there is one.
+
+Inside a run, slots are handed out locally. When the run shares a Prefect global concurrency
+limit, it borrows slots from the server a block at a time (one round trip per block, not per
+request) under a lease that a background thread renews; a block goes back when local demand
+falls, and every block goes back when the run ends. If the process dies, its leases expire and
+the server reclaims the slots, so a crash or a cancellation cannot leak them.
+"""
 
 from __future__ import annotations
 
+import math
+import threading
+from dataclasses import dataclass
+from uuid import UUID
+
 from prefect.client.orchestration import get_client
+from prefect.exceptions import PrefectHTTPStatusError
+
+LEASE_SECONDS = 60.0
 
 
 class LimitError(RuntimeError):
-    """A concurrency limit could not be created or read back."""
+    """A shared concurrency limit could not be created, read back or used."""
 
 
-def ensure_tag_limit(tag: str, slots: int) -> None:
-    """Make the tag's limit exist with `slots` slots (a missing limit would limit nothing)."""
-    name = f"tag:{tag}"  # Prefect 3 backs tag limits with a global limit of this name
+def ensure_limit(name: str, slots: int) -> None:
+    """Create the global limit `name` with `slots` slots, or set it to that (first use wins
+    nothing: the latest run's setting is the server's)."""
     try:
         with get_client(sync_client=True) as client:
             client.upsert_global_concurrency_limit_by_name(name, slots)
@@ -23,3 +38,129 @@ def ensure_tag_limit(tag: str, slots: int) -> None:
             f"Prefect concurrency limit {name!r} is {limit.limit} slots"
             f"{'' if limit.active else ' (inactive)'}, expected {slots} active"
         )
+
+
+@dataclass
+class _Lease:
+    id: UUID
+    slots: int
+
+
+class SlotPool:
+    """At most `limit` holders at once in this run; with `shared_name`, also across runs."""
+
+    def __init__(self, limit: int, shared_name: str | None = None) -> None:
+        self.limit = limit
+        self.shared_name = shared_name
+        self.block = max(1, math.ceil(limit / 4))
+        self._cond = threading.Condition()
+        self._in_use = 0
+        self._held = 0  # slots borrowed from the server (shared mode)
+        self._leases: list[_Lease] = []
+        self._closed = threading.Event()
+        self._client = None
+        if shared_name:
+            ensure_limit(shared_name, limit)
+            self._client = get_client(sync_client=True)
+            self._client.__enter__()
+            self._renewer = threading.Thread(target=self._renew_forever, daemon=True)
+            self._renewer.start()
+
+    # -- taking and giving back ------------------------------------------------------------
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now (borrowing from the server if needed)."""
+        with self._cond:
+            if self._in_use >= self.limit:
+                return False
+            if self.shared_name and self._in_use >= self._held and not self._borrow():
+                return False
+            self._in_use += 1
+            return True
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a slot; False only if `stop` is set while waiting."""
+        while not self.try_acquire():
+            if stop is not None and stop.is_set():
+                return False
+            with self._cond:
+                # A local release wakes us at once; slots freed by other runs are polled for.
+                self._cond.wait(timeout=0.5)
+        return True
+
+    def release(self) -> None:
+        """Give a slot back; whole idle blocks go back to the server."""
+        with self._cond:
+            self._in_use -= 1
+            while self._leases and self._held - self._in_use >= self._leases[-1].slots + self.block:
+                self._give_back(self._leases.pop())
+            self._cond.notify()
+
+    def __enter__(self) -> SlotPool:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def close(self) -> None:
+        """Return every borrowed slot; called when the run ends, however it ends."""
+        self._closed.set()
+        with self._cond:
+            while self._leases:
+                self._give_back(self._leases.pop())
+        if self._client is not None:
+            self._client.__exit__(None, None, None)
+            self._client = None
+
+    # -- the server side -------------------------------------------------------------------
+
+    def _borrow(self) -> bool:
+        """Lease a block of slots (or a single one) from the shared limit; False if none free."""
+        assert self._client is not None and self.shared_name is not None
+        want = min(self.block, self.limit - self._held)
+        for size in dict.fromkeys((want, 1)):
+            try:
+                response = self._client.increment_concurrency_slots_with_lease(
+                    names=[self.shared_name],
+                    slots=size,
+                    mode="concurrency",
+                    lease_duration=LEASE_SECONDS,
+                )
+            except PrefectHTTPStatusError as exc:
+                if exc.response.status_code == 423:  # not enough free slots right now
+                    continue
+                raise LimitError(f"cannot take slots of {self.shared_name!r}: {exc}") from exc
+            body = response.json()
+            if not body.get("limits"):
+                # Never run unlimited because a limit vanished: that would be a silent no-op.
+                raise LimitError(f"the Prefect concurrency limit {self.shared_name!r} is missing")
+            self._leases.append(_Lease(UUID(body["lease_id"]), size))
+            self._held += size
+            return True
+        return False
+
+    def _give_back(self, lease: _Lease) -> None:
+        self._held -= lease.slots
+        try:
+            assert self._client is not None
+            self._client.release_concurrency_slots_with_lease(lease.id)
+        except Exception:
+            pass  # the lease expires on its own; the server then reclaims the slots
+
+    def _renew_forever(self) -> None:
+        while not self._closed.wait(LEASE_SECONDS / 3):
+            with self._cond:
+                leases = list(self._leases)
+            for lease in leases:
+                try:
+                    assert self._client is not None
+                    self._client.renew_concurrency_lease(lease.id, LEASE_SECONDS)
+                except PrefectHTTPStatusError as exc:
+                    if exc.response.status_code == 404:  # expired: the server took it back
+                        with self._cond:
+                            if lease in self._leases:
+                                self._leases.remove(lease)
+                                self._held -= lease.slots
+                except Exception:
+                    pass  # a passing error; the next round renews it (leases outlive 3 rounds)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.futures import PrefectFuture
 
+from flows.limits import SlotPool
 from tasks.accounts import Account
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
 from tasks.errors import FatalProviderError
@@ -53,7 +55,7 @@ class ChunkScheduler:
     submit_classify: Callable[[ChunkWork], PrefectFuture[Any]]
     on_searched: Callable[[list[SearchOutcome]], None]
     on_classified: Callable[[ChunkOutcome], None]
-    max_searches: int
+    search_slots: SlotPool
     max_open_chunks: int
     stop: threading.Event
     report: PipelineReport = field(default_factory=PipelineReport)
@@ -68,8 +70,14 @@ class ChunkScheduler:
         while True:
             self._fill()
             if not self._pending:
-                break
-            future = done.get()
+                if self.stop.is_set() or not self._work_left():
+                    break
+                time.sleep(0.2)  # every slot is held by other runs: try again shortly
+                continue
+            try:
+                future = done.get(timeout=0.5)
+            except queue.Empty:
+                continue  # slots may have been freed by another run
             future.wait()  # already done; this loads its final state from memory, not the API
             kind, chunk, position = self._pending.pop(future)
             if kind == "search":
@@ -81,8 +89,9 @@ class ChunkScheduler:
         self.report.unprocessed.extend(a.key for c in self.chunks[self._next_chunk :] for a in c)
         return self.report
 
-    def _searches_in_flight(self) -> int:
-        return sum(1 for kind, _, _ in self._pending.values() if kind == "search")
+    def _work_left(self) -> bool:
+        unsubmitted = any(c.next_to_submit < len(c.accounts) for c in self._open)
+        return unsubmitted or self._next_chunk < len(self.chunks)
 
     def _fill(self) -> None:
         if self.stop.is_set():
@@ -91,14 +100,18 @@ class ChunkScheduler:
             accounts = self.chunks[self._next_chunk]
             self._open.append(_OpenChunk(self._next_chunk, accounts, [None] * len(accounts)))
             self._next_chunk += 1
-        in_flight = self._searches_in_flight()
         for chunk in self._open:
-            while chunk.next_to_submit < len(chunk.accounts) and in_flight < self.max_searches:
+            while chunk.next_to_submit < len(chunk.accounts):
+                if not self.search_slots.try_acquire():
+                    return
                 position = chunk.next_to_submit
-                future = self.submit_search(chunk.accounts[position])
+                try:
+                    future = self.submit_search(chunk.accounts[position])
+                except BaseException:
+                    self.search_slots.release()
+                    raise
                 self._track(future, "search", chunk, position)
                 chunk.next_to_submit += 1
-                in_flight += 1
                 self.report.searches_submitted += 1
 
     def _track(self, future: PrefectFuture[Any], kind: str, chunk: _OpenChunk, pos: int) -> None:
@@ -108,6 +121,7 @@ class ChunkScheduler:
     def _search_finished(
         self, chunk: _OpenChunk, position: int, future: PrefectFuture[Any]
     ) -> None:
+        self.search_slots.release()
         account = chunk.accounts[position]
         item = ChunkItem(account.key, account.name, account.domain, dict(account.metadata))
         state = future.state

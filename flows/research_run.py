@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 from prefect.utilities.annotations import quote
 
-from flows.limits import ensure_tag_limit
+from flows.limits import SlotPool
 from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport
 from flows.reporting import Progress
@@ -21,10 +21,13 @@ from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_ch
 from tasks.errors import RetryPolicy
 from tasks.llm_client import OpenAICompatibleClassifier
 from tasks.models import SearchRequest
-from tasks.search import TAVILY_TAG, build_query, search_company
+from tasks.search import build_query, search_company
 from tasks.tavily_client import TavilySearchClient
 from territory.settings import Settings
 
+# Prefect global concurrency limits shared by every run on one server.
+TAVILY_LIMIT = "territory-tavily"
+LLM_LIMIT = "territory-llm"
 # A table reference we can safely splice into SQL: [schema.]table, plain identifiers only.
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
@@ -92,16 +95,35 @@ def run_chunks(
     refresh: bool,
     logger: Any,
 ) -> PipelineReport:
-    """Wire clients and tasks together and let the scheduler run the chunks."""
+    """Take this run's concurrency slots (shared with other runs when there is a server)."""
+    shared = settings.limits_are_shared()
+    # With a Prefect server, every run on it shares these two caps (one provider account).
+    search_slots = SlotPool(settings.effective_tavily_concurrency, TAVILY_LIMIT if shared else None)
+    llm_slots = SlotPool(settings.effective_llm_concurrency, LLM_LIMIT if shared else None)
+    try:
+        return _schedule(
+            settings, store, run_id, territory, accounts, refresh, logger, search_slots, llm_slots
+        )
+    finally:
+        search_slots.close()
+        llm_slots.close()
+
+
+def _schedule(
+    settings: Settings,
+    store: TerritoryStore,
+    run_id: str,
+    territory: str,
+    accounts: list[Account],
+    refresh: bool,
+    logger: Any,
+    search_slots: SlotPool,
+    llm_slots: SlotPool,
+) -> PipelineReport:
+    """Build the clients and tasks, and let the scheduler run the chunks."""
     tavily_concurrency = settings.effective_tavily_concurrency
     batch = settings.effective_batch_size
     llm_concurrency = settings.effective_llm_concurrency
-    if settings.share_limits_across_runs:
-        # Runs on one server then share TAVILY_CONCURRENCY through the `tag:tavily` limit.
-        # Off by default: on a SQLite-backed server every slot acquisition contends with
-        # state writes (503 + client backoff, ~2 s each), while the scheduler below already
-        # caps this run's searches without any API call.
-        ensure_tag_limit(TAVILY_TAG, tavily_concurrency)
     search_client = TavilySearchClient(
         settings.tavily_api_key.get_secret_value(),
         settings.tavily_base_url,
@@ -123,7 +145,6 @@ def run_chunks(
     search = search_company.with_options(
         cache_expiration=settings.search_cache_ttl, refresh_cache=refresh
     )
-    llm_slots = threading.BoundedSemaphore(llm_concurrency)
     stop = threading.Event()
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     progress = Progress(territory, len(accounts))
@@ -163,7 +184,7 @@ def run_chunks(
         submit_classify,
         store.save_searches,
         on_classified,
-        max_searches=tavily_concurrency,
+        search_slots=search_slots,
         max_open_chunks=math.ceil(llm_concurrency / batch) + 2,
         stop=stop,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -56,6 +57,18 @@ class ChunkOutcome:
     fatal: str | None = None
 
 
+class Slots(Protocol):
+    """LLM request slots shared by every chunk of the run (and other runs, when shared)."""
+
+    def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a slot; False if `stop` was set while waiting."""
+        ...
+
+    def release(self) -> None:
+        """Give the slot back."""
+        ...
+
+
 class _Stopped(Exception):
     """The run is stopping: do not send this request."""
 
@@ -64,7 +77,7 @@ class _Stopped(Exception):
 def classify_chunk(
     chunk: ChunkWork,
     classifier: Classifier,
-    llm_slots: threading.Semaphore,
+    llm_slots: Slots,
     policy: RetryPolicy,
     options: ClassifyOptions,
     stop: threading.Event,
@@ -104,7 +117,7 @@ def classify_chunk(
 def classify_item(
     item: ChunkItem,
     classifier: Classifier,
-    llm_slots: threading.Semaphore,
+    llm_slots: Slots,
     policy: RetryPolicy,
     options: ClassifyOptions,
     stop: threading.Event,
@@ -143,8 +156,12 @@ def classify_item(
         messages = build_messages(
             item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
         )
-        with llm_slots:
+        if not llm_slots.acquire(stop):
+            raise _Stopped
+        try:
             return classifier.classify(messages)
+        finally:
+            llm_slots.release()
 
     try:
         verdict, usage = policy.call(attempt, should_stop=stop.is_set)

@@ -56,10 +56,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=50, ge=1, le=1000)
     llm_concurrency: int = Field(default=50, ge=1, le=500)
     enable_batch_processing: bool = True
-    share_limits_across_runs: bool = Field(
-        default=False,
-        description="Also enforce TAVILY_CONCURRENCY through a Prefect tag limit shared by all "
-        "runs on the server (costs one API round trip per search).",
+    share_limits_across_runs: Literal["auto", "true", "false"] = Field(
+        default="auto",
+        description="Enforce TAVILY_CONCURRENCY and LLM_CONCURRENCY across every run on the "
+        "Prefect server (global concurrency limits); auto = when PREFECT_API_URL is set.",
     )
     search_cache_ttl: timedelta = Field(default=timedelta(days=7))
 
@@ -115,6 +115,27 @@ class Settings(BaseSettings):
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"only {{company_name}} and {{domain}} may be used ({exc})") from exc
         return value
+
+    @field_validator("share_limits_across_runs", mode="before")
+    @classmethod
+    def _parse_switch(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        return {
+            "1": "true",
+            "yes": "true",
+            "on": "true",
+            "0": "false",
+            "no": "false",
+            "off": "false",
+        }.get(text, text)
+
+    def limits_are_shared(self) -> bool:
+        """Share the caps through Prefect when asked, or (auto) when a Prefect server is set."""
+        if self.share_limits_across_runs != "auto":
+            return self.share_limits_across_runs == "true"
+        from prefect.settings import get_current_settings
+
+        return bool(get_current_settings().api.url)
 
     @property
     def effective_tavily_concurrency(self) -> int:

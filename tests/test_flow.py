@@ -303,17 +303,19 @@ def test_keys_never_reach_duckdb_results_logs_or_the_prefect_database(territory_
         assert key not in caplog.text
 
 
-def test_shared_limit_is_created_with_the_configured_slots(territory_env, sims, monkeypatch):
+def test_shared_limits_are_created_and_every_slot_is_returned(territory_env, sims, monkeypatch):
     from prefect.client.orchestration import get_client
 
     monkeypatch.setenv("SHARE_LIMITS_ACROSS_RUNS", "true")
     monkeypatch.setenv("TAVILY_CONCURRENCY", "2")
+    monkeypatch.setenv("LLM_CONCURRENCY", "3")
     sims.tavily.configure(latency={"median": 0.2, "sigma": 0.0, "max": 0.2})
-    csv = write_csv(territory_env / "shared.csv", NAMES[:4])
+    csv = write_csv(territory_env / "shared.csv", NAMES[:6])
     assert run_flow(companies_csv=csv).is_completed()
     with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name("tag:tavily")
-        client.delete_global_concurrency_limit_by_name("tag:tavily")  # later tests run unshared
-    assert (limit.limit, limit.active) == (2, True)
-    assert sims.tavily.stats()["max_in_flight"] <= 2
-    assert query(territory_env, "SELECT count(*) FROM company_results") == [(4,)]
+        tavily = client.read_global_concurrency_limit_by_name("territory-tavily")
+        llm = client.read_global_concurrency_limit_by_name("territory-llm")
+    assert (tavily.limit, tavily.active, tavily.active_slots) == (2, True, 0)
+    assert (llm.limit, llm.active, llm.active_slots) == (3, True, 0)  # nothing leaked
+    assert sims.tavily.stats()["max_in_flight"] == 2
+    assert query(territory_env, "SELECT count(*) FROM company_results") == [(6,)]

@@ -1,0 +1,93 @@
+"""Provider slots: a local cap, and a cap shared through a Prefect global concurrency limit."""
+
+import threading
+import time
+
+import pytest
+
+from flows.limits import LimitError, SlotPool
+
+
+def hammer(pool, workers, hold=0.05, rounds=3):
+    """Many threads taking and returning slots; returns the most ever held at once."""
+    lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+    def work():
+        for _ in range(rounds):
+            assert pool.acquire()
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+            time.sleep(hold)
+            with lock:
+                state["now"] -= 1
+            pool.release()
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return state["peak"]
+
+
+def test_local_pool_caps_holders():
+    pool = SlotPool(3)
+    assert hammer(pool, 10) == 3
+    assert pool.try_acquire() and pool.try_acquire() and pool.try_acquire()
+    assert not pool.try_acquire()
+
+
+def test_acquire_gives_up_when_the_run_stops():
+    pool, stop = SlotPool(1), threading.Event()
+    assert pool.acquire()
+    stop.set()
+    assert pool.acquire(stop) is False
+
+
+@pytest.mark.slow
+def test_two_pools_share_one_prefect_limit_and_return_every_slot(prefect_server):
+    from prefect.client.orchestration import get_client
+
+    a, b = SlotPool(4, "test-shared-cap"), SlotPool(4, "test-shared-cap")
+    try:
+        lock, state = threading.Lock(), {"now": 0, "peak": 0}
+
+        def work(pool):
+            for _ in range(4):
+                assert pool.acquire()
+                with lock:
+                    state["now"] += 1
+                    state["peak"] = max(state["peak"], state["now"])
+                time.sleep(0.1)
+                with lock:
+                    state["now"] -= 1
+                pool.release()
+
+        threads = [threading.Thread(target=work, args=(p,)) for p in (a, b) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert state["peak"] <= 4  # two "runs" of 4 each, one shared cap of 4
+    finally:
+        a.close()
+        b.close()
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name("test-shared-cap")
+        client.delete_global_concurrency_limit_by_name("test-shared-cap")
+    assert limit.active_slots == 0
+
+
+@pytest.mark.slow
+def test_a_vanished_limit_is_an_error_not_a_free_pass(prefect_server):
+    from prefect.client.orchestration import get_client
+
+    pool = SlotPool(2, "test-vanishing")
+    try:
+        with get_client(sync_client=True) as client:
+            client.delete_global_concurrency_limit_by_name("test-vanishing")
+        with pytest.raises(LimitError, match="missing"):
+            pool.try_acquire()
+    finally:
+        pool.close()
