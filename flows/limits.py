@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from prefect.client.orchestration import get_client
 from prefect.exceptions import PrefectHTTPStatusError
 
 LEASE_SECONDS = 60.0
+IDLE_CHECK_SECONDS = 1.0
 
 
 class LimitError(RuntimeError):
@@ -149,7 +151,20 @@ class SlotPool:
             pass  # the lease expires on its own; the server then reclaims the slots
 
     def _renew_forever(self) -> None:
-        while not self._closed.wait(LEASE_SECONDS / 3):
+        """Renew held leases, and hand back slots that stayed idle (other runs may need them)."""
+        last_renewal, idle_before = time.monotonic(), 0
+        while not self._closed.wait(IDLE_CHECK_SECONDS):
+            with self._cond:
+                idle = self._held - self._in_use
+                # Idle at two checks in a row: this run does not need them now.
+                while self._leases and min(idle, idle_before) >= self._leases[-1].slots:
+                    lease = self._leases.pop()
+                    self._give_back(lease)
+                    idle -= lease.slots
+                idle_before = idle
+            if time.monotonic() - last_renewal < LEASE_SECONDS / 3:
+                continue
+            last_renewal = time.monotonic()
             with self._cond:
                 leases = list(self._leases)
             for lease in leases:
