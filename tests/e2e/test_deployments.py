@@ -224,3 +224,47 @@ def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims
             "SELECT territory, count(*) FROM company_results GROUP BY 1 ORDER BY 1"
         ).fetchall()
     assert counts == [("north", 5), ("south", 5)]
+
+
+def test_retrying_a_failed_flow_run_redoes_only_unfinished_work(prefect_env, worker, sims):
+    _, api, _ = prefect_env
+    names = [f"Retry Robotics {i}" for i in range(6)]
+    csv = worker / "retry.csv"
+    csv.write_text("name\n" + "\n".join(names) + "\n")
+    # The LLM account runs dry after three answers: the run stops early and fails.
+    sims.llm.configure(credits=3)
+    request = {
+        "companies_csv": str(csv),
+        "territory": "retry",
+        "batch_size": 2,
+        "llm_concurrency": 1,
+    }
+    flow_run_id = start(api, "ad-hoc", request)
+    first = wait(api, flow_run_id)
+    assert first["state"]["type"] == "FAILED" and "insufficient_quota" in first["state"]["message"]
+    with duckdb.connect(str(worker / "territory.duckdb"), read_only=True) as con:
+        done = {c for (c,) in con.execute("SELECT company FROM company_results").fetchall()}
+    assert len(done) == 3
+
+    # "Retry" in the UI: the same flow run goes back to Scheduled and a worker runs it again.
+    sims.reset()
+    retried = httpx.post(
+        f"{api}/flow_runs/{flow_run_id}/set_state",
+        timeout=10,
+        json={"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True},
+    )
+    assert retried.status_code in (200, 201), retried.text
+    second = wait(api, flow_run_id, timeout=300)
+    while second["state"]["type"] != "COMPLETED" and second["run_count"] < 2:
+        second = wait(api, flow_run_id)
+    assert second["state"]["type"] == "COMPLETED", second["state"]
+    classified = [e["company"] for e in sims.llm.stats()["log"]]
+    assert sorted(classified) == sorted(set(names) - done)  # finished companies not redone
+    searched = sims.tavily.stats()["log"]
+    assert all(not any(d in e["query"] for d in done) for e in searched)  # cached or stored
+    with duckdb.connect(str(worker / "territory.duckdb"), read_only=True) as con:
+        runs = con.execute(
+            "SELECT count(*), any_value(status), any_value(n_ok) FROM runs "
+            "WHERE territory = 'retry'"
+        ).fetchone()
+    assert runs == (1, "completed", 6)  # one run row, continued by the retry
