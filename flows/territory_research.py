@@ -74,8 +74,7 @@ def research_territory(request: ResearchRequest) -> Any:
         report = run_chunks(settings, store, run_id, territory, todo, request.refresh_cache, logger)
     except BaseException as exc:
         # Chunks already stored stay stored; the run row says how it ended.
-        cancelled = isinstance(exc, (KeyboardInterrupt, TerminationSignal))
-        status = "cancelled" if cancelled else "failed"
+        status = "cancelled" if _is_stop_signal(exc) else "failed"
         store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
         raise
     status = "stopped" if report.fatal else "completed"
@@ -104,6 +103,18 @@ def research_territory(request: ResearchRequest) -> Any:
         logger.error(message)
         return Failed(message=message, data=result)
     return result
+
+
+def _is_stop_signal(exc: BaseException | None) -> bool:
+    """Ctrl-C or a cancellation (SIGTERM), even when it surfaced as an interrupted DuckDB query."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (KeyboardInterrupt, TerminationSignal)):
+            return True
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            return True  # DuckDB turns the signal into "Query interrupted"
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _flow_run_id() -> str | None:

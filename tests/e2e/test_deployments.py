@@ -268,3 +268,46 @@ def test_retrying_a_failed_flow_run_redoes_only_unfinished_work(prefect_env, wor
             "WHERE territory = 'retry'"
         ).fetchone()
     assert runs == (1, "completed", 6)  # one run row, continued by the retry
+
+
+def test_cancelling_from_the_ui_keeps_stored_chunks(prefect_env, worker, sims):
+    _, api, _ = prefect_env
+    sims.llm.configure(latency={"median": 1.0, "sigma": 0.0, "max": 1.0})
+    csv = worker / "cancel.csv"
+    csv.write_text("name\n" + "\n".join(f"Cancel Robotics {i}" for i in range(24)) + "\n")
+    flow_run_id = start(
+        api,
+        "ad-hoc",
+        {"companies_csv": str(csv), "territory": "cancel", "batch_size": 4, "llm_concurrency": 4},
+    )
+    db = worker / "territory.duckdb"
+    deadline = time.monotonic() + 240
+    stored = 0
+    while stored < 4 and time.monotonic() < deadline:  # wait for the first stored chunk
+        time.sleep(0.5)
+        try:
+            with duckdb.connect(str(db), read_only=True) as con:
+                stored = con.execute("SELECT count(*) FROM company_results").fetchone()[0]
+        except duckdb.Error:
+            pass  # the file is being written right now
+    assert stored >= 4
+    # The UI's Cancel button: the run goes to Cancelling and its worker stops it.
+    cancel = httpx.post(
+        f"{api}/flow_runs/{flow_run_id}/set_state",
+        timeout=10,
+        json={"state": {"type": "CANCELLING"}, "force": True},
+    )
+    assert cancel.status_code in (200, 201), cancel.text
+    final = wait(api, flow_run_id, timeout=180)
+    assert final["state"]["type"] == "CANCELLED"
+    time.sleep(1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        status, why = con.execute(
+            "SELECT status, message FROM runs WHERE territory = 'cancel'"
+        ).fetchone()
+        kept = con.execute(
+            "SELECT count(*), count(*) FILTER (status = 'ok') "
+            "FROM company_results WHERE territory = 'cancel'"
+        ).fetchone()
+    assert kept[0] == kept[1] and 4 <= kept[0] < 24
+    assert status == "cancelled", why  # the flow saw the stop and recorded it
