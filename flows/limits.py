@@ -98,13 +98,6 @@ class SlotPool:
                 self._give_back(self._leases.pop())
             self._cond.notify()
 
-    def __enter__(self) -> SlotPool:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
     def close(self) -> None:
         """Return every borrowed slot; called when the run ends, however it ends."""
         self._closed.set()

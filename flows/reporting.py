@@ -53,14 +53,17 @@ class Progress:
 def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> None:
     """The territory's latest results as a table, and a markdown summary of this run."""
     territory = summary["territory"]
-    rows = store.latest_results(territory=territory)
+    with store.session():  # one brief hold of the file for all three reads
+        rows = store.latest_results(territory=territory)
+        changes = store.changes_since_previous(run_id, territory)
+        failures = store.run_failures(run_id)
     table = [
         {
             "company": r["company"],
             "tier": r["tier"] or "",
             "score": r["score"],
             "confidence": r["confidence"] or "",
-            "top signal": (r["signals"] or [{}])[0].get("excerpt", "") if r["signals"] else "",
+            "top signal": r["signals"][0]["excerpt"] if r["signals"] else "",
             "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
         }
         for r in rows[:MAX_TABLE_ROWS]
@@ -71,11 +74,10 @@ def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any])
         key=artifact_key("territory", territory),
         description=f"Latest result per company in {territory}{more}, best first",
     )
-    markdown = render_summary(
-        summary, store.changes_since_previous(run_id, territory), store.run_failures(run_id)
-    )
     create_markdown_artifact(
-        markdown, key=artifact_key("summary", territory), description=f"Run summary: {territory}"
+        render_summary(summary, changes, failures),
+        key=artifact_key("summary", territory),
+        description=f"Run summary: {territory}",
     )
 
 

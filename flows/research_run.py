@@ -95,35 +95,14 @@ def run_chunks(
     refresh: bool,
     logger: Any,
 ) -> PipelineReport:
-    """Take this run's concurrency slots (shared with other runs when there is a server)."""
-    shared = settings.limits_are_shared()
-    # With a Prefect server, every run on it shares these two caps (one provider account).
-    search_slots = SlotPool(settings.effective_tavily_concurrency, TAVILY_LIMIT if shared else None)
-    llm_slots = SlotPool(settings.effective_llm_concurrency, LLM_LIMIT if shared else None)
-    try:
-        return _schedule(
-            settings, store, run_id, territory, accounts, refresh, logger, search_slots, llm_slots
-        )
-    finally:
-        search_slots.close()
-        llm_slots.close()
-
-
-def _schedule(
-    settings: Settings,
-    store: TerritoryStore,
-    run_id: str,
-    territory: str,
-    accounts: list[Account],
-    refresh: bool,
-    logger: Any,
-    search_slots: SlotPool,
-    llm_slots: SlotPool,
-) -> PipelineReport:
-    """Build the clients and tasks, and let the scheduler run the chunks."""
+    """Build the clients, slots and tasks, and let the scheduler run the chunks."""
     tavily_concurrency = settings.effective_tavily_concurrency
     batch = settings.effective_batch_size
     llm_concurrency = settings.effective_llm_concurrency
+    # With a Prefect server, every run on it shares these two caps (one provider account).
+    shared = settings.limits_are_shared()
+    search_slots = SlotPool(tavily_concurrency, TAVILY_LIMIT if shared else None)
+    llm_slots = SlotPool(llm_concurrency, LLM_LIMIT if shared else None)
     search_client = TavilySearchClient(
         settings.tavily_api_key.get_secret_value(),
         settings.tavily_base_url,
@@ -193,3 +172,6 @@ def _schedule(
     except BaseException:
         stop.set()  # Ctrl-C or cancellation: tell running chunk tasks to send nothing more
         raise
+    finally:
+        search_slots.close()
+        llm_slots.close()

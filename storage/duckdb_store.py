@@ -191,12 +191,6 @@ class TerritoryStore:
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open {self.path}: {_first_line(str(exc))}") from None
 
-    def close(self) -> None:
-        """Release the file if a session is open."""
-        if self.conn is not None:
-            conn, self.conn = self.conn, None
-            conn.close()
-
     def __enter__(self) -> TerritoryStore:
         self._held = self.session()
         self._held.__enter__()
@@ -299,9 +293,22 @@ class TerritoryStore:
     @_connected
     def save_searches(self, outcomes: Iterable[SearchOutcome]) -> None:
         """Keep raw search results for re-scoring; a cached search already stored is skipped."""
+        outcomes = list(outcomes)
+        if not outcomes:
+            return
+        # Cache hits are usually stored already: look them up rather than re-send their pages.
+        stored = set(
+            self.conn.execute(
+                "SELECT search_key, fetched_at FROM searches WHERE search_key IN "
+                f"({', '.join('?' * len(outcomes))})",
+                [o.request.cache_key for o in outcomes],
+            ).fetchall()
+        )
         rows, pages = [], []
         for o in outcomes:
             r = o.request
+            if (r.cache_key, o.fetched_at) in stored:
+                continue
             params = {
                 "search_depth": r.search_depth,
                 "max_results": r.max_results,

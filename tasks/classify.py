@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.context import build_sources, select_pages
@@ -101,16 +101,9 @@ def classify_chunk(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
         outcomes = list(pool.map(classify_one, chunk.items))
 
+    # The flow logs the one line per chunk once the chunk is stored.
     results = [r for r in outcomes if r is not None]
     unprocessed = [i.company_key for i, r in zip(chunk.items, outcomes, strict=True) if r is None]
-    ok = sum(r.status == "ok" for r in results)
-    get_run_logger().info(
-        "chunk %d: %d classified, %d failed, %d not processed",
-        chunk.index,
-        ok,
-        len(results) - ok,
-        len(unprocessed),
-    )
     return ChunkOutcome(chunk.index, results, unprocessed, fatal[0] if fatal else None)
 
 

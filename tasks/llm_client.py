@@ -21,6 +21,11 @@ class Classifier(Protocol):
 
     model: str
 
+    @property
+    def uses_json_schema(self) -> bool:
+        """Whether requests carry a json_schema (else the schema goes into the prompt)."""
+        ...
+
     def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
         """One classification; raise a ProviderError subclass on failure."""
         ...

@@ -19,21 +19,6 @@ from territory.settings import ConfigError, load_settings
 
 EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
 READ_LOCK_WAIT = 30.0  # seconds a read waits while a run writes a chunk
-RESERVED = {
-    "company",
-    "domain",
-    "tier",
-    "score",
-    "confidence",
-    "status",
-    "error",
-    "reasoning",
-    "signals",
-    "run_id",
-    "updated_at",
-    "territory",
-    "metadata",
-}
 
 
 class CliError(Exception):
@@ -214,9 +199,8 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
         raise CliError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
     _quiet_task_run_lines()
     state = research_territory(request, return_state=True)
-    summary = state.result(raise_on_failure=False) if state.is_completed() else None
-    if state.is_failed() and state.data is not None:
-        summary = state.result(raise_on_failure=False)
+    # The summary dict (also carried by a stopped run's Failed state), or the exception.
+    summary = state.result(raise_on_failure=False) if state.data is not None else None
     if isinstance(summary, dict) and not quiet:
         _print_summary(summary)
     if state.is_completed():
@@ -349,7 +333,7 @@ def _public(r: dict[str, Any]) -> dict[str, Any]:
         "updated_at": r["updated_at"],
     }
     for key, value in (r.get("metadata") or {}).items():
-        out[key if key not in out and key not in RESERVED else f"meta_{key}"] = value
+        out[f"meta_{key}" if key in out else key] = value  # never shadow a result field
     return out
 
 

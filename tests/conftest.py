@@ -38,6 +38,20 @@ SETTING_NAMES = [
 ]
 
 
+def simulator_env(sims, db) -> dict[str, str]:
+    """Settings that point a run (in this process or another) at the simulators and `db`."""
+    return {
+        "TAVILY_API_KEY": TAVILY_KEY,
+        "TAVILY_BASE_URL": sims.tavily_url,
+        "LLM_API_KEY": LLM_KEY,
+        "LLM_BASE_URL": sims.llm_url,
+        "LLM_MODEL": "sim-model",
+        "TERRITORY_DB": str(db),
+        "RETRY_BASE_DELAY": "0.05",
+        "RETRY_MAX_DELAY": "0.2",
+    }
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server (temporary database) for the whole session."""
@@ -72,15 +86,7 @@ def territory_env(monkeypatch, tmp_path, sims, prefect_server):
     for name in SETTING_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    env = {
-        "TAVILY_API_KEY": TAVILY_KEY,
-        "TAVILY_BASE_URL": sims.tavily_url,
-        "LLM_API_KEY": LLM_KEY,
-        "LLM_BASE_URL": sims.llm_url,
-        "LLM_MODEL": "sim-model",
-        "TERRITORY_DB": str(tmp_path / "territory.duckdb"),
-        "RETRY_BASE_DELAY": "0.05",
-        "RETRY_MAX_DELAY": "0.2",
+    env = simulator_env(sims, tmp_path / "territory.duckdb") | {
         "TAVILY_TIMEOUT": "5",
         "LLM_TIMEOUT": "5",
     }

@@ -141,8 +141,9 @@ def test_read_only_open_of_missing_db_is_a_clear_error(tmp_path):
 def test_failed_chunk_write_leaves_nothing_behind(tmp_path):
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
         run = store.start_run("t", "full", {}, None, 2, 0, 2)
-        bad = ok("b").model_copy(update={"metadata": {"x": object()}})  # not JSON-serialisable
-        with pytest.raises(TypeError):
-            store.save_results(run, "t", [ok("a"), bad])
+        # The latest-results insert succeeds, then the history insert fails: both must go.
+        store.conn.execute("DROP TABLE result_history")
+        with pytest.raises(duckdb.CatalogException):
+            store.save_results(run, "t", [ok("a"), ok("b")])
         assert rows(store.conn, "SELECT count(*) FROM company_results") == [(0,)]
     assert duckdb.connect(str(tmp_path / "t.duckdb")).execute("SELECT 1").fetchall() == [(1,)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import LLM_KEY, TAVILY_KEY
+from tests.conftest import simulator_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
@@ -23,12 +23,7 @@ def test_ctrl_c_keeps_finished_chunks_and_marks_the_run(tmp_path, sims):
     csv.write_text("name\n" + "\n".join(f"Interrupted Co {i:02d}" for i in range(24)) + "\n")
     db = tmp_path / "t.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVILY_", "LLM_"))}
-    env |= {
-        "TAVILY_API_KEY": TAVILY_KEY,
-        "TAVILY_BASE_URL": sims.tavily_url,
-        "LLM_API_KEY": LLM_KEY,
-        "LLM_BASE_URL": sims.llm_url,
-        "TERRITORY_DB": str(db),
+    env |= simulator_env(sims, db) | {
         "BATCH_SIZE": "4",
         "LLM_CONCURRENCY": "4",
         "PREFECT_HOME": str(tmp_path / "prefect-home"),

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from territory.simulators.faults import FaultRule
-from tests.conftest import LLM_KEY, TAVILY_KEY
+from tests.conftest import simulator_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).parent.parent.parent
@@ -81,16 +81,7 @@ def prefect_env(tmp_path_factory):
 def worker_factory(prefect_env, sims, tmp_path):
     """Start process workers whose flow runs reach the simulators and a fresh DuckDB file."""
     env, _, _ = prefect_env
-    env = env | {
-        "TAVILY_API_KEY": TAVILY_KEY,
-        "TAVILY_BASE_URL": sims.tavily_url,
-        "LLM_API_KEY": LLM_KEY,
-        "LLM_BASE_URL": sims.llm_url,
-        "LLM_MODEL": "sim-model",
-        "TERRITORY_DB": str(tmp_path / "territory.duckdb"),
-        "RETRY_BASE_DELAY": "0.05",
-        "RETRY_MAX_DELAY": "0.2",
-    }
+    env = env | simulator_env(sims, tmp_path / "territory.duckdb")
     started = []
 
     def start_worker(**extra: str) -> Path:
