@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -55,7 +56,8 @@ class SlotPool:
         self.limit = limit
         self.shared_name = shared_name
         self.block = max(1, math.ceil(limit / 4))
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
         self._in_use = 0
         self._held = 0  # slots borrowed from the server (shared mode)
         self._leases: list[_Lease] = []
@@ -71,37 +73,58 @@ class SlotPool:
     # -- taking and giving back ------------------------------------------------------------
 
     def try_acquire(self) -> bool:
-        """Take a slot if one is free now (borrowing from the server if needed)."""
-        with self._cond:
-            if self._in_use >= self.limit:
-                return False
-            if self.shared_name and self._in_use >= self._held and not self._borrow():
-                return False
-            self._in_use += 1
-            return True
+        """Take a slot if one is free now and nobody is queued for one."""
+        with self._lock:
+            return not self._waiters and self._take()
 
     def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Wait for a slot; False only if `stop` is set while waiting."""
-        while not self.try_acquire():
-            if stop is not None and stop.is_set():
-                return False
-            with self._cond:
-                # A local release wakes us at once; slots freed by other runs are polled for.
-                self._cond.wait(timeout=0.5)
-        return True
+        """Wait for a slot, first come first served; False only if `stop` is set while waiting.
+
+        First come first served matters: the companies of the oldest chunk get slots first,
+        so chunks finish (and are stored) in order instead of all at once at the end.
+        """
+        with self._lock:
+            if not self._waiters and self._take():
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        while True:
+            # A local release hands its slot straight to the first waiter and wakes it; slots
+            # freed by other runs (shared mode) are polled for.
+            turn.wait(timeout=0.5)
+            with self._lock:
+                if turn.is_set():
+                    return True  # the slot was handed over
+                if stop is not None and stop.is_set():
+                    self._waiters.remove(turn)
+                    return False
+                if self._waiters[0] is turn and self._take():
+                    self._waiters.popleft()
+                    return True
 
     def release(self) -> None:
-        """Give a slot back; whole idle blocks go back to the server."""
-        with self._cond:
+        """Give a slot back: to the first waiter if any, else whole idle blocks to the server."""
+        with self._lock:
             self._in_use -= 1
+            if self._waiters and self._take():
+                self._waiters.popleft().set()
+                return
             while self._leases and self._held - self._in_use >= self._leases[-1].slots + self.block:
                 self._give_back(self._leases.pop())
-            self._cond.notify()
+
+    def _take(self) -> bool:
+        """Count one more slot in use if the local cap (and, shared, the server) allows it."""
+        if self._in_use >= self.limit:
+            return False
+        if self.shared_name and self._in_use >= self._held and not self._borrow():
+            return False
+        self._in_use += 1
+        return True
 
     def close(self) -> None:
         """Return every borrowed slot; called when the run ends, however it ends."""
         self._closed.set()
-        with self._cond:
+        with self._lock:
             while self._leases:
                 self._give_back(self._leases.pop())
         if self._client is not None:
@@ -147,7 +170,7 @@ class SlotPool:
         """Renew held leases, and hand back slots that stayed idle (other runs may need them)."""
         last_renewal, idle_before = time.monotonic(), 0
         while not self._closed.wait(IDLE_CHECK_SECONDS):
-            with self._cond:
+            with self._lock:
                 idle = self._held - self._in_use
                 # Idle at two checks in a row: this run does not need them now.
                 while self._leases and min(idle, idle_before) >= self._leases[-1].slots:
@@ -158,7 +181,7 @@ class SlotPool:
             if time.monotonic() - last_renewal < LEASE_SECONDS / 3:
                 continue
             last_renewal = time.monotonic()
-            with self._cond:
+            with self._lock:
                 leases = list(self._leases)
             for lease in leases:
                 try:
@@ -166,7 +189,7 @@ class SlotPool:
                     self._client.renew_concurrency_lease(lease.id, LEASE_SECONDS)
                 except PrefectHTTPStatusError as exc:
                     if exc.response.status_code == 404:  # expired: the server took it back
-                        with self._cond:
+                        with self._lock:
                             if lease in self._leases:
                                 self._leases.remove(lease)
                                 self._held -= lease.slots

@@ -1,38 +1,34 @@
-"""The scheduler inside a territory run: windowed searches, per-chunk classification, no barrier.
+"""The scheduler inside a territory run: a few chunks open at once, no barrier between steps.
 
-Searches are submitted one task run per company, but only as many at a time as
-TAVILY_CONCURRENCY allows, and only for the few chunks that are "open". A chunk's
-classification is submitted the moment its own searches are done, and a new chunk opens
-when one is stored. So the LLM never waits for the whole territory's searches, the thread
-pool never queues work behind other work, and raw pages in memory stay bounded by the open
-chunks rather than growing with the territory.
+Each chunk of BATCH_SIZE companies goes through two task runs: one that searches its uncached
+companies (concurrently inside the task) and one that classifies it. Searches already in the
+DuckDB cache are read back by the flow and skip the first task. A chunk's classification is
+submitted the moment its searches are stored, and a new chunk opens as soon as one is done,
+so the LLM never waits for the whole territory's searches and raw pages in memory stay
+bounded by the open chunks. The slots shared by the tasks cap the requests in flight.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from prefect.futures import PrefectFuture
 
-from flows.limits import SlotPool
 from tasks.accounts import Account
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
-from tasks.errors import FatalProviderError
-from tasks.models import CompanyResult, SearchOutcome
+from tasks.models import CompanyResult, SearchOutcome, SearchRequest
+from tasks.search import SearchChunkOutcome
+from tasks.slots import StopSignal
 
 
 @dataclass
 class _OpenChunk:
     index: int
-    accounts: list[Account]
-    items: list[ChunkItem | None]
-    next_to_submit: int = 0
-    searches_done: int = 0
+    items: list[ChunkItem]
+    requests: dict[str, SearchRequest]  # by company key: what was sent to the search task
 
 
 @dataclass
@@ -40,7 +36,7 @@ class PipelineReport:
     """What the scheduler did: counts, and the reason it stopped early (if it did)."""
 
     chunks_done: int = 0
-    searches_submitted: int = 0
+    searches_sent: int = 0
     searches_cached: int = 0
     unprocessed: list[str] = field(default_factory=list)
     fatal: str | None = None
@@ -51,96 +47,99 @@ class ChunkScheduler:
     """Drives one run's task submissions; every callback runs in the flow's own thread."""
 
     chunks: list[list[Account]]
-    submit_search: Callable[[Account], PrefectFuture[Any]]
+    make_request: Callable[[Account], SearchRequest]
+    lookup_cached: Callable[[list[SearchRequest]], dict[str, SearchOutcome]]
+    submit_search: Callable[[int, list[SearchRequest]], PrefectFuture[Any]]
     submit_classify: Callable[[ChunkWork], PrefectFuture[Any]]
     on_searched: Callable[[list[SearchOutcome]], None]
     on_classified: Callable[[ChunkOutcome], None]
-    search_slots: SlotPool
-    max_open_chunks: int
-    stop: threading.Event
+    max_open_chunks: int  # searching or classifying
+    max_searching: int  # chunks whose searches are in flight (in order, so chunks end in order)
+    stop: StopSignal  # everything stops (the LLM failed for good, Ctrl-C, cancellation)
+    search_stop: StopSignal  # no more searches (Tavily failed for good); classifying goes on
     report: PipelineReport = field(default_factory=PipelineReport)
 
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
-        done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
-        self._pending: dict[PrefectFuture[Any], tuple[str, _OpenChunk, int]] = {}
-        self._open: list[_OpenChunk] = []
-        self._next_chunk = 0
-        self._done = done
+        self._done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
+        self._pending: dict[PrefectFuture[Any], tuple[str, _OpenChunk]] = {}
+        self._open = self._searching = 0
+        next_chunk = 0
         while True:
-            self._fill()
+            while (
+                not self.search_stop.is_set()
+                and self._open < self.max_open_chunks
+                and self._searching < self.max_searching
+                and next_chunk < len(self.chunks)
+            ):
+                self._start(next_chunk)
+                next_chunk += 1
             if not self._pending:
-                if self.stop.is_set() or not self._work_left():
-                    break
-                time.sleep(0.2)  # every slot is held by other runs: try again shortly
-                continue
+                break
             try:
-                future = done.get(timeout=0.5)
+                future = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
-                continue  # slots may have been freed by another run
+                continue
             future.wait()  # already done; this loads its final state from memory, not the API
-            kind, chunk, position = self._pending.pop(future)
+            kind, chunk = self._pending.pop(future)
             if kind == "search":
-                self._search_finished(chunk, position, future)
+                self._search_finished(chunk, future)
             else:
                 self._classify_finished(chunk, future)
-        for chunk in self._open:  # only left open when stopping early
-            self.report.unprocessed.extend(a.key for a in chunk.accounts)
-        self.report.unprocessed.extend(a.key for c in self.chunks[self._next_chunk :] for a in c)
+        self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
 
-    def _work_left(self) -> bool:
-        unsubmitted = any(c.next_to_submit < len(c.accounts) for c in self._open)
-        return unsubmitted or self._next_chunk < len(self.chunks)
+    def _start(self, index: int) -> None:
+        accounts = self.chunks[index]
+        items = [ChunkItem(a.key, a.name, a.domain, dict(a.metadata)) for a in accounts]
+        requests = {a.key: self.make_request(a) for a in accounts}
+        cached = self.lookup_cached(list(requests.values()))
+        for item in items:
+            if item.company_key in cached:
+                item.outcome, item.search_cached = cached[item.company_key], True
+                del requests[item.company_key]
+        self.report.searches_cached += len(cached)
+        chunk = _OpenChunk(index, items, requests)
+        self._open += 1
+        if requests:
+            self.report.searches_sent += len(requests)
+            self._searching += 1
+            self._track(self.submit_search(index, list(requests.values())), "search", chunk)
+        else:
+            self._classify(chunk)
 
-    def _fill(self) -> None:
-        if self.stop.is_set():
-            return
-        while len(self._open) < self.max_open_chunks and self._next_chunk < len(self.chunks):
-            accounts = self.chunks[self._next_chunk]
-            self._open.append(_OpenChunk(self._next_chunk, accounts, [None] * len(accounts)))
-            self._next_chunk += 1
-        for chunk in self._open:
-            while chunk.next_to_submit < len(chunk.accounts):
-                if not self.search_slots.try_acquire():
-                    return
-                position = chunk.next_to_submit
-                try:
-                    future = self.submit_search(chunk.accounts[position])
-                except BaseException:
-                    self.search_slots.release()
-                    raise
-                self._track(future, "search", chunk, position)
-                chunk.next_to_submit += 1
-                self.report.searches_submitted += 1
-
-    def _track(self, future: PrefectFuture[Any], kind: str, chunk: _OpenChunk, pos: int) -> None:
-        self._pending[future] = (kind, chunk, pos)
+    def _track(self, future: PrefectFuture[Any], kind: str, chunk: _OpenChunk) -> None:
+        self._pending[future] = (kind, chunk)
         future.add_done_callback(self._done.put)
 
-    def _search_finished(
-        self, chunk: _OpenChunk, position: int, future: PrefectFuture[Any]
-    ) -> None:
-        self.search_slots.release()
-        account = chunk.accounts[position]
-        item = ChunkItem(account.key, account.name, account.domain, dict(account.metadata))
-        state = future.state
-        if state.is_completed():
-            item.outcome = future.result()
-            item.search_cached = state.name == "Cached"
-            self.report.searches_cached += item.search_cached
-        else:
-            error = failure_of(future)
-            if isinstance(error, FatalProviderError):
-                self._stop(str(error))
-            item.search_error = str(error) or type(error).__name__
-        chunk.items[position] = item
-        chunk.searches_done += 1
-        if chunk.searches_done == len(chunk.accounts) and not self.stop.is_set():
-            items = [i for i in chunk.items if i is not None]
-            self.on_searched([i.outcome for i in items if i.outcome is not None])
-            future = self.submit_classify(ChunkWork(chunk.index, items))
-            self._track(future, "classify", chunk, -1)
+    def _search_finished(self, chunk: _OpenChunk, future: PrefectFuture[Any]) -> None:
+        self._searching -= 1
+        if future.state.is_completed():
+            result: SearchChunkOutcome = future.result()
+        else:  # the task itself broke (not one company): every search of it failed
+            error = f"search task failed: {failure_of(future)}"
+            result = SearchChunkOutcome(chunk.index, errors=dict.fromkeys(chunk.requests, error))
+        # Paid-for pages are stored first, even when the run is stopping.
+        self.on_searched(list(result.outcomes.values()))
+        for item in chunk.items:
+            if item.company_key in result.outcomes:
+                item.outcome = result.outcomes[item.company_key]
+            elif item.company_key in result.errors:
+                item.search_error = result.errors[item.company_key]
+        if result.fatal:
+            self._stop(result.fatal, self.search_stop)
+        # Companies whose search was never sent are left for a later run; the rest go on.
+        searched = [i for i in chunk.items if i.outcome is not None or i.search_error is not None]
+        self.report.unprocessed.extend(i.company_key for i in chunk.items if i not in searched)
+        chunk.items = searched
+        if self.stop.is_set() or not chunk.items:
+            self.report.unprocessed.extend(i.company_key for i in chunk.items)
+            self._open -= 1
+            return
+        self._classify(chunk)
+
+    def _classify(self, chunk: _OpenChunk) -> None:
+        self._track(self.submit_classify(ChunkWork(chunk.index, chunk.items)), "classify", chunk)
 
     def _classify_finished(self, chunk: _OpenChunk, future: PrefectFuture[Any]) -> None:
         if future.state.is_completed():
@@ -160,20 +159,19 @@ class ChunkScheduler:
                         error=reason,
                     )
                     for i in chunk.items
-                    if i is not None
                 ],
             )
         self.on_classified(outcome)
         self.report.unprocessed.extend(outcome.unprocessed)
         self.report.chunks_done += 1
-        self._open.remove(chunk)
+        self._open -= 1
         if outcome.fatal:
-            self._stop(outcome.fatal)
+            self._stop(outcome.fatal, self.stop)
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str, signal: StopSignal) -> None:
         if self.report.fatal is None:
             self.report.fatal = reason
-        self.stop.set()
+        signal.set()
 
 
 def failure_of(future: PrefectFuture[Any]) -> BaseException:

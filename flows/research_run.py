@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import math
 import re
-import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from prefect.utilities.annotations import quote
 
-from flows.limits import SlotPool
+from flows.execution import open_execution
 from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport
 from flows.reporting import Progress
 from storage.duckdb_store import TerritoryStore
 from tasks.accounts import Account, InputError, parse_accounts, read_accounts, rows_to_csv
 from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk
-from tasks.errors import RetryPolicy
-from tasks.llm_client import OpenAICompatibleClassifier
-from tasks.models import SearchRequest
-from tasks.search import build_query, search_company
-from tasks.tavily_client import TavilySearchClient
+from tasks.models import SearchOutcome, SearchRequest
+from tasks.providers import Providers, providers_from
+from tasks.search import build_query, search_chunk
 from territory.settings import Settings
 
-# Prefect global concurrency limits shared by every run on one server.
-TAVILY_LIMIT = "territory-tavily"
-LLM_LIMIT = "territory-llm"
 # A table reference we can safely splice into SQL: [schema.]table, plain identifiers only.
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
@@ -95,41 +90,20 @@ def run_chunks(
     refresh: bool,
     logger: Any,
 ) -> PipelineReport:
-    """Build the clients, slots and tasks, and let the scheduler run the chunks."""
-    tavily_concurrency = settings.effective_tavily_concurrency
+    """Build the providers, slots and tasks, and let the scheduler run the chunks."""
     batch = settings.effective_batch_size
+    tavily_concurrency = settings.effective_tavily_concurrency
     llm_concurrency = settings.effective_llm_concurrency
-    # With a Prefect server, every run on it shares these two caps (one provider account).
-    shared = settings.limits_are_shared()
-    search_slots = SlotPool(tavily_concurrency, TAVILY_LIMIT if shared else None)
-    llm_slots = SlotPool(llm_concurrency, LLM_LIMIT if shared else None)
-    search_client = TavilySearchClient(
-        settings.tavily_api_key.get_secret_value(),
-        settings.tavily_base_url,
-        settings.tavily_timeout,
-        pool_size=tavily_concurrency,
-    )
-    classifier = OpenAICompatibleClassifier(
-        settings.llm_api_key.get_secret_value(),
-        settings.llm_base_url,
-        settings.llm_model,
-        settings.llm_timeout,
-        settings.llm_structured_output,
-        settings.llm_max_output_tokens,
-    )
-    policy = RetryPolicy(settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay)
+    providers = providers_from(settings, run_id)
     options = ClassifyOptions(
         settings.search_min_score, settings.context_max_chars, llm_concurrency
     )
-    search = search_company.with_options(
-        cache_expiration=settings.search_cache_ttl, refresh_cache=refresh
-    )
-    stop = threading.Event()
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     progress = Progress(territory, len(accounts))
+    fresh_after = datetime.now(UTC) - settings.search_cache_ttl
 
-    def submit_search(account: Account):
-        request = SearchRequest(
+    def make_request(account: Account) -> SearchRequest:
+        return SearchRequest(
             company_key=account.key,
             endpoint=settings.tavily_base_url,
             name=account.name,
@@ -138,10 +112,30 @@ def run_chunks(
             search_depth=settings.search_depth,
             max_results=settings.search_max_results,
         )
-        return search.submit(request, search_client, policy, settings.context_max_chars)
+
+    def lookup_cached(requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
+        return {} if refresh else store.cached_searches(requests, fresh_after)
+
+    def submit_search(index: int, requests: list[SearchRequest]):
+        return execution.submit(
+            search_chunk,
+            index=index,
+            requests=quote(requests),
+            providers=providers,
+            slots=execution.search_slots,
+            stop=execution.search_stop,
+            raw_content_cap=settings.context_max_chars,
+        )
 
     def submit_classify(work: ChunkWork):
-        return classify_chunk.submit(quote(work), classifier, llm_slots, policy, options, stop)
+        return execution.submit(
+            classify_chunk,
+            chunk=quote(work),
+            providers=providers,
+            llm_slots=execution.llm_slots,
+            stop=execution.stop,
+            options=options,
+        )
 
     def on_classified(outcome: ChunkOutcome) -> None:
         store.save_results(run_id, territory, outcome.results)
@@ -157,21 +151,40 @@ def run_chunks(
             len(accounts),
         )
 
-    scheduler = ChunkScheduler(
-        chunks,
-        submit_search,
-        submit_classify,
-        store.save_searches,
-        on_classified,
-        search_slots=search_slots,
-        max_open_chunks=math.ceil(llm_concurrency / batch) + 2,
-        stop=stop,
-    )
-    try:
-        return scheduler.run()
-    except BaseException:
-        stop.set()  # Ctrl-C or cancellation: tell running chunk tasks to send nothing more
-        raise
-    finally:
-        search_slots.close()
-        llm_slots.close()
+    searching = math.ceil(tavily_concurrency / batch) + 2  # one more waits its turn for slots
+    with open_execution(settings) as execution:
+        scheduler = ChunkScheduler(
+            chunks,
+            make_request,
+            lookup_cached,
+            submit_search,
+            submit_classify,
+            store.save_searches,
+            on_classified,
+            # Enough chunks that a searched one always waits for the LLM (so it never idles
+            # between chunks), and few enough to bound the raw pages held in memory.
+            max_open_chunks=searching + math.ceil(llm_concurrency / batch) + 1,
+            max_searching=searching,
+            stop=execution.stop,
+            search_stop=execution.search_stop,
+        )
+        try:
+            report = scheduler.run()
+        except BaseException:
+            execution.stop.set()  # Ctrl-C or cancellation: tell running tasks to send nothing more
+            raise
+    if settings.task_runner == "threads":  # on Dask each worker paces its own requests
+        log_pacing(logger, providers)
+    return report
+
+
+def log_pacing(logger: Any, providers: Providers) -> None:
+    """Say how often each provider pushed back, and the pace the run settled on."""
+    for name, pace in (("Tavily", providers.search_pace()), ("LLM", providers.llm_pace())):
+        if pace.rate_limited:
+            logger.info(
+                "%s answered 429 %d times; requests were paced to %.1f per minute",
+                name,
+                pace.rate_limited,
+                (pace.rate or 0) * 60,
+            )

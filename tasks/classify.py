@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -13,8 +11,11 @@ from prefect.cache_policies import NO_CACHE
 from tasks.context import build_sources, select_pages
 from tasks.errors import FatalProviderError, ProviderError, RetryPolicy
 from tasks.llm_client import Classifier
-from tasks.models import Classification, CompanyResult, SearchOutcome
+from tasks.models import Classification, CompanyResult, SearchOutcome, Usage
+from tasks.pacing import paced_call
 from tasks.prompt import build_messages
+from tasks.providers import Providers
+from tasks.slots import Slots, Stopped, StopSignal, map_in_threads
 
 
 @dataclass
@@ -57,49 +58,35 @@ class ChunkOutcome:
     fatal: str | None = None
 
 
-class Slots(Protocol):
-    """LLM request slots shared by every chunk of the run (and other runs, when shared)."""
-
-    def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Wait for a slot; False if `stop` was set while waiting."""
-        ...
-
-    def release(self) -> None:
-        """Give the slot back."""
-        ...
-
-
-class _Stopped(Exception):
-    """The run is stopping: do not send this request."""
-
-
 @task(name="classify-chunk", task_run_name="classify chunk {chunk.index}", cache_policy=NO_CACHE)
 def classify_chunk(
     chunk: ChunkWork,
-    classifier: Classifier,
+    providers: Providers,
     llm_slots: Slots,
-    policy: RetryPolicy,
+    stop: StopSignal,
     options: ClassifyOptions,
-    stop: threading.Event,
 ) -> ChunkOutcome:
     """Classify one chunk of companies with the LLM, each company on its own."""
     fatal: list[str] = []
+    classifier, pace = providers.classifier(), providers.llm_pace()
+
+    def send(messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
+        return paced_call(lambda: classifier.classify(messages), llm_slots, pace, stop)
 
     def classify_one(item: ChunkItem) -> CompanyResult | None:
         if stop.is_set():
             return None
         try:
-            return classify_item(item, classifier, llm_slots, policy, options, stop)
+            return classify_item(item, classifier, send, providers.policy, options, stop)
         except FatalProviderError as exc:
             fatal.append(str(exc))
             stop.set()  # tell the other companies, chunks and the flow to stop sending
             return None
-        except _Stopped:
+        except Stopped:
             return None
 
     workers = max(1, min(len(chunk.items), options.max_parallel))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-        outcomes = list(pool.map(classify_one, chunk.items))
+    outcomes = map_in_threads(classify_one, chunk.items, workers, "llm")
 
     # The flow logs the one line per chunk once the chunk is stored.
     results = [r for r in outcomes if r is not None]
@@ -110,10 +97,10 @@ def classify_chunk(
 def classify_item(
     item: ChunkItem,
     classifier: Classifier,
-    llm_slots: Slots,
+    send: Callable[[list[dict[str, str]]], tuple[Classification, Usage | None]],
     policy: RetryPolicy,
     options: ClassifyOptions,
-    stop: threading.Event,
+    stop: StopSignal,
 ) -> CompanyResult:
     """One company: build its evidence, ask the LLM (with retries), keep only checkable signals."""
     base = dict(
@@ -143,18 +130,12 @@ def classify_item(
         )
         return CompanyResult(**base, status="ok", classification=verdict)
 
-    def attempt():
-        if stop.is_set():
-            raise _Stopped
+    def attempt() -> tuple[Classification, Usage | None]:
+        # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
         messages = build_messages(
             item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
         )
-        if not llm_slots.acquire(stop):
-            raise _Stopped
-        try:
-            return classifier.classify(messages)
-        finally:
-            llm_slots.release()
+        return send(messages)
 
     try:
         verdict, usage = policy.call(attempt, should_stop=stop.is_set)

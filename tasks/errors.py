@@ -26,6 +26,10 @@ class TransientError(ProviderError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(TransientError):
+    """A 429 from a provider's rate limit (not an exhausted quota): wait and send again."""
+
+
 class InvalidOutputError(TransientError):
     """The LLM answered, but not with a valid classification (truncated, refused, off-schema)."""
 
@@ -45,6 +49,9 @@ class RetryPolicy:
     max_attempts: int = 4
     base_delay: float = 1.0
     max_delay: float = 30.0
+    # A rate limit says "later", not "broken": 429s get many more tries than other failures, so
+    # a territory that outruns its limit loses no company (the pacer slows the sending down).
+    max_rate_limited: int = 30
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -63,10 +70,23 @@ class RetryPolicy:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> T:
         """Run `fn`, retrying TransientErrors; re-raises the last one when attempts run out."""
-        attempt = 1
+        attempt = limited = 1
         while True:
             try:
                 return fn()
+            except RateLimitedError as exc:
+                if should_stop():
+                    raise
+                if limited >= self.max_rate_limited:
+                    raise RateLimitedError(
+                        f"{exc} (gave up after {limited} attempts)", exc.retry_after
+                    ) from exc
+                if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_SECONDS:
+                    raise RateLimitedError(
+                        f"{exc} (provider asked to wait {exc.retry_after:.0f}s; giving up)"
+                    ) from exc
+                sleep(self.delay(min(limited, 6), exc.retry_after))
+                limited += 1
             except TransientError as exc:
                 if should_stop():
                     raise

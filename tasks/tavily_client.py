@@ -12,7 +12,7 @@ from tavily import BadRequestError, InvalidAPIKeyError, TavilyClient, UsageLimit
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from tasks.errors import FatalProviderError, PermanentError, TransientError
+from tasks.errors import FatalProviderError, PermanentError, RateLimitedError, TransientError
 
 TRANSIENT_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -61,7 +61,7 @@ class TavilySearchClient:
                 timeout=self._timeout,
             )
         except UsageLimitExceededError as exc:
-            raise TransientError(
+            raise RateLimitedError(
                 f"Tavily 429 rate limited: {exc}".rstrip(": "), self._last.retry_after
             ) from None
         except InvalidAPIKeyError:
@@ -87,6 +87,8 @@ class TavilySearchClient:
             raise TransientError(f"Tavily timed out after {self._timeout:g}s") from None
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
+            if status == 429:
+                raise RateLimitedError("Tavily 429 rate limited", self._last.retry_after) from None
             if status in TRANSIENT_STATUSES or status >= 500:
                 raise TransientError(f"Tavily HTTP {status}", self._last.retry_after) from None
             raise PermanentError(f"Tavily HTTP {status}") from None

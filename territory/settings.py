@@ -79,6 +79,24 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=1.0, ge=0, le=60)
     retry_max_delay: float = Field(default=30.0, ge=0, le=600)
 
+    rate_limit_window: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds over which the providers count requests for their rate limits "
+        "(a minute for Tavily and OpenAI); the pacer measures what they accept over it.",
+    )
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads",
+        description="Where tasks run: threads of the flow process, or a Dask cluster.",
+    )
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster (tcp://host:8786)."
+    )
+    dask_workers: int = Field(
+        default=2, ge=1, le=256, description="Worker processes of the local Dask cluster."
+    )
+
     @field_validator("tavily_base_url", "llm_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -92,6 +110,11 @@ class Settings(BaseSettings):
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
         return value.rstrip("/")
+
+    @field_validator("dask_address")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("search_cache_ttl", mode="before")
     @classmethod

@@ -180,7 +180,9 @@ def test_bad_tavily_key_is_not_retried_and_stops_the_run(territory_env, sims, mo
     state = run_flow(companies_csv=csv)
     assert state.is_failed()
     assert "401" in state.message and "TAVILY_API_KEY" in state.message
-    assert sims.tavily.stats()["by_status"] == {401: 2}  # no retries, no further companies
+    # No retries and no further companies: at most the two requests already in flight.
+    by_status = sims.tavily.stats()["by_status"]
+    assert set(by_status) == {401} and 1 <= by_status[401] <= 2
     assert sims.llm.stats()["requests"] == 0
     assert query(territory_env, "SELECT status, message LIKE '%401%' FROM runs") == [
         ("stopped", True)

@@ -45,6 +45,40 @@ def test_acquire_gives_up_when_the_run_stops():
     assert pool.acquire(stop) is False
 
 
+def test_waiters_get_slots_first_come_first_served():
+    pool, order = SlotPool(1), []
+    assert pool.acquire()
+
+    def wait(name):
+        assert pool.acquire()
+        order.append(name)
+        pool.release()
+
+    threads = []
+    for name in ("first", "second", "third"):
+        threads.append(threading.Thread(target=wait, args=(name,)))
+        threads[-1].start()
+        time.sleep(0.05)  # queue up in this order
+    pool.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == ["first", "second", "third"]
+
+
+def test_a_stopped_waiter_leaves_the_queue_without_taking_a_slot():
+    pool, stop = SlotPool(1), threading.Event()
+    assert pool.acquire()
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(pool.acquire(stop)))
+    waiter.start()
+    time.sleep(0.05)
+    stop.set()
+    waiter.join(timeout=5)
+    assert result == [False]
+    pool.release()
+    assert pool.try_acquire()  # the slot came back; nobody holds a phantom hand-off
+
+
 @pytest.mark.slow
 def test_two_pools_share_one_prefect_limit_and_return_every_slot(prefect_server):
     from prefect.client.orchestration import get_client

@@ -1,0 +1,94 @@
+"""Measure a child process tree: wall time, peak memory of the whole tree, CPU per process."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+import psutil
+
+
+@dataclass
+class Measured:
+    """What one measured command used."""
+
+    returncode: int
+    wall_seconds: float
+    peak_rss_bytes: int
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process name, summed
+    stderr_tail: str = ""
+
+    @property
+    def cpu_total(self) -> float:
+        """CPU seconds of every process of the tree."""
+        return sum(self.cpu_seconds.values())
+
+
+class TreeSampler(threading.Thread):
+    """Samples the RSS of a process and all its descendants; remembers the peak of the sum."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self._root = psutil.Process(pid)
+        self._interval = interval
+        self._halt = threading.Event()
+        self.peak_rss = 0
+        # Last CPU times seen per pid: a process that exits keeps its last sample.
+        self._cpu: dict[int, tuple[str, float]] = {}
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.sample()
+            self._halt.wait(self._interval)
+
+    def sample(self) -> None:
+        """One sample of the tree (processes may vanish while we look)."""
+        try:
+            procs = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            return
+        total = 0
+        for proc in procs:
+            try:
+                with proc.oneshot():
+                    total += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    label = self._cpu[proc.pid][0] if proc.pid in self._cpu else _label(proc)
+                    self._cpu[proc.pid] = (label, times.user + times.system)
+            except psutil.Error:
+                continue
+        self.peak_rss = max(self.peak_rss, total)
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; CPU seconds per process label."""
+        self._halt.set()
+        self.join()
+        by_label: dict[str, float] = {}
+        for label, seconds in self._cpu.values():
+            by_label[label] = by_label.get(label, 0.0) + seconds
+        return by_label
+
+
+def _label(proc: psutil.Process) -> str:
+    """'prefect-server' for Prefect's own server subprocess, else 'flow'."""
+    try:
+        cmdline = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "flow"
+    return "prefect-server" if "uvicorn" in cmdline or "prefect" in cmdline.split()[1:3] else "flow"
+
+
+def run_measured(cmd: list[str], env: dict[str, str], stdout: IO[str] | None = None) -> Measured:
+    """Run `cmd` to completion, sampling its process tree; stdout goes to `stdout`."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
+    _, stderr = proc.communicate()
+    wall = time.monotonic() - started
+    cpu = sampler.stop()
+    tail = "\n".join(stderr.strip().splitlines()[-15:])
+    return Measured(proc.returncode, wall, sampler.peak_rss, cpu, tail)

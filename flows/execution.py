@@ -1,0 +1,150 @@
+"""Where a run's tasks execute: threads of the flow process (default) or a Dask cluster.
+
+Both give the scheduler the same four things: a way to submit a task, request slots for each
+provider, and the run's stop signals. With threads, the slots are `SlotPool`s (shared with
+other runs through Prefect when there is a server); on Dask they are `distributed`
+semaphores and the stop signal is a `distributed.Event`, because tasks run in other
+processes. Either way DuckDB is written by the flow process alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from prefect import Task
+from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
+
+from flows.limits import SlotPool
+from tasks.slots import EitherStop, Slots, StopSignal
+from territory.settings import Settings
+
+# Prefect global concurrency limits shared by every run on one server (thread runner).
+TAVILY_LIMIT = "territory-tavily"
+LLM_LIMIT = "territory-llm"
+# Chunk tasks one Dask worker runs at once; each chunk runs its companies in its own threads.
+DASK_TASKS_PER_WORKER = 8
+
+
+@dataclass
+class Execution:
+    """What the scheduler needs from the place tasks run."""
+
+    submit: Callable[..., PrefectFuture[Any]]  # submit(task, **parameters)
+    search_slots: Slots
+    llm_slots: Slots
+    stop: StopSignal  # everything stops
+    search_stop: StopSignal  # searching stops (Tavily failed for good)
+
+
+@contextmanager
+def open_execution(settings: Settings) -> Iterator[Execution]:
+    """Set up the run's task execution; everything it borrowed is returned on exit."""
+    if settings.task_runner == "dask":
+        with _dask_execution(settings) as execution:
+            yield execution
+        return
+    shared = settings.limits_are_shared()
+    search_slots = SlotPool(settings.effective_tavily_concurrency, TAVILY_LIMIT if shared else None)
+    llm_slots = SlotPool(settings.effective_llm_concurrency, LLM_LIMIT if shared else None)
+    stop = threading.Event()
+    try:
+        yield Execution(
+            lambda task, **parameters: task.submit(**parameters),
+            search_slots,
+            llm_slots,
+            stop,
+            EitherStop(threading.Event(), stop),
+        )
+    finally:
+        search_slots.close()
+        llm_slots.close()
+
+
+@contextmanager
+def _dask_execution(settings: Settings) -> Iterator[Execution]:
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        runner = DaskTaskRunner(address=settings.dask_address)
+    else:
+        runner = DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": settings.dask_workers,
+                "threads_per_worker": DASK_TASKS_PER_WORKER,
+                "processes": True,
+                "dashboard_address": ":0",  # any free port: never "8787 is already in use"
+            },
+        )
+    with runner:
+        client = runner.client  # starts the cluster now: semaphores and events need it
+        # Names are per run: two runs on one cluster do not share (or leak into) each other.
+        run = uuid.uuid4().hex[:12]
+        stop = DaskStop(f"territory-stop-{run}", client)
+
+        def submit(task: Task[..., Any], **parameters: Any) -> PrefectFuture[Any]:
+            # The Dask path does not unwrap `quote` (the thread path does): pass plain values.
+            plain = {k: v.unwrap() if isinstance(v, quote) else v for k, v in parameters.items()}
+            return runner.submit(task, plain)
+
+        yield Execution(
+            submit,
+            DaskSlots(f"territory-tavily-{run}", settings.effective_tavily_concurrency, client),
+            DaskSlots(f"territory-llm-{run}", settings.effective_llm_concurrency, client),
+            stop,
+            EitherStop(DaskStop(f"territory-search-stop-{run}", client), stop),
+        )
+
+
+class DaskSlots:
+    """Slots shared by every worker process of a Dask cluster (a `distributed.Semaphore`)."""
+
+    def __init__(self, name: str, limit: int, client: Any = None) -> None:
+        from distributed import Semaphore
+
+        self.name, self.limit = name, limit
+        # In the flow process it binds to the runner's client; unpickled on a worker it binds
+        # late, to that worker (tasks run their threads in the worker's context for this).
+        rpc, loop = (client.scheduler, client.loop) if client else (None, None)
+        self._semaphore = Semaphore(limit, name, scheduler_rpc=rpc, loop=loop)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DaskSlots, (self.name, self.limit))
+
+    def acquire(self, stop: StopSignal | None = None) -> bool:
+        """Wait for a slot; False if `stop` was set while waiting."""
+        while not self._semaphore.acquire(timeout=0.5):
+            if stop is not None and stop.is_set():
+                return False
+        return True
+
+    def release(self) -> None:
+        """Give the slot back."""
+        self._semaphore.release()
+
+
+class DaskStop:
+    """A stop signal every worker process sees (a `distributed.Event`)."""
+
+    def __init__(self, name: str, client: Any = None) -> None:
+        from distributed import Event
+
+        self.name = name
+        self._event = Event(name, client=client)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DaskStop, (self.name,))
+
+    def is_set(self) -> bool:
+        """True once the run is stopping."""
+        return self._event.is_set()
+
+    def set(self) -> None:
+        """Tell every task of the run to stop."""
+        self._event.set()

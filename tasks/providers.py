@@ -1,0 +1,114 @@
+"""The two outside services, as one picklable description that builds their clients.
+
+Tasks receive a `Providers` rather than client objects: it pickles (so the same tasks run on
+Dask workers), and each process builds its clients and pacers from it once per run, shared
+by all of that process's threads. Keys stay `SecretStr`, so a repr or a log line never shows
+them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from tasks.errors import RetryPolicy
+from tasks.llm_client import Classifier, OpenAICompatibleClassifier
+from tasks.pacing import AdaptiveRate
+from tasks.tavily_client import SearchClient, TavilySearchClient
+
+_RUNS_KEPT = 4  # clients of this many recent runs stay cached per process
+
+
+@dataclass(frozen=True)
+class Providers:
+    """How one run reaches Tavily and the LLM."""
+
+    run_id: str  # clients and pacers are per run: a new run starts with a fresh pace
+    tavily_key: SecretStr
+    tavily_url: str
+    tavily_timeout: float
+    tavily_pool: int
+    llm_key: SecretStr
+    llm_url: str | None
+    llm_model: str
+    llm_timeout: float
+    structured_output: str
+    max_output_tokens: int
+    policy: RetryPolicy
+    rate_limit_window: float = 60.0
+
+    def search_client(self) -> SearchClient:
+        """This process's Tavily client for the run."""
+        return _built(self).search
+
+    def classifier(self) -> Classifier:
+        """This process's LLM client for the run."""
+        return _built(self).classify
+
+    def search_pace(self) -> AdaptiveRate:
+        """This process's pacer for Tavily requests."""
+        return _built(self).search_pace
+
+    def llm_pace(self) -> AdaptiveRate:
+        """This process's pacer for LLM requests."""
+        return _built(self).llm_pace
+
+
+@dataclass
+class _Built:
+    search: TavilySearchClient
+    classify: OpenAICompatibleClassifier
+    search_pace: AdaptiveRate
+    llm_pace: AdaptiveRate
+
+
+_cache: dict[Providers, _Built] = {}
+_cache_lock = threading.Lock()
+
+
+def _built(p: Providers) -> _Built:
+    with _cache_lock:
+        built = _cache.get(p)
+        if built is None:
+            built = _cache[p] = _Built(
+                TavilySearchClient(
+                    p.tavily_key.get_secret_value(), p.tavily_url, p.tavily_timeout, p.tavily_pool
+                ),
+                OpenAICompatibleClassifier(
+                    p.llm_key.get_secret_value(),
+                    p.llm_url,
+                    p.llm_model,
+                    p.llm_timeout,
+                    p.structured_output,
+                    p.max_output_tokens,
+                ),
+                AdaptiveRate(p.rate_limit_window),
+                AdaptiveRate(p.rate_limit_window),
+            )
+            while len(_cache) > _RUNS_KEPT:
+                del _cache[next(iter(_cache))]
+        return built
+
+
+def providers_from(settings: Any, run_id: str) -> Providers:
+    """The run's providers from its settings (keys must already be present)."""
+    return Providers(
+        run_id=run_id,
+        tavily_key=settings.tavily_api_key,
+        tavily_url=settings.tavily_base_url,
+        tavily_timeout=settings.tavily_timeout,
+        tavily_pool=settings.effective_tavily_concurrency,
+        llm_key=settings.llm_api_key,
+        llm_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_timeout=settings.llm_timeout,
+        structured_output=settings.llm_structured_output,
+        max_output_tokens=settings.llm_max_output_tokens,
+        policy=RetryPolicy(
+            settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay
+        ),
+        rate_limit_window=settings.rate_limit_window,
+    )
