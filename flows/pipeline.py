@@ -180,9 +180,8 @@ def forget_result(future: PrefectFuture[Any]) -> None:
     """Let go of a task's result once it is stored.
 
     Prefect links every task result to its state for the whole flow run (to track data passed
-    between tasks); for a search chunk that is megabytes of raw pages, which at 10,000
-    companies kept about a gigabyte alive. Nothing downstream needs the link: the scheduler
-    hands results on itself.
+    between tasks); for a search chunk that is megabytes of raw pages. Nothing downstream needs
+    the link: the scheduler hands results on itself.
     """
     context = FlowRunContext.get()
     if context is None:
