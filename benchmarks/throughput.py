@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from benchmarks.measure import Measured, run_measured
+from benchmarks.measure import run_measured
 from territory.simulators.faults import SEARCH_DEPTH_FACTOR, resolve_latency
 
 TAVILY_KEY = "tvly-bench-key"
@@ -169,7 +169,7 @@ def flow_env(
 
 def run_flow(
     sims: SimulatorProcess, workdir: Path, csv: Path, territory: str, limits: Limits, scale: float
-) -> tuple[Row, Measured]:
+) -> Row:
     """The real flow through Prefect, measured; wall time is the flow run's own."""
     rusage = workdir / f"{territory}.rusage.json"
     cmd = [sys.executable, "-m", "benchmarks.flow_child", str(rusage), "run", str(csv),
@@ -190,7 +190,7 @@ def run_flow(
     server = sum(v for k, v in measured.cpu_seconds.items() if k == "prefect-server")
     row = Row("flow", 0, 0, float(wall), 0, measured.peak_rss_bytes, own["cpu_seconds"], server,
               int(stored))  # fmt: skip
-    return row, measured
+    return row
 
 
 def run_old(sims: SimulatorProcess, workdir: Path, csv: Path, limits: Limits, scale: float) -> Row:
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             ideal = ideal_seconds(n, scale, limits)
             _say(f"N={n}: ideal {ideal:.0f}s; running the flow")
             sims.configure(scale, limits, args.retry_after)
-            row, _ = run_flow(sims, workdir, csv, f"bench-{n}", limits, scale)
+            row = run_flow(sims, workdir, csv, f"bench-{n}", limits, scale)
             row.n, row.time_scale, row.ideal = n, scale, ideal
             rows.append(row)
             if args.rate_limit:
