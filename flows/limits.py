@@ -9,15 +9,18 @@ the server reclaims the slots, so a crash or a cancellation cannot leak them.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.exceptions import PrefectHTTPStatusError
+
+from tasks.slots import slot_priority
 
 LEASE_SECONDS = 60.0
 IDLE_CHECK_SECONDS = 1.0
@@ -57,7 +60,9 @@ class SlotPool:
         self.shared_name = shared_name
         self.block = max(1, math.ceil(limit / 4))
         self._lock = threading.Lock()
-        self._waiters: deque[threading.Event] = deque()
+        # Waiters in turn order: (priority, arrival, wake-up event), a heap.
+        self._waiters: list[tuple[int, int, threading.Event]] = []
+        self._arrivals = itertools.count()
         self._in_use = 0
         self._held = 0  # slots borrowed from the server (shared mode)
         self._leases: list[_Lease] = []
@@ -78,16 +83,18 @@ class SlotPool:
             return not self._waiters and self._take()
 
     def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Wait for a slot, first come first served; False only if `stop` is set while waiting.
+        """Wait for a slot, oldest chunk first; False only if `stop` is set while waiting.
 
-        First come first served matters: the companies of the oldest chunk get slots first,
-        so chunks finish (and are stored) in order instead of all at once at the end.
+        Order matters: the companies of the oldest chunk (`slot_priority`, then arrival) get
+        slots first, so chunks finish (and are stored) in order instead of all at once at the
+        end, and a run that must stop early has finished its oldest chunks, not bits of many.
         """
         with self._lock:
             if not self._waiters and self._take():
                 return True
             turn = threading.Event()
-            self._waiters.append(turn)
+            entry = (slot_priority.get(), next(self._arrivals), turn)
+            heapq.heappush(self._waiters, entry)
         while True:
             # A local release hands its slot straight to the first waiter and wakes it; slots
             # freed by other runs (shared mode) are polled for.
@@ -96,10 +103,11 @@ class SlotPool:
                 if turn.is_set():
                     return True  # the slot was handed over
                 if stop is not None and stop.is_set():
-                    self._waiters.remove(turn)
+                    self._waiters.remove(entry)
+                    heapq.heapify(self._waiters)
                     return False
-                if self._waiters[0] is turn and self._take():
-                    self._waiters.popleft()
+                if self._waiters[0] is entry and self._take():
+                    heapq.heappop(self._waiters)
                     return True
 
     def release(self) -> None:
@@ -107,7 +115,7 @@ class SlotPool:
         with self._lock:
             self._in_use -= 1
             if self._waiters and self._take():
-                self._waiters.popleft().set()
+                heapq.heappop(self._waiters)[2].set()
                 return
             while self._leases and self._held - self._in_use >= self._leases[-1].slots + self.block:
                 self._give_back(self._leases.pop())

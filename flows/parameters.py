@@ -38,6 +38,11 @@ class ResearchRequest(BaseModel):
     refresh_cache: bool = Field(
         default=False, description="Ignore cached searches and pay Tavily for fresh ones."
     )
+    resume: bool = Field(
+        default=True,
+        description="If the territory's last run stopped part-way (crash, cancel, quota), "
+        "skip the companies it already classified. Off, or with refresh_cache, redo them all.",
+    )
     limit: int | None = Field(
         default=None, ge=1, description="Research only the first N companies (a trial run)."
     )

@@ -90,7 +90,12 @@ def render_summary(
         f"# {s['territory']}: {s['status']}",
         "",
         f"Run `{s['run_id']}` ({s['mode']}), {s['elapsed_seconds']} s, "
-        f"{s['n_companies']} companies, {s['n_search_cached']} searches from cache.",
+        f"{s['n_companies']} companies, {s['n_search_cached']} searches from cache"
+        + (
+            f", {s['n_resumed']} already classified by an unfinished run (not redone)."
+            if s.get("n_resumed")
+            else "."
+        ),
         "",
         "| tier | companies |",
         "|---|---|",

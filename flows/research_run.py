@@ -95,9 +95,7 @@ def run_chunks(
     tavily_concurrency = settings.effective_tavily_concurrency
     llm_concurrency = settings.effective_llm_concurrency
     providers = providers_from(settings, run_id)
-    options = ClassifyOptions(
-        settings.search_min_score, settings.context_max_chars, llm_concurrency
-    )
+    options = ClassifyOptions(settings.search_min_score, settings.context_max_chars)
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     progress = Progress(territory, len(accounts))
     fresh_after = datetime.now(UTC) - settings.search_cache_ttl

@@ -16,8 +16,9 @@ from flows.parameters import ResearchRequest
 from flows.reporting import publish_results
 from flows.research_run import load_accounts, run_chunks
 from flows.secrets import fill_keys_from_blocks
-from storage.duckdb_store import TerritoryStore
-from territory.settings import load_settings
+from storage.duckdb_store import StoreError, TerritoryStore
+from tasks.accounts import Account, InputError
+from territory.settings import ConfigError, Settings, load_settings
 
 # An upper bound on task threads; the scheduler keeps far fewer busy (searches in flight plus
 # open chunks), so the pool never queues one task behind another.
@@ -43,33 +44,16 @@ def run_name() -> str:
 )
 def research_territory(request: ResearchRequest) -> Any:
     """Search, classify and store every company of a territory (or only its failed ones)."""
-    settings = load_settings(**request.settings_overrides())
-    if settings.keys_missing:
-        settings = fill_keys_from_blocks(settings)
-    settings.require_keys()
     logger = get_run_logger()
     started = time.monotonic()
-    # No `with`: each store call takes the file briefly, so other runs and readers share it.
-    store = TerritoryStore.open(settings.territory_db)
-    territory, accounts, n_rows, n_merged = load_accounts(store, request)
-    parameters = request.model_dump(exclude={"companies"}) | {
-        "territory": territory,
-        "settings": settings.public_dict(),
-    }
-    mode = "rerun-failed" if request.rerun_failed else "full"
-    run_id = store.start_run(
-        territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
-    )
-    done = store.classified_keys(run_id)  # non-empty only when a flow run is retried
-    todo = [a for a in accounts if a.key not in done]
-    logger.info(
-        "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
-        run_id,
-        len(accounts),
-        territory,
-        n_merged,
-        f", {len(done)} already done by this flow run" if done else "",
-    )
+    try:
+        run = start_run(request)
+    except (ConfigError, InputError, StoreError) as exc:
+        # Refused before any work (bad input or settings, a busy territory): one plain line in
+        # the UI and the CLI, not a traceback; the exception rides along for the exit code.
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)
+    settings, store, run_id, territory, todo = run
     try:
         report = run_chunks(settings, store, run_id, territory, todo, request.refresh_cache, logger)
     except BaseException as exc:
@@ -103,6 +87,67 @@ def research_territory(request: ResearchRequest) -> Any:
         logger.error(message)
         return Failed(message=message, data=result)
     return result
+
+
+def start_run(
+    request: ResearchRequest,
+) -> tuple[Settings, TerritoryStore, str, str, list[Account]]:
+    """Settings, accounts and a run row; what an unfinished earlier run did is not redone."""
+    settings = load_settings(**request.settings_overrides())
+    if settings.keys_missing:
+        settings = fill_keys_from_blocks(settings)
+    settings.require_keys()
+    # No `with`: each store call takes the file briefly, so other runs and readers share it.
+    store = TerritoryStore.open(settings.territory_db)
+    territory, accounts, n_rows, n_merged = load_accounts(store, request)
+    parameters = request.model_dump(exclude={"companies"}) | {
+        "territory": territory,
+        "settings": settings.public_dict(),
+    }
+    mode = "rerun-failed" if request.rerun_failed else "full"
+    run_id = store.start_run(
+        territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
+    )
+    try:
+        todo = _skip_done(store, run_id, territory, accounts, request, settings)
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    get_run_logger().info(
+        "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
+        run_id,
+        len(accounts),
+        territory,
+        n_merged,
+        f"; {len(accounts) - len(todo)} already classified by an unfinished run, not redone"
+        if len(todo) < len(accounts)
+        else "",
+    )
+    return settings, store, run_id, territory, todo
+
+
+def _skip_done(
+    store: TerritoryStore,
+    run_id: str,
+    territory: str,
+    accounts: list[Account],
+    request: ResearchRequest,
+    settings: Settings,
+) -> list[Account]:
+    """The accounts still to research: a crashed or stopped run is picked up where it ended.
+
+    Companies this flow run already classified (a retry) are skipped, and so, unless the run
+    refreshes or is told not to resume, are those classified by unfinished runs of the
+    territory since its last completed run, as long as that work is younger than the search
+    cache TTL (older work is refreshed like any other).
+    """
+    resume = request.resume and not request.refresh_cache and not request.rerun_failed
+    since = datetime.now(UTC) - settings.search_cache_ttl if resume else None
+    done = store.carried_over(run_id, territory, since)
+    todo = [a for a in accounts if a.key not in done]
+    if len(todo) < len(accounts):
+        store.set_carried_over(run_id, len(accounts) - len(todo))
+    return todo
 
 
 def _is_stop_signal(exc: BaseException | None) -> bool:

@@ -11,11 +11,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+import psutil
 
 from tasks.models import CompanyResult, SearchOutcome, SearchPage, SearchRequest
 
@@ -107,7 +108,15 @@ DEFAULT_LOCK_WAIT = 300.0
 MIGRATIONS = """
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid_started DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMPTZ;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_resumed INTEGER DEFAULT 0;
 """
+# A run on another host that has stored nothing for this long is taken for dead (its process
+# cannot be checked from here); a run on this host is alive exactly while its process is.
+STALE_RUN_AFTER = timedelta(minutes=30)
+# Statuses of runs that ended before doing all their work: a later run can carry on from them.
+UNFINISHED = ("interrupted", "stopped", "cancelled", "failed")
 T = TypeVar("T")
 INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
 
@@ -125,6 +134,10 @@ def _connected(method: Callable[..., T]) -> Callable[..., T]:
 
 class StoreError(Exception):
     """A storage problem, phrased as one line for the user."""
+
+
+class RunConflictError(StoreError):
+    """Another live run is researching the same territory in this database."""
 
 
 class TerritoryStore:
@@ -213,25 +226,34 @@ class TerritoryStore:
         n_merged: int,
         n_companies: int,
     ) -> str:
-        """Record a run as running; any run left 'running' by a dead process is marked so."""
+        """Record a run as running, unless another live run is researching the territory.
+
+        Runs left 'running' by a process that is gone are marked interrupted first. The check
+        and the insert happen while this process holds the file, so two runs started at once
+        cannot both pass it.
+        """
+        self._mark_dead_runs()
+        continued = None
         if flow_run_id:
             # A retry of the same Prefect flow run continues its run row (and skips its work).
             found = self.conn.execute(
                 "SELECT run_id FROM runs WHERE flow_run_id = ?", [flow_run_id]
             ).fetchone()
-            if found:
-                self.conn.execute(
-                    "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL, "
-                    "host = ?, pid = ? WHERE run_id = ?",
-                    [socket.gethostname(), os.getpid(), found[0]],
-                )
-                return str(found[0])
-        self._mark_dead_runs()
+            continued = str(found[0]) if found else None
+        self._refuse_if_busy(territory, continued)
+        me = [socket.gethostname(), os.getpid(), _process_started(os.getpid()), _now()]
+        if continued:
+            self.conn.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL, message = NULL, "
+                "host = ?, pid = ?, pid_started = ?, heartbeat_at = ? WHERE run_id = ?",
+                [*me, continued],
+            )
+            return continued
         run_id = str(uuid.uuid4())
         self.conn.execute(
             "INSERT INTO runs (run_id, territory, mode, flow_run_id, status, started_at, "
-            "parameters, n_input_rows, n_merged, n_companies, host, pid) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)",
+            "parameters, n_input_rows, n_merged, n_companies, host, pid, pid_started, "
+            "heartbeat_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 territory,
@@ -242,27 +264,91 @@ class TerritoryStore:
                 n_input_rows,
                 n_merged,
                 n_companies,
-                socket.gethostname(),
-                os.getpid(),
+                *me,
             ],
         )
         return run_id
 
+    def _refuse_if_busy(self, territory: str, continued: str | None) -> None:
+        """Two runs of one territory would pay twice for the same companies: refuse the second."""
+        assert self.conn is not None
+        row = self.conn.execute(
+            "SELECT run_id, host, pid, started_at FROM runs WHERE status = 'running' "
+            "AND territory = ? AND run_id IS DISTINCT FROM ? ORDER BY started_at LIMIT 1",
+            [territory, continued],
+        ).fetchone()
+        if row:
+            run_id, host, pid, started_at = row
+            raise RunConflictError(
+                f"territory {territory!r} is already being researched by run {run_id[:8]} "
+                f"(process {pid} on {host}, started {started_at:%Y-%m-%d %H:%M} UTC); "
+                "wait for it to finish or stop it, then run again"
+            )
+
     def _mark_dead_runs(self) -> None:
-        """Runs left 'running' by a process of this host that no longer exists were cut off."""
+        """Runs left 'running' by a process that is gone were cut off: mark them interrupted.
+
+        On this host a run is alive exactly while its process is (the same pid started at the
+        same time, so a recycled pid does not count); a run on another host is taken for dead
+        once it has stored nothing for STALE_RUN_AFTER.
+        """
         assert self.conn is not None
         host = socket.gethostname()
         rows = self.conn.execute(
-            "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+            "SELECT run_id, host, pid, pid_started, coalesce(heartbeat_at, started_at) "
+            "FROM runs WHERE status = 'running'"
         ).fetchall()
-        dead = [run_id for run_id, pid in rows if pid is None or not _pid_alive(pid)]
+        dead = []
+        for run_id, run_host, pid, pid_started, last_seen in rows:
+            if run_host == host or run_host is None:
+                alive = pid is not None and _process_alive(pid, pid_started)
+            else:
+                alive = _now() - last_seen < STALE_RUN_AFTER
+            if not alive:
+                dead.append([run_id])
         if dead:
             self.conn.executemany(
                 "UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, "
                 "now()), message = coalesce(message, 'the process ended before the run "
                 "finished') WHERE run_id = ?",
-                [[run_id] for run_id in dead],
+                dead,
             )
+
+    @_connected
+    def carried_over(self, run_id: str, territory: str, since: datetime | None) -> set[str]:
+        """Companies already classified that this run need not redo.
+
+        Always those this run stored itself (a retried flow run continues). With `since`, also
+        those stored by runs of the territory that ended unfinished (crashed, stopped,
+        cancelled) after its last completed full run and after `since`: a new run picks up
+        where they stopped.
+        """
+        rows = self.conn.execute(
+            f"""
+            SELECT DISTINCT h.company_key FROM result_history h JOIN runs r USING (run_id)
+            WHERE h.status = 'ok' AND h.territory = ? AND (
+              r.run_id = ? OR (
+                ? AND r.status IN ({", ".join("?" * len(UNFINISHED))}) AND r.started_at > ?
+                AND r.started_at > coalesce((
+                  SELECT max(started_at) FROM runs
+                  WHERE territory = ? AND mode = 'full' AND status = 'completed'
+                ), '-infinity'::TIMESTAMPTZ)))
+            """,
+            [
+                territory,
+                run_id,
+                since is not None,
+                *UNFINISHED,
+                since or _now(),
+                territory,
+            ],
+        ).fetchall()
+        return {k for (k,) in rows}
+
+    @_connected
+    def set_carried_over(self, run_id: str, n: int) -> None:
+        """Record how many companies this run took over from earlier unfinished runs."""
+        self.conn.execute("UPDATE runs SET n_resumed = ? WHERE run_id = ?", [n, run_id])
 
     @_connected
     def finish_run(self, run_id: str, status: str, message: str | None = None) -> None:
@@ -390,16 +476,10 @@ class TerritoryStore:
         with _transaction(self.conn):
             for table in ("company_results", "result_history"):
                 _insert_rows(self.conn, f"INSERT OR REPLACE INTO {table} ({RESULT_COLUMNS})", rows)
+            # A sign of life for runs on other hosts, whose process cannot be checked.
+            self.conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", [now, run_id])
 
     # -- queries ------------------------------------------------------------------------------
-
-    @_connected
-    def classified_keys(self, run_id: str) -> set[str]:
-        """Companies this run already classified (what a retried flow run need not redo)."""
-        rows = self.conn.execute(
-            "SELECT company_key FROM result_history WHERE run_id = ? AND status = 'ok'", [run_id]
-        ).fetchall()
-        return {k for (k,) in rows}
 
     @_connected
     def run_failures(self, run_id: str) -> list[dict[str, Any]]:
@@ -476,7 +556,8 @@ class TerritoryStore:
         return _dicts(
             self.conn.execute(
                 "SELECT run_id, territory, mode, status, started_at, finished_at, n_companies, "
-                "n_merged, n_ok, n_failed, n_hot, n_warm, n_cold, n_search_cached, prompt_tokens, "
+                "n_merged, n_resumed, n_ok, n_failed, n_hot, n_warm, n_cold, n_search_cached, "
+                "prompt_tokens, "
                 "completion_tokens, message, flow_run_id FROM runs "
                 "ORDER BY started_at DESC LIMIT ?",
                 [limit],
@@ -562,14 +643,26 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else "unknown error"
 
 
-def _pid_alive(pid: int) -> bool:
+def _process_started(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), or None if it cannot be told."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def _process_alive(pid: int, started: float | None) -> bool:
+    """Is the process that recorded a run still running (and not a newer one with its pid)?"""
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        created = process.create_time()
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except (psutil.Error, OSError):
+        return True  # it exists but cannot be inspected: do not call it dead
+    return started is None or abs(created - started) < 1.0
 
 
 def _now() -> datetime:

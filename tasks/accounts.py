@@ -17,8 +17,9 @@ MAX_NAME_LENGTH = 300
 _HEADER_SEPARATORS = re.compile(r"[\s_\-]+")
 
 # Invisible characters that only hide differences between names: zero-width space, word
-# joiner, BOM and bidi marks/overrides. ZWJ/ZWNJ are kept: emoji sequences and scripts
-# such as Persian or Hindi need them.
+# joiner, BOM and bidi marks/overrides. The stored name keeps them (it is the file's own
+# text); the comparison key and the emptiness check ignore them. ZWJ/ZWNJ are not listed:
+# emoji sequences and scripts such as Persian or Hindi need them to tell names apart.
 _INVISIBLE = frozenset(
     "\u200b\u2060\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
@@ -34,6 +35,12 @@ _LEGAL_SUFFIXES = frozenset(
 
 _SCHEME = re.compile(r"^(?:[a-z][a-z0-9+.\-]*:)?//")
 _PORT = re.compile(r":\d*$")
+
+# What is trimmed around a cell: white space, but not the separator controls (U+001C-U+001F,
+# U+0085) that str.strip() also counts as space; a name holding one is refused instead.
+_TRIMMED = "".join(
+    ch for ch in map(chr, range(0x3000 + 1)) if ch.isspace() and ch not in "\x1c\x1d\x1e\x1f\x85"
+)
 
 # Long values are cut in messages so every message stays a readable single line.
 _SHOW_LIMIT = 60
@@ -78,7 +85,9 @@ class _Row:
 
 def normalize_name(name: str) -> str:
     """Comparison key for a company name: "Acme, Inc." == "ACME inc" == "Acme"."""
-    text = unicodedata.normalize("NFKC", name).casefold()
+    # Invisible characters go first, so "Ac<zero-width space>me" is the same key as "Acme".
+    visible = "".join(ch for ch in name if ch not in _INVISIBLE)
+    text = unicodedata.normalize("NFKC", visible).casefold()
     chars = []
     for ch in text:
         if ch in _JOINING_PUNCTUATION:
@@ -173,7 +182,7 @@ def _show(value: str) -> str:
 
 
 def _strip_invisible(text: str) -> str:
-    """Turn whitespace controls into spaces and drop other control/zero-width characters."""
+    """For messages: whitespace controls become spaces, other controls and invisibles go."""
     out = []
     for ch in text:
         if ch in _INVISIBLE:
@@ -239,7 +248,7 @@ def _records(text: str, source: str) -> tuple[list[tuple[int, list[str]]], int]:
         except csv.Error as exc:
             raise _error(source, _csv_problem(str(exc)), start) from None
         end = reader.line_num
-        cells = [cell.strip() for cell in cells]
+        cells = [cell.strip(_TRIMMED) for cell in cells]
         if any(cells):
             records.append((start, cells))
         else:
@@ -318,8 +327,19 @@ def _row(
         if not cell and cells[index]:
             raise _error(source, f"value in column {index + 1}, which has no header name", line)
 
-    name = " ".join(_strip_invisible(cells[name_index]).split())
-    if not name:
+    # Stored exactly as written (the cell is already trimmed): what the user typed is what
+    # lands in DuckDB, byte for byte. Control characters are pasting accidents (ANSI colours,
+    # a line break in a cell) that would garble terminal and CSV output; silently dropping
+    # them would change the name, so they are refused.
+    name = cells[name_index]
+    control = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+    if control is not None:
+        raise _error(
+            source,
+            f"the company name contains a control character (U+{ord(control):04X}); remove it",
+            line,
+        )
+    if not "".join(ch for ch in name if ch not in _INVISIBLE).strip():
         raise _error(source, "empty company name", line)
     if len(name) > max_name_length:
         raise _error(

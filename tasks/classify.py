@@ -10,12 +10,13 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.context import build_sources, select_pages
 from tasks.errors import FatalProviderError, ProviderError, RetryPolicy
+from tasks.evidence import apply_checked, check_signals
 from tasks.llm_client import Classifier
 from tasks.models import Classification, CompanyResult, SearchOutcome, Usage
 from tasks.pacing import paced_call
 from tasks.prompt import build_messages
 from tasks.providers import Providers
-from tasks.slots import Slots, Stopped, StopSignal, map_in_threads
+from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
 
 @dataclass
@@ -45,7 +46,6 @@ class ClassifyOptions:
 
     min_score: float
     context_max_chars: int
-    max_parallel: int
 
 
 @dataclass
@@ -85,8 +85,11 @@ def classify_chunk(
         except Stopped:
             return None
 
-    workers = max(1, min(len(chunk.items), options.max_parallel))
-    outcomes = map_in_threads(classify_one, chunk.items, workers, "llm")
+    # A thread per company, like the searches: the shared slots cap what is in flight, and
+    # every company of the chunk waits in line at its priority, so the oldest chunk goes first.
+    workers = max(1, len(chunk.items))
+    with priority(chunk.index):  # the oldest chunk's companies get LLM slots first
+        outcomes = map_in_threads(classify_one, chunk.items, workers, "llm")
 
     # The flow logs the one line per chunk once the chunk is stored.
     results = [r for r in outcomes if r is not None]
@@ -143,15 +146,13 @@ def classify_item(
         raise
     except ProviderError as exc:
         return CompanyResult(**base, status="failed", error=str(exc), model=classifier.model)
-    cited = {s.url for s in sources}
-    # A signal must cite a page the model was actually shown; anything else is dropped.
-    kept = [s for s in verdict.signals if s.url in cited]
-    dropped = len(verdict.signals) - len(kept)
+    # A signal must quote a page the model was shown, verbatim; anything else is dropped.
+    checked = check_signals(verdict.signals, item.outcome.pages, {s.url for s in sources})
     return CompanyResult(
         **base,
         status="ok",
-        classification=verdict.model_copy(update={"signals": kept}),
+        classification=apply_checked(verdict, checked),
         model=classifier.model,
         usage=usage,
-        signals_dropped=dropped,
+        signals_dropped=checked.dropped,
     )

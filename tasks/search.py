@@ -20,7 +20,7 @@ from tasks.errors import FatalProviderError, ProviderError
 from tasks.models import SearchOutcome, SearchPage, SearchRequest
 from tasks.pacing import paced_call
 from tasks.providers import Providers
-from tasks.slots import Slots, Stopped, StopSignal, map_in_threads
+from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
 QUERY_MAX_CHARS = 400  # Tavily answers 400 to longer queries
 
@@ -88,7 +88,8 @@ def search_chunk(
         result.outcomes[request.company_key] = to_outcome(request, body, raw_content_cap)
 
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
-    map_in_threads(search_one, requests, len(requests), "tavily")
+    with priority(index):  # the oldest chunk's companies get Tavily slots first
+        map_in_threads(search_one, requests, len(requests), "tavily")
     return result
 
 

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
 A = TypeVar("A")
 R = TypeVar("R")
+
+# Which chunk the current thread works for: slots go to the lowest first (then by arrival).
+slot_priority: contextvars.ContextVar[int] = contextvars.ContextVar("slot_priority", default=0)
+
+
+@contextmanager
+def priority(value: int) -> Iterator[None]:
+    """Requests made inside (and in threads started by `map_in_threads`) queue as `value`."""
+    token = slot_priority.set(value)
+    try:
+        yield
+    finally:
+        slot_priority.reset(token)
 
 
 class StopSignal(Protocol):

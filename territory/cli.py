@@ -13,11 +13,11 @@ from contextlib import ExitStack
 from datetime import date, datetime
 from typing import Any
 
-from storage.duckdb_store import StoreError, TerritoryStore
+from storage.duckdb_store import RunConflictError, StoreError, TerritoryStore
 from tasks.accounts import InputError, read_accounts
 from territory.settings import ConfigError, load_settings
 
-EXIT_OK, EXIT_STOPPED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_STOPPED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 READ_LOCK_WAIT = 30.0  # seconds a read waits while a run writes a chunk
 
 
@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"territory: {exc}", file=sys.stderr)
         return exc.code
+    except RunConflictError as exc:
+        print(f"territory: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except (ConfigError, InputError, StoreError) as exc:
         print(f"territory: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -58,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--territory", help="territory name (default: the CSV file's name)")
     run.add_argument("--refresh", action="store_true", help="ignore cached searches")
     run.add_argument("--limit", type=int, metavar="N", help="research only the first N companies")
+    run.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="redo every company even if the territory's last run stopped part-way",
+    )
     _simulate_flag(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -115,6 +124,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             territory=territory,
             refresh_cache=args.refresh,
             limit=args.limit,
+            resume=args.resume,
         )
 
 
@@ -208,9 +218,12 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
     message = state.message or state.name
     if isinstance(summary, BaseException):
         message = str(summary) or type(summary).__name__
-    code = (
-        EXIT_USAGE if isinstance(summary, (InputError, ConfigError, StoreError)) else EXIT_STOPPED
-    )
+    if isinstance(summary, RunConflictError):
+        code = EXIT_BUSY
+    elif isinstance(summary, (InputError, ConfigError, StoreError)):
+        code = EXIT_USAGE
+    else:
+        code = EXIT_STOPPED
     raise CliError(message, code)
 
 
@@ -233,10 +246,16 @@ def _quiet_task_run_lines() -> None:
 
 
 def _print_summary(s: dict[str, Any]) -> None:
+    resumed = (
+        f"\n{s['n_resumed']} more were already classified by the unfinished run before this "
+        "one (not redone)"
+        if s.get("n_resumed")
+        else ""
+    )
     print(
         f"\n{s['territory']}: {s['n_companies']} companies, {s['n_ok']} classified "
         f"(HOT {s['n_hot']}, WARM {s['n_warm']}, COLD {s['n_cold']}), {s['n_failed']} failed, "
-        f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s"
+        f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s{resumed}"
         f"\nrun {s['run_id']} {s['status']}"
         + (f": {s['message']}" if s.get("message") else "")
         + f"\nsee: territory results --territory {_quote(s['territory'])}"
@@ -302,6 +321,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
                 "mode",
                 "status",
                 "n_companies",
+                "n_resumed",
                 "n_ok",
                 "n_failed",
                 "n_hot",

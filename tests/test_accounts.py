@@ -266,10 +266,11 @@ def test_comma_header_wins_over_semicolons_in_data() -> None:
 # --- cells and rows ----------------------------------------------------------------------
 
 
-def test_cells_trimmed_and_name_whitespace_collapsed() -> None:
-    result = parse(b"name , domain ,notes\n   Acme    Rocket \t Co  ,  acme.com  ,  keep  me \n")
+def test_cells_trimmed_and_inner_name_whitespace_kept() -> None:
+    result = parse(b"name , domain ,notes\n   Acme    Rocket  Co \t ,  acme.com  ,  keep  me \n")
     account = result.accounts[0]
-    assert account.name == "Acme Rocket Co"
+    assert account.name == "Acme    Rocket  Co"
+    assert account.key == "acme rocket"
     assert account.domain == "acme.com"
     assert account.metadata == {"notes": "keep  me"}
 
@@ -308,15 +309,21 @@ def test_passthrough_columns_preserved_in_order() -> None:
     assert result.accounts[1].metadata["Region"] == ""
 
 
-def test_quoted_multiline_name_and_following_line_numbers() -> None:
-    data = b'name,domain\n"Acme\nRocket",acme.com\n,\nGlobex,"globex.com"\n'
+def test_quoted_multiline_value_and_following_line_numbers() -> None:
+    data = b'name,notes\n"Acme","first\nsecond"\n,\nGlobex,"x"\n'
     result = parse(data)
-    assert names(result) == ["Acme Rocket", "Globex"]
+    assert names(result) == ["Acme", "Globex"]
+    assert result.accounts[0].metadata == {"notes": "first\nsecond"}
     assert [a.rows for a in result.accounts] == [(2,), (5,)]
 
 
+def test_quoted_multiline_name_rejected_at_its_first_line() -> None:
+    data = b'name,domain\nGlobex,globex.com\n"Acme\nRocket",acme.com\n'
+    fails(data, "control character (U+000A)", line=3)
+
+
 def test_error_line_number_after_multiline_value() -> None:
-    fails(b'name,domain\n"Acme\nRocket",acme.com\n,x.com\n', "empty company name", line=4)
+    fails(b'name,notes\nAcme,"first\nsecond"\n,x\n', "empty company name", line=4)
 
 
 def test_badly_quoted_value_rejected_with_line() -> None:
@@ -379,6 +386,9 @@ def test_length_is_counted_in_characters_not_bytes() -> None:
         "Acme 🚀 Rockets",
         "🚀🌕",
         "👩‍💻 Devs",
+        "Acme  Rockets   Co",
+        "Ac\u200bme",
+        "\u202bשלום\u202c Ltd",
     ],
 )
 def test_awkward_names_round_trip_byte_for_byte(name: str) -> None:
@@ -395,14 +405,48 @@ def test_other_scripts_keep_distinct_keys() -> None:
     assert keys == ["日本語", "العربية", "ελληνικά", "🚀", "🌕"]
 
 
-def test_control_characters_stripped_from_name() -> None:
-    data = "name\nAc\u200bme\x07 Corp\u202e\nGlo\x9bbex\x1b\n".encode()
-    assert names(parse(data)) == ["Acme Corp", "Globex"]
+@pytest.mark.parametrize(
+    "name, code",
+    [
+        ("\x1b[31mAcme\x1b[0m", "U+001B"),  # ANSI colour codes pasted from a terminal
+        ("Acme\x07 Corp", "U+0007"),
+        ("Acme\x7f", "U+007F"),
+        ("Glo\x9bbex", "U+009B"),  # C1 control
+        ("Acme\tRockets", "U+0009"),
+        ("Acme\r\nRockets", "U+000D"),
+    ],
+    ids=["esc", "bel", "del", "c1", "tab", "crlf"],
+)
+def test_control_character_in_name_rejected(name: str, code: str) -> None:
+    message = fails(encode([["name", "domain"], ["Globex", ""], [name, "acme.com"]]), line=3)
+    assert message == (
+        f"companies.csv: line 3: the company name contains a control character ({code}); remove it"
+    )
 
 
-def test_name_of_only_control_characters_is_empty() -> None:
+def test_name_of_only_control_characters_names_the_character() -> None:
     data = "name,domain\n\x07\u200b\x1b,acme.com\n".encode()
-    fails(data, "empty company name", line=2)
+    fails(data, "control character (U+0007)", line=2)
+
+
+@pytest.mark.parametrize("edge", ["\x1c", "\x1f", "\x85"])
+def test_separator_controls_at_the_edge_of_a_name_are_refused_not_trimmed(edge: str) -> None:
+    # str.strip() would count these as white space and store "Acme" silently.
+    data = f"name\n{edge}Acme{edge}\n".encode()
+    fails(data, f"control character (U+{ord(edge):04X})", line=2)
+
+
+def test_name_of_only_invisible_characters_is_empty() -> None:
+    data = "name,domain\nAcme,\n\u200b \u2060\u200e\ufeff,globex.com\n".encode()
+    fails(data, "empty company name", line=3)
+
+
+def test_invisible_characters_kept_in_name_but_ignored_by_the_key() -> None:
+    data = "name\nAc\u200bme\u202e Corp\nAcme\nGlobex\n".encode()
+    result = parse(data)
+    assert names(result) == ["Ac\u200bme\u202e Corp", "Globex"]
+    assert result.accounts[0].key == "acme"
+    assert result.accounts[0].rows == (2, 3)
 
 
 def test_zero_width_joiner_kept_in_emoji() -> None:
@@ -447,6 +491,11 @@ def test_zero_width_joiner_kept_in_emoji() -> None:
         ("Ελληνικά Α.Ε.", "ελληνικά αε"),
         ("日本語", "日本語"),
         ("!!!", "!!!"),
+        ("Ac\u200bme", "acme"),  # invisible characters never split or change a key
+        ("\u202bAcme\u202c Inc.", "acme"),
+        ("\ufeffAcme\u2060 \u200eLLC", "acme"),
+        ("🚀\u200b🚀", "🚀🚀"),
+        ("👩\u200d💻", "👩\u200d💻"),  # ZWJ is not invisible: it builds the emoji
         ("🚀 🚀", "🚀 🚀"),
         ("Acme 🚀", "acme"),
     ],

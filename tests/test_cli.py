@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.duckdb_store import TerritoryStore
-from tasks.models import Classification, CompanyResult, Signal
 from territory.cli import main
+from tests.conftest import seed_database
 
 ROOT = Path(__file__).parent.parent
 
@@ -39,55 +38,7 @@ def digest(path):
 @pytest.fixture
 def seeded_db(tmp_path):
     """A database holding one finished run with a HOT, a COLD and a failed company."""
-    db = tmp_path / "seeded.duckdb"
-    hot = Classification(
-        tier="HOT",
-        score=91,
-        confidence="high",
-        reasoning="Trains models.",
-        signals=[
-            Signal(
-                kind="ml_training",
-                url="https://h.example/a",
-                excerpt="Helix trains LLMs on 2,000 H100s.",
-            )
-        ],
-    )
-    cold = Classification(
-        tier="COLD", score=5, confidence="medium", reasoning="A bakery.", signals=[]
-    )
-    with TerritoryStore.open(db) as store:
-        run = store.start_run("emea", "full", {}, None, 3, 0, 3)
-        store.save_results(
-            run,
-            "emea",
-            [
-                CompanyResult(
-                    company_key="helix",
-                    name="Helix AI",
-                    domain="h.example",
-                    status="ok",
-                    classification=hot,
-                    metadata={"owner": "Dana", "crm_id": "7"},
-                ),
-                CompanyResult(
-                    company_key="crumb",
-                    name="Crumb Bakery",
-                    status="ok",
-                    classification=cold,
-                    metadata={"owner": "Lee", "crm_id": "8"},
-                ),
-                CompanyResult(
-                    company_key="initech",
-                    name="Initech",
-                    status="failed",
-                    error="search failed: Tavily HTTP 500",
-                    metadata={"owner": "Lee", "crm_id": "9"},
-                ),
-            ],
-        )
-        store.finish_run(run, "completed")
-    return db
+    return seed_database(tmp_path / "seeded.duckdb")
 
 
 BROKEN = {

@@ -1,14 +1,20 @@
 """The store: upserts without duplicates, history, run counts, and a clear lock error."""
 
+import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
 
-from storage.duckdb_store import StoreError, TerritoryStore
+from storage.duckdb_store import (
+    STALE_RUN_AFTER,
+    RunConflictError,
+    StoreError,
+    TerritoryStore,
+)
 from tasks.models import Classification, CompanyResult, SearchOutcome, SearchPage, SearchRequest
 
 
@@ -70,15 +76,73 @@ def test_failed_companies_come_back_with_their_metadata(tmp_path):
 
 def test_a_run_whose_process_died_is_marked_interrupted(tmp_path):
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        live = store.start_run("t", "full", {}, None, 1, 0, 1)  # this process: alive
-        dead = store.start_run("t", "full", {}, None, 1, 0, 1)
+        live = store.start_run("t1", "full", {}, None, 1, 0, 1)  # this process: alive
+        dead = store.start_run("t2", "full", {}, None, 1, 0, 1)
+        recycled = store.start_run("t3", "full", {}, None, 1, 0, 1)
         gone = subprocess.run(
             [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
         ).stdout.strip()
         store.conn.execute("UPDATE runs SET pid = ? WHERE run_id = ?", [int(gone), dead])
-        store.start_run("t", "full", {}, None, 1, 0, 1)
+        # Our pid, but recorded for a process that started an hour earlier: a reused pid.
+        store.conn.execute(
+            "UPDATE runs SET pid_started = pid_started - 3600 WHERE run_id = ?", [recycled]
+        )
+        store.start_run("t4", "full", {}, None, 1, 0, 1)
         assert store.run(dead)["status"] == "interrupted"
+        assert store.run(recycled)["status"] == "interrupted"
         assert store.run(live)["status"] == "running"
+
+
+def test_a_second_live_run_of_a_territory_is_refused_in_one_line(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        first = store.start_run("emea", "full", {}, None, 1, 0, 1)
+        with pytest.raises(RunConflictError) as refused:
+            store.start_run("emea", "rerun-failed", {}, None, 1, 0, 1)
+        message = str(refused.value)
+        assert f"already being researched by run {first[:8]}" in message
+        assert f"process {os.getpid()}" in message and "\n" not in message
+        other = store.start_run("apac", "full", {}, None, 1, 0, 1)  # other territories go on
+        store.finish_run(first, "completed")
+        store.finish_run(other, "completed")
+        assert store.start_run("emea", "full", {}, None, 1, 0, 1) not in (first, other)
+        assert rows(store.conn, "SELECT count(*) FROM runs WHERE territory = 'emea'") == [(2,)]
+
+
+def test_a_run_on_another_host_counts_as_live_until_it_goes_quiet(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        remote = store.start_run("emea", "full", {}, None, 1, 0, 1)
+        store.conn.execute("UPDATE runs SET host = 'worker-7', pid = 1 WHERE run_id = ?", [remote])
+        with pytest.raises(RunConflictError, match="on worker-7"):
+            store.start_run("emea", "full", {}, None, 1, 0, 1)
+        quiet = datetime.now(UTC) - STALE_RUN_AFTER - timedelta(minutes=1)
+        store.conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", [quiet, remote])
+        store.start_run("emea", "full", {}, None, 1, 0, 1)
+        assert store.run(remote)["status"] == "interrupted"
+
+
+def test_a_new_run_carries_over_what_unfinished_runs_classified(tmp_path):
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        done = store.start_run("emea", "full", {}, None, 4, 0, 4)
+        store.save_results(done, "emea", [ok("acme"), ok("globex"), ok("initech"), ok("hooli")])
+        store.finish_run(done, "completed")
+        crashed = store.start_run("emea", "full", {}, None, 4, 0, 4)
+        store.save_results(crashed, "emea", [ok("acme"), failed("globex")])
+        store.finish_run(crashed, "interrupted")
+        stopped = store.start_run("emea", "full", {}, None, 4, 0, 4)
+        store.save_results(stopped, "emea", [ok("initech")])
+        store.finish_run(stopped, "stopped", "quota")
+        resumed = store.start_run("emea", "full", {}, None, 4, 0, 4)
+        # Both unfinished runs since the last completed one; a failure is not carried over.
+        assert store.carried_over(resumed, "emea", since=long_ago) == {"acme", "initech"}
+        assert store.carried_over(resumed, "emea", since=None) == set()  # resume off
+        assert store.carried_over(resumed, "emea", since=datetime.now(UTC)) == set()  # too old
+        assert store.carried_over(resumed, "apac", since=long_ago) == set()
+        store.save_results(resumed, "emea", [ok("globex"), ok("hooli")])
+        store.finish_run(resumed, "completed")
+        # Once a run completes the territory, the next one starts from scratch.
+        fresh = store.start_run("emea", "full", {}, None, 4, 0, 4)
+        assert store.carried_over(fresh, "emea", since=long_ago) == set()
 
 
 def test_cached_search_is_stored_once(tmp_path):

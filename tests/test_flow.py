@@ -321,3 +321,22 @@ def test_shared_limits_are_created_and_every_slot_is_returned(territory_env, sim
     assert (llm.limit, llm.active, llm.active_slots) == (3, True, 0)  # nothing leaked
     assert sims.tavily.stats()["max_in_flight"] == 2
     assert query(territory_env, "SELECT count(*) FROM company_results") == [(6,)]
+
+
+def test_a_bad_csv_given_as_a_parameter_fails_in_one_line_and_leaves_the_db_alone(
+    territory_env, sims
+):
+    """A deployment run (no CLI in front) with a broken file: a plain Failed state."""
+    import hashlib
+
+    good = write_csv(territory_env / "good.csv", NAMES[:2])
+    assert run_flow(companies_csv=good).is_completed()
+    db = territory_env / "territory.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    bad = territory_env / "bad.csv"
+    bad.write_bytes(b"name,domain\nAcme,acme.example,extra\n")
+    state = run_flow(companies_csv=str(bad))
+    assert state.is_failed() and "\n" not in state.message
+    assert "line 2: 3 values but the header has 2 columns" in state.message
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert sims.tavily.stats()["requests"] == 2  # the good run's only

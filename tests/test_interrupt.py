@@ -25,7 +25,7 @@ def test_ctrl_c_keeps_finished_chunks_and_marks_the_run(tmp_path, sims):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVILY_", "LLM_"))}
     env |= simulator_env(sims, db) | {
         "BATCH_SIZE": "4",
-        "LLM_CONCURRENCY": "4",
+        "LLM_CONCURRENCY": "2",  # about 8 s of LLM calls: time to interrupt it
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -83,7 +83,8 @@ def test_a_retried_flow_run_continues_its_run_and_skips_done_work(tmp_path):
         store.finish_run(run, "failed", "crashed")
         again = store.start_run("t", "full", {}, "flow-run-1", 2, 0, 2)
         assert again == run and store.run(run)["status"] == "running"
-        assert store.classified_keys(run) == {"acme"}
+        assert store.carried_over(run, "t", since=None) == {"acme"}
+        store.finish_run(run, "completed")
         assert store.start_run("t", "full", {}, "flow-run-2", 2, 0, 2) != run
 
 
@@ -130,10 +131,13 @@ def test_run_publishes_progress_table_and_summary_artifacts(territory_env, sims)
 def test_keys_can_come_from_prefect_secret_blocks(territory_env, sims, monkeypatch):
     from prefect.blocks.system import Secret
 
-    from tests.conftest import LLM_KEY, TAVILY_KEY
-
-    Secret(value=TAVILY_KEY).save("test-tavily-key", overwrite=True)
-    Secret(value=LLM_KEY).save("test-llm-key", overwrite=True)
+    # Keys of their own: these are stored in the Prefect database on purpose, and the suite
+    # checks that the session's keys are nowhere on disk (tests/conftest.py).
+    tavily_key, llm_key = "tvly-block-KEY-0c1d2e", "sk-block-KEY-3f4a5b"
+    sims.tavily.configure(keys={tavily_key})
+    sims.llm.configure(keys={llm_key})
+    Secret(value=tavily_key).save("test-tavily-key", overwrite=True)
+    Secret(value=llm_key).save("test-llm-key", overwrite=True)
     monkeypatch.delenv("TAVILY_API_KEY")
     monkeypatch.delenv("LLM_API_KEY")
     monkeypatch.setenv("TAVILY_API_KEY_BLOCK", "test-tavily-key")

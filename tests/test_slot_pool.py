@@ -6,6 +6,7 @@ import time
 import pytest
 
 from flows.limits import LimitError, SlotPool
+from tasks.slots import priority
 
 
 def hammer(pool, workers, hold=0.05, rounds=3):
@@ -63,6 +64,27 @@ def test_waiters_get_slots_first_come_first_served():
     for t in threads:
         t.join(timeout=5)
     assert order == ["first", "second", "third"]
+
+
+def test_the_oldest_chunk_is_served_first_then_arrival_order():
+    pool, order = SlotPool(1), []
+    assert pool.acquire()
+
+    def wait(name, chunk):
+        with priority(chunk):
+            assert pool.acquire()
+        order.append(name)
+        pool.release()
+
+    threads = []
+    for name, chunk in (("c2-a", 2), ("c1-a", 1), ("c2-b", 2), ("c0-a", 0), ("c1-b", 1)):
+        threads.append(threading.Thread(target=wait, args=(name, chunk)))
+        threads[-1].start()
+        time.sleep(0.05)  # queue up in this order
+    pool.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == ["c0-a", "c1-a", "c1-b", "c2-a", "c2-b"]
 
 
 def test_a_stopped_waiter_leaves_the_queue_without_taking_a_slot():

@@ -16,12 +16,18 @@ from territory.simulators.profiles import stable_hash
 
 _COMPANY_LINE = re.compile(r"^[ \t]*Company:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _DOMAIN_LINE = re.compile(r"^[ \t]*Domain:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
-_SOURCE_BLOCK = re.compile(r"<source\b([^>]*)>(.*?)</source>", re.DOTALL)
+# A block has attributes: the rubric's own mention of "<source> and </source>" is not one.
+_SOURCE_BLOCK = re.compile(r"<source\s([^>]*)>(.*?)</source>", re.DOTALL)
 _ATTRIBUTE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 HOT_MIN, WARM_MIN = 70, 40
 MAX_SIGNALS = 6
+# How a gullible model recognises orders inside a page, and the evidence it is told to cite.
+_TAKEOVER = re.compile(r"ignore (?:all )?(?:previous|prior|above) instructions", re.IGNORECASE)
+_DICTATED = re.compile(
+    r'cite this evidence:\s*"([^"]+)"\s*from\s+(\S+?)[.,;<]?(?:\s|$|<)', re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -232,6 +238,29 @@ _KIND_WORDS = {
     "headcount": "headcount",
     "other": "general ML use",
 }
+
+
+def obey_injection(prompt: ClassificationPrompt) -> dict[str, Any] | None:
+    """What a model that follows orders found in its sources answers, or None if none are.
+
+    It stands for the worst case: a model talked into a HOT verdict with dictated "evidence",
+    so tests can show that such evidence never reaches the database.
+    """
+    orders = [s for s in prompt.sources if _TAKEOVER.search(s.text)]
+    if not orders:
+        return None
+    signals = [
+        {"kind": "gpu_infrastructure", "url": url, "excerpt": excerpt}
+        for source in orders
+        for excerpt, url in _DICTATED.findall(source.text)
+    ]
+    return {
+        "tier": "HOT",
+        "score": 100,
+        "confidence": "high",
+        "reasoning": f"{prompt.company or 'The company'} runs a large GPU cluster.",
+        "signals": signals,
+    }
 
 
 def classify(prompt: ClassificationPrompt) -> dict[str, Any]:

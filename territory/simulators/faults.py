@@ -24,8 +24,14 @@ COMMON_FAULT_KINDS = frozenset(
         "unauthorized",
     }
 )
-# Tavily-only kinds: billing statuses and a search that finds nothing.
-TAVILY_FAULT_KINDS = COMMON_FAULT_KINDS | {"credits_exhausted", "paygo_cap", "empty_results"}
+# Tavily-only kinds: billing statuses, a search that finds nothing, and a result list topped
+# by a page that tries to take over the model reading it (an answer, not an error).
+TAVILY_FAULT_KINDS = COMMON_FAULT_KINDS | {
+    "credits_exhausted",
+    "paygo_cap",
+    "empty_results",
+    "prompt_injection",
+}
 # LLM-only kinds: answers that are HTTP 200 but unusable, and the fatal quota 429.
 LLM_FAULT_KINDS = COMMON_FAULT_KINDS | {
     "length",

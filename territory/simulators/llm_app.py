@@ -23,7 +23,12 @@ from territory.simulators.asgi import (
     record_of,
     wait_while_connected,
 )
-from territory.simulators.classifier import classify, message_text, parse_prompt
+from territory.simulators.classifier import (
+    classify,
+    message_text,
+    obey_injection,
+    parse_prompt,
+)
 from territory.simulators.faults import DEFAULT_HANG_SECONDS, LLM_FAULT_KINDS, FaultRule
 from territory.simulators.html_errors import proxy_error_page
 from territory.simulators.limits import CreditLedger
@@ -64,6 +69,8 @@ class LLMConfig(BaseConfig):
     # Completions each key may make before the account is out of quota (429
     # insufficient_quota until reset); None = unlimited.
     credits: int | None = None
+    # A gullible model: it obeys instructions planted in the pages it reads.
+    follows_injections: bool = False
 
     def validate(self, service: str) -> None:
         """Also check the provider mode."""
@@ -322,7 +329,8 @@ def create_llm_app(sim: LLMSimulator) -> ASGIApp:
                 await wait_while_connected(request, delay, sim)
         await wait_while_connected(request, sim.sample_latency(), sim)
 
-        result = classify(prompt)
+        obeyed = obey_injection(prompt) if sim.config.follows_injections else None  # type: ignore[attr-defined]
+        result = obeyed or classify(prompt)
         kind = fault.kind if fault is not None else None
         content: str | None = json.dumps(
             _schema_violation(result) if kind == "schema_violation" else result

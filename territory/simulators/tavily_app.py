@@ -23,7 +23,7 @@ from territory.simulators.asgi import (
     record_of,
     wait_while_connected,
 )
-from territory.simulators.content import company_from_query, search_pages
+from territory.simulators.content import company_from_query, injection_page, search_pages
 from territory.simulators.faults import DEFAULT_HANG_SECONDS, TAVILY_FAULT_KINDS, FaultRule
 from territory.simulators.html_errors import proxy_error_page
 from territory.simulators.limits import CreditLedger
@@ -227,6 +227,8 @@ def create_tavily_app(sim: TavilySimulator) -> ASGIApp:
                 body.get("include_domains"),
                 body.get("exclude_domains"),
             )
+        if fault is not None and fault.kind == "prompt_injection" and pages:
+            pages = [injection_page(body["query"], pages[0].url), *pages][: len(pages)]
         document = search_response(body, pages, depth, time.monotonic() - started, cost)
         if fault is not None and fault.kind == "drop":
             return PartialBodyResponse(json.dumps(document).encode(), sim.recorder, record)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from territory.simulators.faults import FaultRule
-from tests.conftest import simulator_env
+from tests.conftest import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).parent.parent.parent
@@ -302,3 +302,47 @@ def test_cancelling_from_the_ui_keeps_stored_chunks(prefect_env, worker, sims):
         ).fetchone()
     assert kept[0] == kept[1] and 4 <= kept[0] < 24
     assert status == "cancelled", why  # the flow saw the stop and recorded it
+
+
+def test_no_key_reaches_the_server_its_api_or_the_worker_logs(prefect_env, worker, sims):
+    """Last in this module: by now the server holds every deployment run above as well."""
+    _, api, home = prefect_env
+    names = [f"Secretive Robotics {i}" for i in range(4)]
+    csv = worker / "secret.csv"
+    csv.write_text("name\n" + "\n".join(names) + "\n")
+    sims.llm.add_fault(FaultRule(kind="unauthorized", match=names[2]))  # a 401 on the way
+    run = wait(api, start(api, "ad-hoc", {"companies_csv": str(csv), "territory": "secret"}))
+    assert run["state"]["type"] == "FAILED" and "401" in run["state"]["message"]
+
+    # Everything the API serves about the runs: parameters, states, logs, artifacts. Logs
+    # arrive in batches: wait until this run's final line is there.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        logs = httpx.post(
+            f"{api}/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200},
+            timeout=30,
+        ).json()
+        if any("rejected the API key" in log["message"] for log in logs):
+            break
+        time.sleep(1)
+    served = []
+    for path in ("flow_runs/filter", "artifacts/filter", "logs/filter", "deployments/filter"):
+        offset = 0
+        while True:
+            page = httpx.post(
+                f"{api}/{path}", json={"limit": 200, "offset": offset}, timeout=30
+            ).json()
+            served.extend(page)
+            offset += len(page)
+            if len(page) < 200:
+                break
+    kinds = [("parameters" in s, "message" in s and "level" in s, "key" in s) for s in served]
+    assert all(map(any, zip(*kinds, strict=True)))  # flow runs, logs and artifacts were read
+    text = json.dumps(served)
+    assert "Secretive Robotics" in text
+    for key in (TAVILY_KEY, LLM_KEY):
+        assert not any(n.decode() in text for n in key_needles(key))
+    # And on disk: the server's database and log, and the worker's log.
+    assert (home / "prefect.db").stat().st_size > 0
+    assert files_holding([TAVILY_KEY, LLM_KEY], home, *worker.glob("worker-*.log")) == []
