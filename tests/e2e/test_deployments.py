@@ -111,23 +111,33 @@ def worker(worker_factory):
     return worker_factory()
 
 
+def api_call(method: str, url: str, **kwargs) -> httpx.Response:
+    """One API request, retried like Prefect's own client does when the server is busy: a
+    SQLite-backed server answers 503 while its database is locked by other writes."""
+    for attempt in range(6):
+        response = httpx.request(method, url, timeout=30, **kwargs)
+        if response.status_code not in (429, 502, 503) or attempt == 5:
+            break
+        time.sleep(1 + attempt)
+    response.raise_for_status()
+    return response
+
+
 def start(api: str, deployment: str, request: dict) -> str:
     """Create a flow run of a deployment through the API, as the UI's Run button does."""
-    dep = httpx.get(f"{api}/deployments/name/territory-research/{deployment}", timeout=10)
-    dep.raise_for_status()
-    created = httpx.post(
+    dep = api_call("GET", f"{api}/deployments/name/territory-research/{deployment}")
+    created = api_call(
+        "POST",
         f"{api}/deployments/{dep.json()['id']}/create_flow_run",
         json={"parameters": {"request": request}},
-        timeout=10,
     )
-    created.raise_for_status()
     return created.json()["id"]
 
 
 def wait(api: str, flow_run_id: str, timeout: float = 300) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json()
+        run = api_call("GET", f"{api}/flow_runs/{flow_run_id}").json()
         if run["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return run
         time.sleep(1)
@@ -135,9 +145,9 @@ def wait(api: str, flow_run_id: str, timeout: float = 300) -> dict:
 
 
 def artifacts(api: str, flow_run_id: str) -> dict[str, dict]:
-    found = httpx.post(
+    found = api_call(
+        "POST",
         f"{api}/artifacts/filter",
-        timeout=10,
         json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
     ).json()
     return {a["key"]: a for a in found if a["key"]}
@@ -169,8 +179,8 @@ def test_deployment_run_then_rerun_failed_through_a_worker(prefect_env, worker, 
     expected = {"search chunk 0", "classify chunk 0"}  # one search and one classify per chunk
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        task_runs = httpx.post(
-            f"{api}/task_runs/filter", timeout=10, json={"flow_runs": {"id": {"any_": [run["id"]]}}}
+        task_runs = api_call(
+            "POST", f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run["id"]]}}}
         ).json()
         if expected <= {t["name"] for t in task_runs}:
             break
@@ -208,7 +218,7 @@ def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims
     (a_start, a_end), (b_start, b_end) = [(r["start_time"], r["end_time"]) for r in finished]
     assert a_start < b_end and b_start < a_end
     assert stats["max_in_flight"] <= 2
-    slots = httpx.get(f"{api}/v2/concurrency_limits/territory-tavily", timeout=10).json()
+    slots = api_call("GET", f"{api}/v2/concurrency_limits/territory-tavily").json()
     assert (slots["limit"], slots["active_slots"]) == (2, 0)  # every slot given back
     with duckdb.connect(str(folder / "territory.duckdb"), read_only=True) as con:
         counts = con.execute(
@@ -239,9 +249,9 @@ def test_retrying_a_failed_flow_run_redoes_only_unfinished_work(prefect_env, wor
 
     # "Retry" in the UI: the same flow run goes back to Scheduled and a worker runs it again.
     sims.reset()
-    retried = httpx.post(
+    retried = api_call(
+        "POST",
         f"{api}/flow_runs/{flow_run_id}/set_state",
-        timeout=10,
         json={"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True},
     )
     assert retried.status_code in (200, 201), retried.text
@@ -283,9 +293,9 @@ def test_cancelling_from_the_ui_keeps_stored_chunks(prefect_env, worker, sims):
             pass  # the file is being written right now
     assert stored >= 4
     # The UI's Cancel button: the run goes to Cancelling and its worker stops it.
-    cancel = httpx.post(
+    cancel = api_call(
+        "POST",
         f"{api}/flow_runs/{flow_run_id}/set_state",
-        timeout=10,
         json={"state": {"type": "CANCELLING"}, "force": True},
     )
     assert cancel.status_code in (200, 201), cancel.text
@@ -318,10 +328,10 @@ def test_no_key_reaches_the_server_its_api_or_the_worker_logs(prefect_env, worke
     # arrive in batches: wait until this run's final line is there.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        logs = httpx.post(
+        logs = api_call(
+            "POST",
             f"{api}/logs/filter",
             json={"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200},
-            timeout=30,
         ).json()
         if any("rejected the API key" in log["message"] for log in logs):
             break
@@ -330,9 +340,7 @@ def test_no_key_reaches_the_server_its_api_or_the_worker_logs(prefect_env, worke
     for path in ("flow_runs/filter", "artifacts/filter", "logs/filter", "deployments/filter"):
         offset = 0
         while True:
-            page = httpx.post(
-                f"{api}/{path}", json={"limit": 200, "offset": offset}, timeout=30
-            ).json()
+            page = api_call("POST", f"{api}/{path}", json={"limit": 200, "offset": offset}).json()
             served.extend(page)
             offset += len(page)
             if len(page) < 200:
