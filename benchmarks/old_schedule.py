@@ -25,6 +25,7 @@ from tasks.accounts import read_accounts
 from tasks.context import build_sources, select_pages
 from tasks.models import Classification, SearchRequest
 from tasks.prompt import build_messages
+from tasks.rubric import load_rubric
 from tasks.search import build_query, to_outcome
 from territory.settings import DEFAULT_QUERY_TEMPLATE as QUERY
 
@@ -32,6 +33,7 @@ SEARCHES_IN_FLIGHT = 100
 LLM_BATCH = 50
 MIN_SCORE = 0.4
 CONTEXT_CHARS = 60_000
+RUBRIC = load_rubric()  # the same prompt as the flow sends, so only the schedule differs
 
 
 async def _run(csv_path: str) -> dict[str, object]:
@@ -59,7 +61,7 @@ async def _run(csv_path: str) -> dict[str, object]:
 
     async def classify(account, outcome) -> str:
         sources = build_sources(select_pages(outcome.pages, MIN_SCORE), CONTEXT_CHARS)
-        messages = build_messages(account.name, account.domain, sources, include_schema=False)
+        messages = build_messages(RUBRIC, account.name, account.domain, sources, False)
         reply = await llm.chat.completions.parse(
             model=model, messages=messages, response_format=Classification
         )

@@ -35,6 +35,11 @@ class ResearchRequest(BaseModel):
         default=False,
         description="Re-run only this territory's companies whose latest status is failed.",
     )
+    rescore: bool = Field(
+        default=False,
+        description="Re-classify this territory from the search content already stored, with "
+        "no Tavily request (change the rubric or model at LLM-only cost).",
+    )
     refresh_cache: bool = Field(
         default=False, description="Ignore cached searches and pay Tavily for fresh ones."
     )
@@ -58,17 +63,33 @@ class ResearchRequest(BaseModel):
     llm_model: str | None = Field(
         default=None, min_length=1, description="Override LLM_MODEL for this run."
     )
+    rubric_file: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Override RUBRIC_FILE for this run: the scoring rubric (TOML) as the worker "
+        "sees it. Default: the bundled GPU-infrastructure rubric.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ResearchRequest:
         sources = [s for s in (self.companies_csv, self.accounts_table, self.companies) if s]
-        if self.rerun_failed and sources:
-            raise ValueError("rerun_failed takes its companies from the database; give no input")
-        if not self.rerun_failed and len(sources) != 1:
+        from_db = [n for n in ("rerun_failed", "rescore") if getattr(self, n)]
+        if len(from_db) > 1:
+            raise ValueError("choose rerun_failed or rescore, not both")
+        if from_db and sources:
+            raise ValueError(f"{from_db[0]} takes its companies from the database; give no input")
+        if self.rescore and not self.territory:
+            raise ValueError("rescore needs the territory to re-score")
+        if not from_db and len(sources) != 1:
             raise ValueError("give exactly one of companies_csv, accounts_table or companies")
         return self
 
+    @property
+    def mode(self) -> str:
+        """How the run gets its companies: full, rerun-failed or rescore."""
+        return "rerun-failed" if self.rerun_failed else "rescore" if self.rescore else "full"
+
     def settings_overrides(self) -> dict[str, object]:
         """The per-run overrides of settings that were given."""
-        names = ("tavily_concurrency", "llm_concurrency", "batch_size", "llm_model")
+        names = ("tavily_concurrency", "llm_concurrency", "batch_size", "llm_model", "rubric_file")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}

@@ -58,6 +58,7 @@ class ChunkScheduler:
     max_searching: int  # chunks whose searches are in flight (in order, so chunks end in order)
     stop: StopSignal  # everything stops (the LLM failed for good, Ctrl-C, cancellation)
     search_stop: StopSignal  # no more searches (Tavily failed for good); classifying goes on
+    may_search: bool = True  # False: companies without stored content fail instead
     report: PipelineReport = field(default_factory=PipelineReport)
 
     def run(self) -> PipelineReport:
@@ -99,6 +100,9 @@ class ChunkScheduler:
         for item in items:
             if item.company_key in cached:
                 item.outcome, item.search_cached = cached[item.company_key], True
+                del requests[item.company_key]
+            elif not self.may_search:
+                item.search_error = "no stored search content to re-score"
                 del requests[item.company_key]
         self.report.searches_cached += len(cached)
         chunk = _OpenChunk(index, items, requests)

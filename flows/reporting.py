@@ -15,6 +15,7 @@ from prefect.artifacts import (
 )
 
 from storage.duckdb_store import TerritoryStore
+from tasks.changes import Change, changes_in
 
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
 MAX_TABLE_ROWS = 5_000
@@ -50,12 +51,13 @@ class Progress:
         update_progress_artifact(self._id, min(100.0, 100.0 * self.done / self.total))
 
 
-def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> None:
-    """The territory's latest results as a table, and a markdown summary of this run."""
+def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> list[Change]:
+    """The territory's latest results as a table, and a markdown summary of this run; returns
+    what changed, most important first."""
     territory = summary["territory"]
     with store.session():  # one brief hold of the file for all three reads
         rows = store.latest_results(territory=territory)
-        changes = store.changes_since_previous(run_id, territory)
+        changes = changes_in(store.result_pairs(territory), run_id)
         failures = store.run_failures(run_id)
     table = [
         {
@@ -79,17 +81,19 @@ def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any])
         key=artifact_key("summary", territory),
         description=f"Run summary: {territory}",
     )
+    return changes
 
 
 def render_summary(
-    summary: dict[str, Any], changes: list[dict[str, Any]], failures: list[dict[str, Any]]
+    summary: dict[str, Any], changes: list[Change], failures: list[dict[str, Any]]
 ) -> str:
     """Counts per tier, what changed since the last run, failures with reasons, elapsed time."""
     s = summary
     lines = [
         f"# {s['territory']}: {s['status']}",
         "",
-        f"Run `{s['run_id']}` ({s['mode']}), {s['elapsed_seconds']} s, "
+        f"Run `{s['run_id']}` ({s['mode']}, rubric {s.get('rubric') or '-'}), "
+        f"{s['elapsed_seconds']} s, "
         f"{s['n_companies']} companies, {s['n_search_cached']} searches from cache"
         + (
             f", {s['n_resumed']} already classified by an unfinished run (not redone)."
@@ -102,26 +106,28 @@ def render_summary(
         f"| HOT | {s['n_hot']} |",
         f"| WARM | {s['n_warm']} |",
         f"| COLD | {s['n_cold']} |",
+        f"| ambiguous (give a domain) | {s.get('n_ambiguous') or 0} |",
         f"| failed | {s['n_failed']} |",
         "",
     ]
     if s.get("message"):
         lines += [f"**Stopped:** {_cell(s['message'])}", ""]
-    new = [c for c in changes if c["old_tier"] is None]
-    moved = [c for c in changes if c["old_tier"] is not None]
-    lines.append(f"## Changes since the last run ({len(moved)} moved, {len(new)} new)")
+    new = [c for c in changes if c.old_tier is None]
+    moved = [c for c in changes if c.old_tier is not None and c.old_tier != c.new_tier]
+    other = [c for c in changes if c.old_tier is not None and c.old_tier == c.new_tier]
+    lines.append(
+        f"## Changes since the last run ({len(moved)} moved tier, {len(other)} other, "
+        f"{len(new)} new)"
+    )
     lines.append("")
-    if moved:
-        lines += ["| company | was | now | score |", "|---|---|---|---|"]
-        lines += [
-            f"| {_cell(c['company'])} | {c['old_tier']} | {c['new_tier']} | "
-            f"{c['old_score']} → {c['new_score']} |"
-            for c in moved[:MAX_LISTED]
-        ]
+    shown = (moved + other)[:MAX_LISTED]
+    if shown:
+        lines += ["| company | change |", "|---|---|"]
+        lines += [f"| {_cell(c.company)} | {_cell(c.describe())} |" for c in shown]
     else:
-        lines.append("No company changed tier.")
+        lines.append("No company changed.")
     if new:
-        names = ", ".join(_cell(c["company"]) for c in new[:MAX_LISTED])
+        names = ", ".join(_cell(c.company) for c in new[:MAX_LISTED])
         lines += ["", f"New: {names}" + (" …" if len(new) > MAX_LISTED else "")]
     lines += ["", f"## Failures ({len(failures)})", ""]
     if failures:

@@ -20,6 +20,7 @@ from tasks.accounts import Account, InputError, parse_accounts, read_accounts, r
 from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk
 from tasks.models import SearchOutcome, SearchRequest
 from tasks.providers import Providers, providers_from
+from tasks.rubric import Rubric
 from tasks.search import build_query, search_chunk
 from territory.settings import Settings
 
@@ -30,8 +31,25 @@ _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 def load_accounts(
     store: TerritoryStore, request: ResearchRequest
 ) -> tuple[str, list[Account], int, int]:
-    """The companies to research: a territory's failed ones, a CSV, a DuckDB table or a list."""
+    """The companies to research: a territory's failed ones, its stored ones (to re-score),
+    a CSV, a DuckDB table or a list."""
     territory = request.territory
+    if request.rescore:
+        assert territory is not None  # the request model guarantees it
+        rows = store.latest_results(territory=territory)
+        if not rows:
+            raise InputError(f"territory {territory!r} has no stored results to re-score")
+        stored = [r for r in rows if r["search_key"]]
+        if not stored:
+            raise InputError(
+                f"territory {territory!r} has no stored searches to re-score (every search "
+                "failed); run it or rerun-failed first"
+            )
+        accounts = [
+            Account(r["company_key"], r["company"], r["domain"], r["metadata"] or {}, ())
+            for r in stored
+        ]
+        return territory, accounts[: request.limit], len(rows), 0
     if request.rerun_failed:
         territory = territory or "default"
         accounts = [
@@ -83,19 +101,26 @@ def _first_line(exc: Exception) -> str:
 
 def run_chunks(
     settings: Settings,
+    rubric: Rubric,
     store: TerritoryStore,
     run_id: str,
     territory: str,
     accounts: list[Account],
-    refresh: bool,
+    request: ResearchRequest,
     logger: Any,
 ) -> PipelineReport:
     """Build the providers, slots and tasks, and let the scheduler run the chunks."""
     batch = settings.effective_batch_size
     tavily_concurrency = settings.effective_tavily_concurrency
     llm_concurrency = settings.effective_llm_concurrency
-    providers = providers_from(settings, run_id)
-    options = ClassifyOptions(settings.search_min_score, settings.context_max_chars)
+    providers = providers_from(settings, run_id, rubric.kinds)
+    options = ClassifyOptions(
+        min_relevance(settings, rubric),
+        settings.context_max_chars,
+        rubric,
+        datetime.now(UTC).date(),
+    )
+    template = settings.search_query_template or rubric.search.query
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     progress = Progress(territory, len(accounts))
     fresh_after = datetime.now(UTC) - settings.search_cache_ttl
@@ -106,13 +131,17 @@ def run_chunks(
             endpoint=settings.tavily_base_url,
             name=account.name,
             domain=account.domain,
-            query=build_query(settings.search_query_template, account.name, account.domain),
+            query=build_query(template, account.name, account.domain),
             search_depth=settings.search_depth,
             max_results=settings.search_max_results,
         )
 
+    stored = store.search_refs(territory) if request.rescore else {}
+
     def lookup_cached(requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
-        return {} if refresh else store.cached_searches(requests, fresh_after)
+        if request.rescore:  # exactly the content the stored results were judged on, any age
+            return store.stored_searches({r.company_key: stored[r.company_key] for r in requests})
+        return {} if request.refresh_cache else store.cached_searches(requests, fresh_after)
 
     def submit_search(index: int, requests: list[SearchRequest]):
         return execution.submit(
@@ -165,6 +194,7 @@ def run_chunks(
             max_searching=searching,
             stop=execution.stop,
             search_stop=execution.search_stop,
+            may_search=not request.rescore,  # a re-score never pays Tavily
         )
         try:
             report = scheduler.run()
@@ -174,6 +204,15 @@ def run_chunks(
     if settings.task_runner == "threads":  # on Dask each worker paces its own requests
         log_pacing(logger, providers)
     return report
+
+
+def min_relevance(settings: Settings, rubric: Rubric) -> float:
+    """SEARCH_MIN_SCORE when set, else the rubric's relevance cut."""
+    return (
+        rubric.search.min_relevance
+        if settings.search_min_score is None
+        else settings.search_min_score
+    )
 
 
 def log_pacing(logger: Any, providers: Providers) -> None:

@@ -18,11 +18,13 @@ from flows.research_run import load_accounts, run_chunks
 from flows.secrets import fill_keys_from_blocks
 from storage.duckdb_store import StoreError, TerritoryStore
 from tasks.accounts import Account, InputError
+from tasks.rubric import Rubric, load_rubric
 from territory.settings import ConfigError, Settings, load_settings
 
 # An upper bound on task threads; the scheduler keeps far fewer busy (searches in flight plus
 # open chunks), so the pool never queues one task behind another.
 MAX_TASK_THREADS = 600
+TOP_CHANGES = 10  # changes the run's result (and the CLI summary) spells out
 
 
 def run_name() -> str:
@@ -32,7 +34,13 @@ def run_name() -> str:
         request = request.model_dump()
     source = request.get("companies_csv") or request.get("accounts_table") or "territory"
     label = request.get("territory") or Path(str(source).rsplit(":", 1)[-1]).stem
-    mode = "rerun-failed" if request.get("rerun_failed") else "refresh"
+    mode = (
+        "rerun-failed"
+        if request.get("rerun_failed")
+        else "rescore"
+        if request.get("rescore")
+        else "refresh"
+    )
     return f"{label}-{mode}-{datetime.now(UTC):%Y-%m-%d-%H%M}"
 
 
@@ -53,9 +61,9 @@ def research_territory(request: ResearchRequest) -> Any:
         # the UI and the CLI, not a traceback; the exception rides along for the exit code.
         logger.error("%s", exc)
         return Failed(message=str(exc), data=exc)
-    settings, store, run_id, territory, todo = run
+    settings, rubric, store, run_id, territory, todo = run
     try:
-        report = run_chunks(settings, store, run_id, territory, todo, request.refresh_cache, logger)
+        report = run_chunks(settings, rubric, store, run_id, territory, todo, request, logger)
     except BaseException as exc:
         # Chunks already stored stay stored; the run row says how it ended.
         status = "cancelled" if _is_stop_signal(exc) else "failed"
@@ -64,7 +72,7 @@ def research_territory(request: ResearchRequest) -> Any:
     status = "stopped" if report.fatal else "completed"
     store.finish_run(run_id, status, report.fatal)
     summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
-    publish_results(store, run_id, summary)
+    changes = publish_results(store, run_id, summary)
     logger.info(
         "run %s %s: %s ok, %s failed (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,
@@ -81,6 +89,10 @@ def research_territory(request: ResearchRequest) -> Any:
         for k, v in summary.items()
         if k != "parameters"
     }
+    # The moves worth a line in the summary (new companies are counted, not listed).
+    moved = [c for c in changes if c.old_tier is not None]
+    result["changes"] = [f"{c.company}: {c.describe()}" for c in moved[:TOP_CHANGES]]
+    result["n_changed"] = len(moved)
     if report.fatal:
         # A Failed state with a plain message: the UI and CLI show one line, not a traceback.
         message = f"run stopped early: {report.fatal} ({len(report.unprocessed)} not processed)"
@@ -91,22 +103,23 @@ def research_territory(request: ResearchRequest) -> Any:
 
 def start_run(
     request: ResearchRequest,
-) -> tuple[Settings, TerritoryStore, str, str, list[Account]]:
-    """Settings, accounts and a run row; what an unfinished earlier run did is not redone."""
+) -> tuple[Settings, Rubric, TerritoryStore, str, str, list[Account]]:
+    """Settings, rubric, accounts and a run row; what an unfinished run did is not redone."""
     settings = load_settings(**request.settings_overrides())
     if settings.keys_missing:
         settings = fill_keys_from_blocks(settings)
     settings.require_keys()
+    rubric = load_rubric(settings.rubric_file)
     # No `with`: each store call takes the file briefly, so other runs and readers share it.
     store = TerritoryStore.open(settings.territory_db)
     territory, accounts, n_rows, n_merged = load_accounts(store, request)
     parameters = request.model_dump(exclude={"companies"}) | {
         "territory": territory,
+        "rubric": rubric.label,
         "settings": settings.public_dict(),
     }
-    mode = "rerun-failed" if request.rerun_failed else "full"
     run_id = store.start_run(
-        territory, mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
+        territory, request.mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
     )
     try:
         todo = _skip_done(store, run_id, territory, accounts, request, settings)
@@ -123,7 +136,7 @@ def start_run(
         if len(todo) < len(accounts)
         else "",
     )
-    return settings, store, run_id, territory, todo
+    return settings, rubric, store, run_id, territory, todo
 
 
 def _skip_done(
@@ -141,7 +154,7 @@ def _skip_done(
     territory since its last completed run, as long as that work is younger than the search
     cache TTL (older work is refreshed like any other).
     """
-    resume = request.resume and not request.refresh_cache and not request.rerun_failed
+    resume = request.resume and not request.refresh_cache and request.mode == "full"
     since = datetime.now(UTC) - settings.search_cache_ttl if resume else None
     done = store.carried_over(run_id, territory, since)
     todo = [a for a in accounts if a.key not in done]

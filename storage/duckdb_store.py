@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS company_results (
     company         VARCHAR NOT NULL,     -- the name as given
     domain          VARCHAR,
     metadata        JSON,                 -- passthrough CSV columns (owner, CRM id, ...)
-    status          VARCHAR NOT NULL,     -- ok | failed
+    status          VARCHAR NOT NULL,     -- ok | failed | ambiguous
     tier            VARCHAR,              -- HOT | WARM | COLD
     score           INTEGER,              -- 0-100
     confidence      VARCHAR,              -- high | medium | low
@@ -89,6 +89,33 @@ CREATE TABLE IF NOT EXISTS company_results (
     updated_at      TIMESTAMPTZ NOT NULL
 );
 """
+# `territory eval`: one row per evaluation against a golden set, one per golden company.
+EVAL_TABLES = """
+CREATE TABLE IF NOT EXISTS evals (
+    eval_id         VARCHAR PRIMARY KEY,
+    created_at      TIMESTAMPTZ NOT NULL,
+    golden          VARCHAR NOT NULL,     -- the golden file's name
+    golden_sha256   VARCHAR NOT NULL,     -- and its content: evals of the same set compare
+    territory       VARCHAR NOT NULL,
+    run_id          VARCHAR,              -- the run whose verdicts were scored
+    rubric          VARCHAR,              -- name@version
+    model           VARCHAR,
+    n               INTEGER NOT NULL,
+    agreement       DOUBLE,
+    metrics         JSON NOT NULL         -- confusion matrix, per tier, per confidence
+);
+CREATE TABLE IF NOT EXISTS eval_items (
+    eval_id         VARCHAR NOT NULL,
+    company_key     VARCHAR NOT NULL,
+    company         VARCHAR NOT NULL,
+    expected        VARCHAR NOT NULL,
+    predicted       VARCHAR NOT NULL,     -- HOT | WARM | COLD | none (failed, ambiguous)
+    confidence      VARCHAR,
+    status          VARCHAR,
+    correct         BOOLEAN NOT NULL,
+    PRIMARY KEY (eval_id, company_key)
+);
+"""
 # company_results holds one row per company and territory (the latest); history keeps them all.
 KEYED_TABLES = """
 CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
@@ -99,7 +126,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS result_history_key
 RESULT_COLUMNS = (
     "territory, company_key, company, domain, metadata, status, tier, score, confidence, "
     "reasoning, signals, signals_dropped, error, run_id, search_key, search_fetched_at, "
-    "search_cached, model, prompt_tokens, completion_tokens, updated_at"
+    "search_cached, model, prompt_tokens, completion_tokens, updated_at, rubric, evidence"
 )
 _LOCK_PID = re.compile(r"PID (\d+)")
 # How long a command waits for another process's brief hold on the file before giving up.
@@ -111,6 +138,12 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid_started DOUBLE;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMPTZ;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_resumed INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_ambiguous INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE company_results ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE company_results ADD COLUMN IF NOT EXISTS evidence JSON;
+ALTER TABLE result_history ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE result_history ADD COLUMN IF NOT EXISTS evidence JSON;
 """
 # A run on another host that has stored nothing for this long is taken for dead (its process
 # cannot be checked from here); a run on this host is alive exactly while its process is.
@@ -168,6 +201,7 @@ class TerritoryStore:
                 conn.execute(SCHEMA)
                 conn.execute(KEYED_TABLES)
                 conn.execute(MIGRATIONS)
+                conn.execute(EVAL_TABLES)
         return store
 
     @contextmanager
@@ -253,7 +287,7 @@ class TerritoryStore:
         self.conn.execute(
             "INSERT INTO runs (run_id, territory, mode, flow_run_id, status, started_at, "
             "parameters, n_input_rows, n_merged, n_companies, host, pid, pid_started, "
-            "heartbeat_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "heartbeat_at, rubric) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 territory,
@@ -265,6 +299,7 @@ class TerritoryStore:
                 n_merged,
                 n_companies,
                 *me,
+                parameters.get("rubric"),
             ],
         )
         return run_id
@@ -357,11 +392,12 @@ class TerritoryStore:
             """
             UPDATE runs SET status = ?, finished_at = ?, message = ?,
               n_ok = c.n_ok, n_failed = c.n_failed, n_hot = c.n_hot, n_warm = c.n_warm,
-              n_cold = c.n_cold, n_search_cached = c.n_cached,
+              n_cold = c.n_cold, n_search_cached = c.n_cached, n_ambiguous = c.n_ambiguous,
               prompt_tokens = c.pt, completion_tokens = c.ct
             FROM (
               SELECT count(*) FILTER (status = 'ok') AS n_ok,
                      count(*) FILTER (status = 'failed') AS n_failed,
+                     count(*) FILTER (status = 'ambiguous') AS n_ambiguous,
                      count(*) FILTER (tier = 'HOT') AS n_hot,
                      count(*) FILTER (tier = 'WARM') AS n_warm,
                      count(*) FILTER (tier = 'COLD') AS n_cold,
@@ -428,22 +464,49 @@ class TerritoryStore:
             f"search_key IN ({', '.join('?' * len(by_key))}) GROUP BY search_key",
             [fresh_after, *by_key],
         ).fetchall()
+        return self._outcomes(heads, by_key)
+
+    @_connected
+    def search_refs(self, territory: str) -> dict[str, tuple[str, datetime]]:
+        """The search each company's latest result was judged on: (search_key, fetched_at)."""
+        rows = self.conn.execute(
+            "SELECT company_key, search_key, search_fetched_at FROM company_results "
+            "WHERE territory = ? AND search_key IS NOT NULL",
+            [territory],
+        ).fetchall()
+        return {k: (key, at) for k, key, at in rows}
+
+    @_connected
+    def stored_searches(self, refs: dict[str, tuple[str, datetime]]) -> dict[str, SearchOutcome]:
+        """Those exact stored searches, whatever their age (re-scoring reads them), by company."""
+        return self._outcomes(list(dict.fromkeys(refs.values())), None)
+
+    def _outcomes(
+        self, heads: list[tuple[str, datetime]], requests: dict[str, SearchRequest] | None
+    ) -> dict[str, SearchOutcome]:
+        """Searches and their pages for (search_key, fetched_at) pairs, by company key.
+
+        Without `requests`, each search's request is rebuilt from what was stored with it.
+        """
+        assert self.conn is not None
         if not heads:
             return {}
+        pairs = f"({', '.join(['(?, ?)'] * len(heads))})"
+        flat = [v for head in heads for v in head]
         meta = {
-            (k, t): (rid, rt)
-            for k, t, rid, rt in self.conn.execute(
-                "SELECT search_key, fetched_at, request_id, response_time FROM searches "
-                f"WHERE (search_key, fetched_at) IN ({', '.join(['(?, ?)'] * len(heads))})",
-                [v for head in heads for v in head],
+            (k, t): (company, query, params, rid, rt)
+            for k, t, company, query, params, rid, rt in self.conn.execute(
+                "SELECT search_key, fetched_at, company_key, query, parameters, request_id, "
+                f"response_time FROM searches WHERE (search_key, fetched_at) IN {pairs}",
+                flat,
             ).fetchall()
         }
         pages: dict[tuple[str, datetime], list[SearchPage]] = {key: [] for key in meta}
         for k, t, url, title, score, content, raw in self.conn.execute(
             "SELECT search_key, fetched_at, url, title, score, content, raw_content "
-            "FROM search_pages WHERE (search_key, fetched_at) IN "
-            f"({', '.join(['(?, ?)'] * len(heads))}) ORDER BY search_key, rank",
-            [v for head in heads for v in head],
+            f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
+            "ORDER BY search_key, rank",
+            flat,
         ).fetchall():
             pages[(k, t)].append(
                 SearchPage(
@@ -455,13 +518,15 @@ class TerritoryStore:
                 )
             )
         found = {}
-        for (key, fetched_at), (request_id, response_time) in meta.items():
-            request = by_key[key]
+        for (key, fetched_at), (company, query, params, request_id, rt) in meta.items():
+            request = (
+                requests[key] if requests is not None else _stored_request(company, query, params)
+            )
             found[request.company_key] = SearchOutcome(
                 request=request,
                 fetched_at=fetched_at,
                 pages=pages[(key, fetched_at)],
-                response_time=response_time,
+                response_time=rt,
                 request_id=request_id,
             )
         return found
@@ -493,29 +558,49 @@ class TerritoryStore:
         )
 
     @_connected
-    def changes_since_previous(self, run_id: str, territory: str) -> list[dict[str, Any]]:
-        """Companies whose tier differs from their previous result in this territory."""
-        return _dicts(
+    def result_pairs(
+        self, territory: str, since_run: str | None = None
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Each classified company's latest result with the one to compare it to: the result
+        before it, or (with `since_run`) the latest one as of that run (None if there was none).
+        """
+        since_started = None
+        if since_run:
+            found = self.conn.execute(
+                "SELECT run_id, started_at FROM runs WHERE territory = ? AND run_id LIKE ? "
+                "ORDER BY started_at",
+                [territory, f"{since_run}%"],
+            ).fetchall()
+            if not found:
+                raise StoreError(f"no run {since_run!r} in territory {territory!r}")
+            if len(found) > 1:
+                raise StoreError(f"{since_run!r} matches {len(found)} runs; give more of its id")
+            since_started = found[0][1]
+        columns = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
+        current = _dicts(
             self.conn.execute(
-                """
-                WITH cur AS (
-                    SELECT company_key, company, tier, score, updated_at
-                    FROM result_history WHERE run_id = ? AND status = 'ok'
-                ), prev AS (
-                    SELECT h.company_key, h.tier, h.score, row_number() OVER (
-                        PARTITION BY h.company_key ORDER BY h.updated_at DESC) AS rn
-                    FROM result_history h
-                    WHERE h.territory = ? AND h.run_id <> ? AND h.status = 'ok'
-                )
-                SELECT cur.company, prev.tier AS old_tier, cur.tier AS new_tier,
-                       prev.score AS old_score, cur.score AS new_score
-                FROM cur LEFT JOIN prev ON prev.company_key = cur.company_key AND prev.rn = 1
-                WHERE prev.tier IS DISTINCT FROM cur.tier
-                ORDER BY prev.tier IS NULL, cur.score DESC, cur.company
-                """,
-                [run_id, territory, run_id],
+                f"SELECT {columns} FROM company_results WHERE territory = ? AND status = 'ok'",
+                [territory],
             )
         )
+        baseline = _dicts(
+            self.conn.execute(
+                f"""
+                SELECT {", ".join("h." + c for c in columns.split(", "))}
+                FROM result_history h JOIN runs r USING (run_id)
+                JOIN company_results c ON c.territory = h.territory
+                  AND c.company_key = h.company_key
+                WHERE h.territory = ? AND h.status = 'ok' AND (
+                  CASE WHEN ?::TIMESTAMPTZ IS NULL THEN h.updated_at < c.updated_at
+                       ELSE r.started_at <= ?::TIMESTAMPTZ END)
+                QUALIFY row_number() OVER (
+                  PARTITION BY h.company_key ORDER BY h.updated_at DESC) = 1
+                """,
+                [territory, since_started, since_started],
+            )
+        )
+        before = {b["company_key"]: b for b in baseline}
+        return [(c, before.get(c["company_key"])) for c in current]
 
     @_connected
     def failed_companies(self, territory: str) -> list[dict[str, Any]]:
@@ -550,15 +635,90 @@ class TerritoryStore:
         sql += " ORDER BY territory, score DESC NULLS LAST, company"
         return _dicts(self.conn.execute(sql, args))
 
+    # -- evals ----------------------------------------------------------------------------------
+
+    @_connected
+    def save_eval(self, row: dict[str, Any], items: list[dict[str, Any]]) -> str:
+        """Store one evaluation and its items; returns its id."""
+        eval_id = str(uuid.uuid4())
+        with _transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO evals (eval_id, created_at, golden, golden_sha256, territory, "
+                "run_id, rubric, model, n, agreement, metrics) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    eval_id,
+                    _now(),
+                    row["golden"],
+                    row["golden_sha256"],
+                    row["territory"],
+                    row["run_id"],
+                    row["rubric"],
+                    row["model"],
+                    row["metrics"]["n"],
+                    row["metrics"]["agreement"],
+                    json.dumps(row["metrics"]),
+                ],
+            )
+            _insert_rows(
+                self.conn,
+                "INSERT INTO eval_items (eval_id, company_key, company, expected, predicted, "
+                "confidence, status, correct)",
+                [
+                    [
+                        eval_id,
+                        i["company_key"],
+                        i["company"],
+                        i["expected"],
+                        i["predicted"],
+                        i["confidence"],
+                        i["status"],
+                        i["correct"],
+                    ]
+                    for i in items
+                ],
+            )
+        return eval_id
+
+    @_connected
+    def evals(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Stored evaluations, newest first."""
+        if not self._has_table("evals"):
+            return []  # a file from before evals existed, opened read-only
+        rows = _dicts(
+            self.conn.execute(
+                "SELECT eval_id, created_at, golden, golden_sha256, territory, run_id, rubric, "
+                "model, n, agreement, metrics FROM evals ORDER BY created_at DESC LIMIT ?",
+                [limit],
+            )
+        )
+        for row in rows:
+            if isinstance(row["metrics"], str):
+                row["metrics"] = json.loads(row["metrics"])
+        return rows
+
+    @_connected
+    def eval_items(self, eval_id: str) -> dict[str, dict[str, Any]]:
+        """One evaluation's items by company key."""
+        rows = _dicts(self.conn.execute("SELECT * FROM eval_items WHERE eval_id = ?", [eval_id]))
+        return {r["company_key"]: r for r in rows}
+
+    def _has_table(self, name: str) -> bool:
+        assert self.conn is not None
+        found = self.conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(found and found[0])
+
     @_connected
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """Run history, newest first."""
         return _dicts(
             self.conn.execute(
                 "SELECT run_id, territory, mode, status, started_at, finished_at, n_companies, "
-                "n_merged, n_resumed, n_ok, n_failed, n_hot, n_warm, n_cold, n_search_cached, "
-                "prompt_tokens, "
-                "completion_tokens, message, flow_run_id FROM runs "
+                "n_merged, n_resumed, n_ok, n_failed, n_ambiguous, n_hot, n_warm, n_cold, "
+                "n_search_cached, prompt_tokens, completion_tokens, rubric, message, flow_run_id "
+                "FROM runs "
                 "ORDER BY started_at DESC LIMIT ?",
                 [limit],
             )
@@ -584,7 +744,9 @@ def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) ->
         c.score if c else None,
         c.confidence if c else None,
         c.reasoning if c else None,
-        json.dumps([s.model_dump() for s in c.signals], ensure_ascii=False) if c else None,
+        json.dumps([s.model_dump(exclude_none=True) for s in c.signals], ensure_ascii=False)
+        if c
+        else None,
         r.signals_dropped,
         r.error,
         run_id,
@@ -595,7 +757,26 @@ def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) ->
         r.usage.prompt_tokens if r.usage else None,
         r.usage.completion_tokens if r.usage else None,
         now,
+        r.rubric,
+        json.dumps(r.evidence, ensure_ascii=False) if r.evidence is not None else None,
     ]
+
+
+def _stored_request(
+    company_key: str, query: str, parameters: str | dict[str, Any]
+) -> SearchRequest:
+    """The request a stored search answered, rebuilt from its row (the name is not stored)."""
+    params = json.loads(parameters) if isinstance(parameters, str) else parameters
+    return SearchRequest(
+        company_key=company_key,
+        name=company_key,
+        domain=params.get("domain"),
+        endpoint=params.get("endpoint") or "https://api.tavily.com",
+        query=query,
+        search_depth=params.get("search_depth", "advanced"),
+        max_results=params.get("max_results", 20),
+        include_raw_content=params.get("include_raw_content", True),
+    )
 
 
 def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -603,7 +784,7 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     out = []
     for row in cursor.fetchall():
         item = dict(zip(names, row, strict=True))
-        for key in ("metadata", "signals", "parameters"):
+        for key in ("metadata", "signals", "parameters", "evidence"):
             if isinstance(item.get(key), str):
                 item[key] = json.loads(item[key])
         out.append(item)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.context import build_sources, select_pages
+from tasks.entities import sort_out
 from tasks.errors import FatalProviderError, ProviderError, RetryPolicy
-from tasks.evidence import apply_checked, check_signals
+from tasks.evidence import check_signals, judge
 from tasks.llm_client import Classifier
 from tasks.models import Classification, CompanyResult, SearchOutcome, Usage
 from tasks.pacing import paced_call
 from tasks.prompt import build_messages
 from tasks.providers import Providers
+from tasks.rubric import Rubric
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
 
@@ -46,6 +49,8 @@ class ClassifyOptions:
 
     min_score: float
     context_max_chars: int
+    rubric: Rubric
+    today: date  # recency of dated evidence is judged against it
 
 
 @dataclass
@@ -105,38 +110,59 @@ def classify_item(
     options: ClassifyOptions,
     stop: StopSignal,
 ) -> CompanyResult:
-    """One company: build its evidence, ask the LLM (with retries), keep only checkable signals."""
+    """One company: sort out its evidence, ask the LLM (with retries), keep what holds up."""
+    rubric = options.rubric
     base = dict(
         company_key=item.company_key,
         name=item.name,
         domain=item.domain,
         metadata=item.metadata,
         search_cached=item.search_cached,
+        rubric=rubric.label,
     )
     if item.outcome is None:
         return CompanyResult(**base, status="failed", error=f"search failed: {item.search_error}")
     base |= dict(
         search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
     )
-    sources = build_sources(
-        select_pages(item.outcome.pages, options.min_score), options.context_max_chars
-    )
+    relevant = select_pages(item.outcome.pages, options.min_score)
+    entities = sort_out(item.name, item.domain, relevant)
+    if entities.rivals:
+        # Several organisations answer to this name: guessing would score the wrong one.
+        named = ", ".join(f"{d} ({n} pages)" for d, n in entities.rivals[:4])
+        return CompanyResult(
+            **base,
+            status="ambiguous",
+            error=f"the results are about {len(entities.rivals)} organisations named "
+            f"{item.name!r}: {named}; give its domain to choose",
+            evidence={"pages_read": len(relevant), "organisations": entities.rivals[:4]},
+        )
+    sources = build_sources(entities.kept, options.context_max_chars)
     if not sources:
-        # Nothing relevant to judge: say so plainly rather than pay for a guess.
+        # Nothing relevant to judge: say what was searched rather than pay for a guess.
+        returned = len(item.outcome.pages)
         verdict = Classification(
             tier="COLD",
             score=0,
             confidence="low",
             signals=[],
-            reasoning=f"No search results at or above relevance {options.min_score:g}; "
-            "no evidence of GPU compute need was found.",
+            reasoning=f"Searched: {returned} result{'s' if returned != 1 else ''}, none at or "
+            f"above relevance {options.min_score:g}"
+            + (f" about {item.domain}" if entities.set_aside else "")
+            + f"; no {rubric.absence} signal was found.",
         )
-        return CompanyResult(**base, status="ok", classification=verdict)
+        summary = {
+            "pages_read": 0,
+            "domains_read": 0,
+            "sources": 0,
+            "set_aside": entities.set_aside,
+        }
+        return CompanyResult(**base, status="ok", classification=verdict, evidence=summary)
 
     def attempt() -> tuple[Classification, Usage | None]:
         # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
         messages = build_messages(
-            item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
+            rubric, item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
         )
         return send(messages)
 
@@ -147,12 +173,15 @@ def classify_item(
     except ProviderError as exc:
         return CompanyResult(**base, status="failed", error=str(exc), model=classifier.model)
     # A signal must quote a page the model was shown, verbatim; anything else is dropped.
-    checked = check_signals(verdict.signals, item.outcome.pages, {s.url for s in sources})
+    read = [p for p in entities.kept if p.url in {s.url for s in sources}]
+    checked = check_signals(verdict.signals, read, {s.url for s in sources})
+    judged, summary = judge(verdict, checked, read, rubric, options.today, entities.set_aside)
     return CompanyResult(
         **base,
         status="ok",
-        classification=apply_checked(verdict, checked),
+        classification=judged,
         model=classifier.model,
         usage=usage,
         signals_dropped=checked.dropped,
+        evidence=summary,
     )

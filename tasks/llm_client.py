@@ -6,6 +6,7 @@ import functools
 import json
 import re
 import threading
+import typing
 from typing import Protocol
 
 import openai
@@ -19,8 +20,10 @@ from tasks.errors import (
     RateLimitedError,
     TransientError,
 )
-from tasks.models import Classification, Usage
+from tasks.models import Classification, SignalKind, Usage
+from tasks.rubric import answer_model
 
+DEFAULT_KINDS: tuple[str, ...] = typing.get_args(SignalKind)
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
@@ -50,8 +53,10 @@ class OpenAICompatibleClassifier:
         timeout: float,
         structured_output: str = "auto",
         max_output_tokens: int = 1500,
+        kinds: tuple[str, ...] = DEFAULT_KINDS,
     ) -> None:
         self.model = model
+        self.kinds = kinds  # the rubric's signal kinds: the answer schema allows only these
         self.base_url = base_url or "https://api.openai.com/v1"
         # Our RetryPolicy owns retries (it honours Retry-After and stops on quota errors),
         # so the SDK's own retries are off to avoid multiplying attempts.
@@ -127,10 +132,10 @@ class OpenAICompatibleClassifier:
         completion = self._client.chat.completions.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
-            response_format=_schema_response_format(),
+            response_format=_schema_response_format(self.kinds),
             max_completion_tokens=self._max_tokens,
         )
-        return self._parse_choice(completion)
+        return self._parse_choice(completion, self.kinds)
 
     def _classify_with_json_object(
         self, messages: list[dict[str, str]]
@@ -141,10 +146,12 @@ class OpenAICompatibleClassifier:
             response_format={"type": "json_object"},
             max_completion_tokens=self._max_tokens,
         )
-        return self._parse_choice(completion)
+        return self._parse_choice(completion, self.kinds)
 
     @staticmethod
-    def _parse_choice(completion: object) -> tuple[Classification, Usage | None]:
+    def _parse_choice(
+        completion: object, kinds: tuple[str, ...]
+    ) -> tuple[Classification, Usage | None]:
         choice = completion.choices[0]  # type: ignore[attr-defined]
         if choice.finish_reason == "length":
             raise InvalidOutputError("LLM output was cut off (finish_reason=length)", 0.0)
@@ -156,25 +163,26 @@ class OpenAICompatibleClassifier:
         content = choice.message.content
         if not content:
             raise InvalidOutputError("LLM returned no classification", 0.0)
-        return parse_classification(content), _usage(completion.usage)  # type: ignore[attr-defined]
+        return parse_classification(content, kinds), _usage(completion.usage)  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _schema_response_format() -> dict[str, object]:
-    """The strict json_schema response_format for Classification, exactly as the SDK builds it."""
-    return type_to_response_format_param(Classification)  # type: ignore[return-value]
+def _schema_response_format(kinds: tuple[str, ...]) -> dict[str, object]:
+    """The strict json_schema response_format of the rubric's answer, as the SDK builds it."""
+    return type_to_response_format_param(answer_model(kinds))  # type: ignore[return-value]
 
 
-def parse_classification(content: str) -> Classification:
-    """Validate a JSON answer, tolerating the code fences open models like to add."""
+def parse_classification(content: str, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Classification:
+    """Validate a JSON answer against the rubric's kinds, tolerating code fences."""
     fenced = _FENCE.match(content)
     text = fenced.group(1) if fenced else content.strip()
     try:
-        return Classification.model_validate_json(text)
+        answer = answer_model(kinds).model_validate_json(text)
     except pydantic.ValidationError as exc:
         raise InvalidOutputError(
             f"LLM output did not match the schema: {_first(exc)}", 0.0
         ) from None
+    return Classification.model_validate(answer.model_dump())
 
 
 def _usage(usage: object) -> Usage | None:

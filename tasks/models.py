@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Tier = Literal["HOT", "WARM", "COLD"]
 Confidence = Literal["high", "medium", "low"]
+# The kinds of the default rubric; a rubric file can name its own (tasks/rubric.py).
 SignalKind = Literal[
     "funding", "headcount", "ml_training", "inference", "gpu_infrastructure", "hiring", "other"
 ]
@@ -63,9 +64,11 @@ class SearchOutcome(BaseModel):
 class Signal(BaseModel):
     """One piece of evidence, tied to the page it came from."""
 
-    kind: SignalKind = Field(description="What the evidence is about.")
+    kind: str = Field(description="What the evidence is about (a kind of the rubric).")
     url: str = Field(description="URL of the source the excerpt was copied from.")
     excerpt: str = Field(description="A sentence copied verbatim from that source.")
+    # When the cited page says it was published (YYYY-MM-DD), if it says so.
+    published: str | None = None
 
 
 class Classification(BaseModel):
@@ -92,7 +95,9 @@ class CompanyResult(BaseModel):
     name: str
     domain: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
-    status: Literal["ok", "failed"]
+    # ok: classified; failed: could not be (see error); ambiguous: the results are about
+    # several organisations of that name, so it was not guessed (see error; give a domain).
+    status: Literal["ok", "failed", "ambiguous"]
     classification: Classification | None = None
     error: str | None = None
     search_key: str | None = None
@@ -101,3 +106,7 @@ class CompanyResult(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     signals_dropped: int = 0
+    rubric: str | None = None  # name@version of the rubric it was judged by
+    # What the verdict rests on: pages read, domains, independent sources, stale evidence,
+    # pages set aside as another organisation's, and the model's own confidence.
+    evidence: dict[str, object] | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from tasks.errors import RetryPolicy
-from tasks.llm_client import Classifier, OpenAICompatibleClassifier
+from tasks.llm_client import DEFAULT_KINDS, Classifier, OpenAICompatibleClassifier
 from tasks.pacing import AdaptiveRate
 from tasks.tavily_client import SearchClient, TavilySearchClient
 
@@ -39,6 +39,7 @@ class Providers:
     max_output_tokens: int
     policy: RetryPolicy
     rate_limit_window: float = 60.0
+    signal_kinds: tuple[str, ...] = DEFAULT_KINDS  # the rubric's: the LLM's answer schema
 
     def search_client(self) -> SearchClient:
         """This process's Tavily client for the run."""
@@ -84,6 +85,7 @@ def _built(p: Providers) -> _Built:
                     p.llm_timeout,
                     p.structured_output,
                     p.max_output_tokens,
+                    p.signal_kinds,
                 ),
                 AdaptiveRate(p.rate_limit_window),
                 AdaptiveRate(p.rate_limit_window),
@@ -93,7 +95,7 @@ def _built(p: Providers) -> _Built:
         return built
 
 
-def providers_from(settings: Any, run_id: str) -> Providers:
+def providers_from(settings: Any, run_id: str, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Providers:
     """The run's providers from its settings (keys must already be present)."""
     return Providers(
         run_id=run_id,
@@ -111,4 +113,5 @@ def providers_from(settings: Any, run_id: str) -> Providers:
             settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay
         ),
         rate_limit_window=settings.rate_limit_window,
+        signal_kinds=kinds,
     )

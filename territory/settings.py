@@ -63,10 +63,15 @@ class Settings(BaseSettings):
     )
     search_cache_ttl: timedelta = Field(default=timedelta(days=7))
 
-    search_query_template: str = DEFAULT_QUERY_TEMPLATE
+    rubric_file: Path | None = Field(
+        default=None,
+        description="The scoring rubric (TOML); empty = the bundled GPU-infrastructure rubric.",
+    )
+    # Set, these override the rubric's search query and relevance cut; unset, the rubric's.
+    search_query_template: str | None = None
     search_depth: Literal["basic", "advanced", "fast", "ultra-fast"] = "advanced"
     search_max_results: int = Field(default=20, ge=1, le=20)
-    search_min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    search_min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     context_max_chars: int = Field(default=60_000, ge=1_000, le=2_000_000)
     llm_structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
     llm_max_output_tokens: int = Field(default=1_500, ge=100, le=32_000)
@@ -128,9 +133,17 @@ class Settings(BaseSettings):
                 return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
         return value
 
+    @field_validator("rubric_file", "search_min_score", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty line in .env means "not set", as for the keys.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("search_query_template")
     @classmethod
-    def _check_template(cls, value: str) -> str:
+    def _check_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         if "{company_name}" not in value:
             raise ValueError("must contain {company_name}")
         try:

@@ -99,9 +99,13 @@ def no_key_left_behind(tmp_path_factory):
 @pytest.fixture(scope="session")
 def prefect_server():
     """One Prefect test server (temporary database) for the whole session."""
+    from prefect.logging.configuration import ensure_logging_setup
     from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing.utilities import prefect_test_harness
 
+    # Prefect's console handler keeps the stream it finds first: let that be the real stderr,
+    # not a test's capsys buffer that is closed when the test ends.
+    ensure_logging_setup()
     with prefect_test_harness(server_startup_timeout=60):
         database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
         yield

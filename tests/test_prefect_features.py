@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from flows.parameters import ResearchRequest
 from flows.reporting import artifact_key, render_summary
 from storage.duckdb_store import TerritoryStore
+from tasks.changes import changes_in
 from tasks.models import Classification, CompanyResult
 
 
@@ -64,15 +65,17 @@ def test_changes_since_previous_run_and_summary(tmp_path):
             ],
         )
         store.finish_run(second, "completed")
-        changes = store.changes_since_previous(second, "emea")
-        assert [(c["company"], c["old_tier"], c["new_tier"]) for c in changes] == [
+        changes = changes_in(store.result_pairs("emea"), second)
+        assert [(c.company, c.old_tier, c.new_tier) for c in changes] == [
             ("Acme", "WARM", "HOT"),
+            ("Globex", "COLD", "COLD"),  # its score moved
             ("Initech", None, "WARM"),
         ]
         summary = store.run(second) | {"elapsed_seconds": 3.2}
         text = render_summary(summary, changes, store.run_failures(second))
     assert "| HOT | 1 |" in text and "| failed | 1 |" in text
-    assert "| Acme | WARM | HOT | 55 → 81 |" in text and "New: Initech" in text
+    assert "(1 moved tier, 1 other, 1 new)" in text
+    assert "| Acme | WARM -> HOT (55 -> 81) |" in text and "New: Initech" in text
     assert "| Umbrella | LLM HTTP 500 |" in text and "3.2 s" in text
 
 
@@ -124,7 +127,10 @@ def test_run_publishes_progress_table_and_summary_artifacts(territory_env, sims)
         "Artifact Robotics",
     ]
     assert {"tier", "score", "confidence", "top signal", "status"} <= set(table[0])
-    assert "## Changes since the last run (0 moved, 3 new)" in by_key["summary-arts"].data
+    assert (
+        "## Changes since the last run (0 moved tier, 0 other, 3 new)"
+        in by_key["summary-arts"].data
+    )
 
 
 @pytest.mark.slow

@@ -14,12 +14,13 @@ def deployments():
     return yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
 
 
-def test_the_three_deployments_exist_with_a_timezone_schedule():
+def test_the_deployments_exist_with_a_timezone_schedule():
     by_name = {d["name"]: d for d in deployments()}
-    assert {"ad-hoc", "weekly-refresh", "rerun-failed"} <= set(by_name)
+    assert {"ad-hoc", "weekly-refresh", "rerun-failed", "rescore"} <= set(by_name)
     (schedule,) = by_name["weekly-refresh"]["schedules"]
     assert schedule["cron"] == "0 6 * * 1" and schedule["timezone"]
     assert by_name["rerun-failed"]["parameters"]["request"]["rerun_failed"] is True
+    assert by_name["rescore"]["parameters"]["request"]["rescore"] is True
 
 
 def test_entrypoints_import_and_parameters_validate():

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from tasks.rubric import load_rubric
 from territory.settings import DEFAULT_QUERY_TEMPLATE, ConfigError, load_settings
 from tests.conftest import SETTING_NAMES as ENV_NAMES
 
@@ -23,8 +24,11 @@ def test_defaults_match_the_documented_table():
     assert (s.tavily_concurrency, s.batch_size, s.llm_concurrency) == (100, 50, 50)
     assert s.enable_batch_processing is True
     assert s.search_cache_ttl == timedelta(days=7)
-    assert s.search_query_template == DEFAULT_QUERY_TEMPLATE
-    assert (s.search_min_score, s.search_max_results, s.context_max_chars) == (0.4, 20, 60_000)
+    # Query and relevance cut come from the rubric unless set; the bundled one's are these.
+    assert (s.search_query_template, s.search_min_score, s.rubric_file) == (None, None, None)
+    rubric = load_rubric(s.rubric_file)
+    assert (rubric.search.query, rubric.search.min_relevance) == (DEFAULT_QUERY_TEMPLATE, 0.4)
+    assert (s.search_max_results, s.context_max_chars) == (20, 60_000)
 
 
 def test_llm_key_falls_back_to_openai_api_key(monkeypatch):

@@ -5,12 +5,14 @@ cites; anything else is dropped and counted, and the page stays fenced off from 
 instructions in the prompt."""
 
 import json
+from datetime import date
 
 import duckdb
 import pytest
 
-from tasks.evidence import apply_checked, check_signals
+from tasks.evidence import check_signals, judge
 from tasks.models import Classification, SearchPage, Signal
+from tasks.rubric import load_rubric
 from territory.simulators.content import PLANTED_CLAIM
 from territory.simulators.faults import FaultRule
 
@@ -57,12 +59,10 @@ def test_a_positive_verdict_left_without_evidence_is_low_confidence():
         signals=[signal("Acme operates a 50,000-GPU H100 cluster.")],
     )
     checked = check_signals(verdict.signals, [PAGE], shown={PAGE.url})
-    result = apply_checked(verdict, checked)
-    assert result.signals == [] and result.confidence == "low"
+    result, summary = judge(verdict, checked, [PAGE], load_rubric(), date(2026, 11, 30))
+    assert result.signals == [] and result.confidence == "low" and result.tier == "HOT"
     assert "1 cited excerpt not found in the cited source, dropped" in result.reasoning
-    # A verdict whose evidence holds up is left as it was.
-    good = verdict.model_copy(update={"signals": [signal("It sells \u201crobots\u201d.")]})
-    assert apply_checked(good, check_signals(good.signals, [PAGE], {PAGE.url})) == good
+    assert summary["sources"] == 0 and summary["model_confidence"] == "high"
 
 
 def squashed(text):

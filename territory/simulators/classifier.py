@@ -3,6 +3,11 @@
 It reads the `Company:` line and the `<source id=.. url=.. title=.. score=..>` blocks of the
 prompt, collects evidence only from sentences that name the company (so off-topic pages
 cannot sway it), and turns the evidence into the project's classification JSON.
+
+It follows the rubric in the system message where it can: tier bands given as lines like
+"- HOT (score 70-100): ..." set the score each tier starts at, and a line
+"Signal kinds: funding, headcount, other." limits the signal kinds it emits. Without those
+lines it uses HOT from 70, WARM from 40 and every kind it knows.
 """
 
 from __future__ import annotations
@@ -22,7 +27,21 @@ _ATTRIBUTE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 HOT_MIN, WARM_MIN = 70, 40
+SIGNAL_KINDS = (
+    "funding", "headcount", "ml_training", "inference", "gpu_infrastructure", "hiring", "other",
+)  # fmt: skip
 MAX_SIGNALS = 6
+MAX_CORROBORATING = 4  # signals from a second site for the kinds already found
+# Rubric lines: "- HOT (score 70-100): ..." and "Signal kinds: funding, hiring, other."
+_BAND_LINE = re.compile(
+    r"^[ \t]*[-*][ \t]*(HOT|WARM|COLD)[ \t]*\([ \t]*score[ \t]+(\d{1,3})[ \t]*[-\u2013]",
+    re.MULTILINE,
+)
+_KINDS_LINE = re.compile(r"^[ \t]*Signal kinds:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+_SYSTEM_ROLES = ("system", "developer")
+# Markdown link targets ("[Acme](https://acme.example)") are addresses, not claims.
+_LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
 # How a gullible model recognises orders inside a page, and the evidence it is told to cite.
 _TAKEOVER = re.compile(r"ignore (?:all )?(?:previous|prior|above) instructions", re.IGNORECASE)
 _DICTATED = re.compile(
@@ -41,6 +60,26 @@ class Source:
     text: str
 
 
+@dataclass(frozen=True)
+class Bands:
+    """Where each tier starts on the 0-100 score scale (COLD is everything below WARM)."""
+
+    hot_min: int = HOT_MIN
+    warm_min: int = WARM_MIN
+
+    def tier_for(self, score: int) -> str:
+        """The tier a score falls in."""
+        return "HOT" if score >= self.hot_min else "WARM" if score >= self.warm_min else "COLD"
+
+    def range_of(self, tier: str) -> tuple[int, int]:
+        """The lowest and highest score of a tier."""
+        return {
+            "HOT": (self.hot_min, 100),
+            "WARM": (self.warm_min, self.hot_min - 1),
+            "COLD": (0, self.warm_min - 1),
+        }[tier]
+
+
 @dataclass
 class ClassificationPrompt:
     """What the simulator understood from the chat messages."""
@@ -49,6 +88,8 @@ class ClassificationPrompt:
     domain: str | None
     sources: list[Source] = field(default_factory=list)
     text: str = ""
+    bands: Bands = field(default_factory=Bands)
+    kinds: tuple[str, ...] = SIGNAL_KINDS
 
 
 def message_text(messages: Any) -> str:
@@ -69,9 +110,40 @@ def message_text(messages: Any) -> str:
     return "\n".join(parts)
 
 
+def _rubric_text(messages: Any, text: str) -> str:
+    """Where rubric lines are read: the system message(s), else the prompt minus its sources
+    (a page can quote a rubric, but it must not set one)."""
+    if isinstance(messages, list):
+        system = [m for m in messages if isinstance(m, dict) and m.get("role") in _SYSTEM_ROLES]
+        if system:
+            return message_text(system)
+    return _SOURCE_BLOCK.sub("", text)
+
+
+def parse_bands(text: str) -> Bands:
+    """Tier bands from "- HOT (score 85-100): ..." lines; the defaults for missing or
+    inconsistent ones (HOT must start above WARM, WARM above 0)."""
+    found = {tier: int(low) for tier, low in _BAND_LINE.findall(text)}
+    bands = Bands(found.get("HOT", HOT_MIN), found.get("WARM", WARM_MIN))
+    if not 0 < bands.warm_min < bands.hot_min <= 100:
+        return Bands()
+    return bands
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    """Signal kinds from a "Signal kinds: a, b, other." line; every known kind without one."""
+    found = _KINDS_LINE.search(text)
+    if found is None:
+        return SIGNAL_KINDS
+    kinds = tuple(k.strip() for k in found.group(1).rstrip(".").split(","))
+    kinds = tuple(k for k in kinds if _KIND.match(k))
+    return kinds or SIGNAL_KINDS
+
+
 def parse_prompt(messages: Any) -> ClassificationPrompt:
-    """Find the company, domain and sources in the chat messages."""
+    """Find the company, domain, sources and rubric (tier bands, kinds) in the chat messages."""
     text = message_text(messages)
+    rubric = _rubric_text(messages, text)
     company = _COMPANY_LINE.search(text)
     domain = _DOMAIN_LINE.search(text)
     sources = []
@@ -95,6 +167,8 @@ def parse_prompt(messages: Any) -> ClassificationPrompt:
         domain=domain.group(1) if domain else None,
         sources=sources,
         text=text,
+        bands=parse_bands(rubric),
+        kinds=parse_kinds(rubric),
     )
 
 
@@ -210,6 +284,7 @@ def _collect_evidence(prompt: ClassificationPrompt) -> dict[str, list[_Evidence]
                 judged = name_pattern.sub("the company", sentence)
             else:
                 judged = sentence
+            judged = _LINK_TARGET.sub("]", judged)
             best: dict[str, int] = {}
             for rule in _RULES:
                 if rule.points > best.get(rule.kind, 0) and rule.pattern.search(judged):
@@ -224,11 +299,6 @@ def _collect_evidence(prompt: ClassificationPrompt) -> dict[str, list[_Evidence]
     return found
 
 
-def _tier_for(score: int) -> str:
-    return "HOT" if score >= HOT_MIN else "WARM" if score >= WARM_MIN else "COLD"
-
-
-_BANDS = {"HOT": (HOT_MIN, 100), "WARM": (WARM_MIN, HOT_MIN - 1), "COLD": (0, WARM_MIN - 1)}
 _KIND_WORDS = {
     "gpu_infrastructure": "GPU infrastructure",
     "ml_training": "model training",
@@ -238,6 +308,10 @@ _KIND_WORDS = {
     "headcount": "headcount",
     "other": "general ML use",
 }
+
+
+def _host(url: str) -> str:
+    return url.split("/")[2] if url.count("/") >= 2 else url
 
 
 def obey_injection(prompt: ClassificationPrompt) -> dict[str, Any] | None:
@@ -277,9 +351,9 @@ def classify(prompt: ClassificationPrompt) -> dict[str, Any]:
         }
     evidence = _collect_evidence(prompt)
     raw_score = min(100, sum(items[0].points for items in evidence.values()))
-    tier = _tier_for(raw_score)
+    tier = prompt.bands.tier_for(raw_score)
     # A small per-company wobble so scores look graded, never crossing a tier boundary.
-    low, high = _BANDS[tier]
+    low, high = prompt.bands.range_of(tier)
     wobble = stable_hash((prompt.company or "").casefold()) % 7 - 3
     score = max(low, min(high, raw_score + wobble))
 
@@ -295,18 +369,48 @@ def classify(prompt: ClassificationPrompt) -> dict[str, Any]:
     signals = []
     used: set[str] = set()
     for kind in sorted(evidence, key=lambda k: -evidence[k][0].points):
+        # Only kinds the rubric lists; the rest become "other" if it may be used, else they go
+        # unmentioned (their points stay in the score, which measures evidence, not labels).
+        label = kind if kind in prompt.kinds else "other" if "other" in prompt.kinds else None
+        if label is None:
+            continue
         items = evidence[kind]
         top = items[0].points
         pick = next((e for e in items if e.points == top and e.excerpt not in used), items[0])
         used.add(pick.excerpt)
-        signals.append({"kind": kind, "url": pick.url, "excerpt": pick.excerpt})
+        signals.append({"kind": label, "url": pick.url, "excerpt": pick.excerpt})
         if len(signals) == MAX_SIGNALS:
             break
+    # Then corroboration, as a careful model gives it: for each kind, the same kind of evidence
+    # from one other site, if a page there says it about as strongly.
+    for signal in list(signals):
+        if len(signals) >= MAX_SIGNALS + MAX_CORROBORATING:
+            break
+        kind = next(k for k in evidence if signal["excerpt"] in {e.excerpt for e in evidence[k]})
+        seen = {_host(s["url"]) for s in signals if s["kind"] == signal["kind"]}
+        other = next(
+            (
+                e
+                for e in evidence[kind]
+                if 2 * e.points >= evidence[kind][0].points
+                and _host(e.url) not in seen
+                and e.excerpt not in used
+            ),
+            None,
+        )
+        if other is not None:
+            used.add(other.excerpt)
+            signals.append({"kind": signal["kind"], "url": other.url, "excerpt": other.excerpt})
 
-    if evidence:
-        named = ", ".join(_KIND_WORDS[s["kind"]] for s in signals[:4])
+    if signals:
+        named = ", ".join(dict.fromkeys(_KIND_WORDS[s["kind"]] for s in signals[:4]))
         reasoning = (
             f"{company} shows evidence of {named} across {len(sources_with_evidence)} of "
+            f"{len(prompt.sources)} sources. "
+        )
+    elif evidence:
+        reasoning = (
+            f"{company} shows evidence across {len(sources_with_evidence)} of "
             f"{len(prompt.sources)} sources. "
         )
     else:

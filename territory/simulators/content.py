@@ -5,6 +5,13 @@ database; score 0.85-0.99), 6 mid-relevance (blog, talk, roundup, partner story,
 local press; 0.42-0.79) and 10 off-topic pages (< 0.39). Signal sentences name the company
 in plain words, so a reader (or the LLM simulator) can grade its GPU-compute need.
 
+Every relevant page opens with a dateline ("Published 2026-03-14.", the date of its
+`published` field), and every relevant page off the company's own domain links the company's
+name to its site once, in the first paragraph naming it: "[Acme Robotics](https://acme...)".
+That is how a reader tells apart organisations sharing a name (namesakes.py), whose pages a
+search for the bare name mixes. With the Tavily simulator's `epoch` setting >= 1, some WARM
+companies have a new news page that makes them HOT (see `changes_at_epoch`).
+
 Test markers: every relevant page's raw content holds RAW-PAGE-CONTENT after its first 500
 characters (never inside the `content` snippet); every off-topic page holds
 LOW-RELEVANCE-PAGE and the word "unrelated".
@@ -17,28 +24,38 @@ import functools
 import math
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
+from territory.simulators.namesakes import NAMESAKES, Namesake, namesake_for, namesakes_of
 from territory.simulators.profiles import (
     DEFAULT_QUERY_TAIL,
     TIERS,
     CompanyProfile,
+    changes_at_epoch,
     company_from_query,
     company_profile,
     expected_tier,
+    expected_tier_at,
     stable_hash,
 )
 from territory.simulators.prose import OFF_TOPIC_PAGES, filler_paragraphs
 
 __all__ = [
     "DEFAULT_QUERY_TAIL",
+    "NAMESAKES",
     "TIERS",
+    "Namesake",
     "Page",
+    "changes_at_epoch",
     "company_from_query",
     "company_profile",
     "expected_tier",
+    "expected_tier_at",
+    "namesake_for",
+    "namesakes_of",
     "pages_for",
     "search_pages",
     "answer_for",
@@ -52,6 +69,9 @@ SNIPPET_CHARS = 300
 # The marker paragraph goes after this many characters of raw content.
 _MARKER_AFTER_CHARS = 520
 _WORD = re.compile(r"[a-z0-9]+")
+# The news that moves a changed company to HOT at epoch >= 1 (see `changes_at_epoch`).
+EPOCH_NEWS_PUBLISHED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+EPOCH_NEWS_SCORE = 0.97
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,13 @@ class Page:
     relevance: str  # "high", "mid" or "low"
     published: str
     marker_index: int | None = None
+    # True when paragraphs[0] is the "Published YYYY-MM-DD." dateline.
+    dated: bool = False
+
+    @property
+    def published_on(self) -> str:
+        """The publication date as YYYY-MM-DD (the date of `published`, as the dateline says)."""
+        return parsedate_to_datetime(self.published).date().isoformat()
 
     def raw_content(self, fmt: str = "markdown") -> str:
         """The whole page, as Tavily's raw_content ("markdown" or "text")."""
@@ -74,8 +101,13 @@ class Page:
         return f"# {self.title}\n\n{body}"
 
     def _candidate_paragraphs(self) -> list[tuple[int, str]]:
-        # The raw-content marker paragraph is never used for snippets or chunks.
-        return [(i, p) for i, p in enumerate(self.paragraphs) if i != self.marker_index]
+        # Neither the raw-content marker nor the dateline is ever used for snippets or chunks
+        # (a dateline shares no words with a query, so it would win every tie by position).
+        return [
+            (i, p)
+            for i, p in enumerate(self.paragraphs)
+            if i != self.marker_index and not (self.dated and i == 0)
+        ]
 
     def _ranked(self, query: str) -> list[tuple[int, str]]:
         terms = set(_WORD.findall(query.lower()))
@@ -112,6 +144,33 @@ def _published(rng: random.Random) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _company_slug(profile: CompanyProfile) -> str:
+    """The company's path segment on third-party sites; namesakes get their own by domain,
+    as real directories do, so two organisations never share a URL."""
+    if namesakes_of(profile.name):
+        return _slug(profile.domain.split(".")[0])
+    return _slug(profile.name)
+
+
+def dateline(published: str) -> str:
+    """The first paragraph of a relevant page: "Published YYYY-MM-DD." for an RFC 2822 date."""
+    return f"Published {parsedate_to_datetime(published).date().isoformat()}."
+
+
+def _link_company(profile: CompanyProfile, url: str, paragraphs: list[str]) -> list[str]:
+    """Link the first plain mention of the company (in the first paragraph naming it) to its
+    site, unless the page is on that site; the sentence still reads "<name> ...".
+    """
+    if url.split("/")[2].lower() == profile.domain:
+        return paragraphs
+    link = f"[{profile.name}](https://{profile.domain})"
+    for index, paragraph in enumerate(paragraphs):
+        if profile.name in paragraph:
+            linked = paragraph.replace(profile.name, link, 1)
+            return paragraphs[:index] + [linked] + paragraphs[index + 1 :]
+    return paragraphs
 
 
 def _insert_marker(title: str, paragraphs: list[str], sentence: str) -> tuple[list[str], int]:
@@ -226,18 +285,24 @@ def _page(
     signal_paragraphs: list[str],
     score: float,
     relevance: str,
+    published: str | None = None,
 ) -> Page:
-    """Assemble a relevant page: signal paragraphs, the raw marker, then neutral filler."""
+    """Assemble a relevant page: dateline, signal paragraphs, the raw marker, then filler."""
     target = rng.choice((2200, 3000, 4000, 5000, 6500, 8500)) + rng.randrange(0, 800)
     body_len = sum(len(p) for p in signal_paragraphs)
     filler = filler_paragraphs(
         rng, profile.name, profile.hq, profile.industry.business, max(target - body_len, 800)
     )
+    # Drawn after the filler (and the link added after measuring the body) so every page keeps
+    # the text and date it had before datelines and links existed.
+    if published is None:
+        published = _published(rng)
     marker = (
         f"The rest of this page ({RAW_MARKER}) is the full text as captured by the crawler "
         f"on its last visit to {url}."
     )
-    paragraphs, marker_index = _insert_marker(title, signal_paragraphs + filler, marker)
+    body = [dateline(published), *_link_company(profile, url, signal_paragraphs), *filler]
+    paragraphs, marker_index = _insert_marker(title, body, marker)
     # Keep the page within the 10,000-character budget of a realistic article.
     while sum(len(p) + 2 for p in paragraphs) + len(title) > 9800 and len(paragraphs) > max(
         6, marker_index + 2
@@ -249,14 +314,15 @@ def _page(
         paragraphs=tuple(paragraphs),
         score=round(score, 8),
         relevance=relevance,
-        published=_published(rng),
+        published=published,
         marker_index=marker_index,
+        dated=True,
     )
 
 
 def _high_pages(profile: CompanyProfile, rng: random.Random) -> list[Page]:
     w, n, p = _Writer(profile), profile.name, profile
-    slug = _slug(n)
+    slug = _company_slug(p)
     scores = sorted((rng.uniform(0.85, 0.95) for _ in range(3)), reverse=True)
     ml = w.ml_core(rng)
     about = [w.intro() + (" " + w.ai_identity() if w.ai_identity() else ""), " ".join(ml)]
@@ -339,7 +405,7 @@ def _high_pages(profile: CompanyProfile, rng: random.Random) -> list[Page]:
 
 def _mid_pages(profile: CompanyProfile, rng: random.Random) -> list[Page]:
     n, p, tier = profile.name, profile, profile.tier
-    slug = _slug(n)
+    slug = _company_slug(p)
     specs: list[tuple[str, str, list[str]]] = []
 
     if tier == "HOT":
@@ -453,12 +519,43 @@ def _low_pages(profile: CompanyProfile, rng: random.Random) -> list[Page]:
     return pages
 
 
+def _epoch_news_page(profile: CompanyProfile) -> Page:
+    """The news a changed company gets at epoch >= 1: new money and a GPU cluster of its own,
+    enough evidence on its own page for the grader to call it HOT."""
+    n = profile.name
+    title = f"{n} raises $40M to expand its GPU cluster"
+    paragraphs = [
+        f"{n} raised $40 million to expand its GPU cluster. {n} now operates a 1,024-GPU H100 "
+        "training cluster for its own models.",
+        f"{n} is hiring ML infrastructure engineers to run the new cluster.",
+        f'"Renting capacity no longer kept up with us," said {profile.founder}, chief '
+        f"executive of {n}.",
+    ]
+    return _page(
+        random.Random(profile.seed ^ stable_hash("epoch-news")),
+        profile,
+        f"https://techwire-daily.example/2026/{_slug(title)}",
+        title,
+        paragraphs,
+        EPOCH_NEWS_SCORE,
+        "high",
+        published=format_datetime(EPOCH_NEWS_PUBLISHED, usegmt=True),
+    )
+
+
 @functools.lru_cache(maxsize=512)
-def pages_for(company: str, domain: str | None = None) -> tuple[Page, ...]:
-    """All 20 pages about a company, best first (deterministic per name and domain)."""
+def pages_for(company: str, domain: str | None = None, epoch: int = 0) -> tuple[Page, ...]:
+    """All pages about a company, best first (deterministic per name, domain and epoch).
+
+    20 pages, plus one news page at epoch >= 1 for a company that `changes_at_epoch`. For a
+    name shared by several organisations, the pages of the one registered under `domain`
+    (the first one without a registered domain); `search_pages` mixes them.
+    """
     profile = company_profile(company, domain)
     rng = random.Random(profile.seed ^ stable_hash(profile.domain))
     pages = _high_pages(profile, rng) + _mid_pages(profile, rng) + _low_pages(profile, rng)
+    if changes_at_epoch(company, epoch):
+        pages.append(_epoch_news_page(profile))
     return tuple(sorted(pages, key=lambda page: -page.score))
 
 
@@ -471,24 +568,19 @@ def _host_matches(url: str, patterns: list[str]) -> bool:
     return False
 
 
-def search_pages(
-    query: str,
-    max_results: int,
-    include_domains: list[str] | None = None,
-    exclude_domains: list[str] | None = None,
+def _filtered(
+    pages: Sequence[Page], include_domains: list[str] | None, exclude_domains: list[str] | None
 ) -> list[Page]:
-    """The pages a search returns: a realistic mix of relevance levels, sorted by score.
-
-    Small result counts still contain some off-topic pages (about a third), as real
-    searches do; the company's own page always comes first.
-    """
-    name, domain = company_from_query(query)
-    pool = list(pages_for(name, domain))
+    pool = list(pages)
     if include_domains:
         pool = [p for p in pool if _host_matches(p.url, include_domains)]
     if exclude_domains:
         pool = [p for p in pool if not _host_matches(p.url, exclude_domains)]
-    count = max(0, min(max_results, 20, len(pool)))
+    return pool
+
+
+def _mix(pool: list[Page], count: int) -> list[Page]:
+    """`count` pages of one company: the best relevant ones plus about a third off-topic."""
     buckets = {level: [p for p in pool if p.relevance == level] for level in ("high", "mid", "low")}
     want_high = min(4, max(1, math.ceil(count * 0.4))) if count else 0
     want_low = count // 3
@@ -496,7 +588,87 @@ def search_pages(
     chosen = buckets["high"][:want_high] + buckets["mid"][:want_mid] + buckets["low"][:want_low]
     leftovers = [p for p in pool if p not in chosen]
     chosen += leftovers[: count - len(chosen)]
+    return chosen
+
+
+def _round_robin(lists: list[list[Page]]) -> list[Page]:
+    """The first of each list, then the second of each, and so on."""
+    out: list[Page] = []
+    for rank in range(max((len(items) for items in lists), default=0)):
+        out.extend(items[rank] for items in lists if rank < len(items))
+    return out
+
+
+def _namesake_pages(
+    name: str,
+    domain: str | None,
+    orgs: tuple[Namesake, ...],
+    max_results: int,
+    include_domains: list[str] | None,
+    exclude_domains: list[str] | None,
+) -> list[Page]:
+    """Results for a name several organisations share, as a real search engine mixes them.
+
+    Without a registered domain, the organisations' relevant pages alternate (plus about a
+    third off-topic pages). With one, the results are that organisation's, except that up to
+    3 relevant pages of the others still show up, scored 0.45-0.80: below its best pages but
+    above the usual 0.4 cut, so only a reader who checks domains sets them aside.
+    """
+
+    def relevant(org: Namesake) -> list[Page]:
+        pages = _filtered(pages_for(name, org.domain), include_domains, exclude_domains)
+        return [p for p in pages if p.relevance != "low"]
+
+    target = namesake_for(name, domain)
+    if target is None:
+        per_org = [relevant(org) for org in orgs]
+        # Off-topic pages are the same for every organisation: take one set.
+        low = [
+            p
+            for p in _filtered(pages_for(name, orgs[0].domain), include_domains, exclude_domains)
+            if p.relevance == "low"
+        ]
+        mixed = _round_robin(per_org)
+        count = max(0, min(max_results, 20, len(mixed) + len(low)))
+        want_low = min(len(low), count // 3)
+        chosen = mixed[: count - want_low]
+        chosen += low[: count - len(chosen)]
+        return sorted(chosen, key=lambda page: -page.score)
+
+    pool = _filtered(pages_for(name, target.domain), include_domains, exclude_domains)
+    others = _round_robin([relevant(org) for org in orgs if org != target])
+    count = max(0, min(max_results, 20, len(pool) + len(others)))
+    intruders = min(3, count // 4, len(others))
+    chosen = _mix(pool, min(count - intruders, len(pool)))
+    others = others[: count - len(chosen)]
+    rng = random.Random(stable_hash(f"{name.casefold()}|{target.domain}|namesakes"))
+    scores = sorted((rng.uniform(0.45, 0.8) for _ in others), reverse=True)
+    chosen += [replace(p, score=round(s, 8)) for p, s in zip(others, scores, strict=True)]
     return sorted(chosen, key=lambda page: -page.score)
+
+
+def search_pages(
+    query: str,
+    max_results: int,
+    include_domains: list[str] | None = None,
+    exclude_domains: list[str] | None = None,
+    epoch: int = 0,
+) -> list[Page]:
+    """The pages a search returns: a realistic mix of relevance levels, sorted by score.
+
+    Small result counts still contain some off-topic pages (about a third), as real
+    searches do; the company's own page comes first (at epoch >= 1 a changed company's new
+    news page may outrank it). Names shared by several organisations mix their pages.
+    """
+    name, domain = company_from_query(query)
+    orgs = namesakes_of(name)
+    if orgs:
+        return _namesake_pages(
+            " ".join(name.split()), domain, orgs, max_results, include_domains, exclude_domains
+        )
+    pool = _filtered(pages_for(name, domain, epoch), include_domains, exclude_domains)
+    count = max(0, min(max_results, 20, len(pool)))
+    return sorted(_mix(pool, count), key=lambda page: -page.score)
 
 
 # What an injected page tries to plant: a claim no real source makes, "cited" to a page that

@@ -14,6 +14,7 @@ from territory.simulators.industries import (
     INDUSTRY_BY_KEY,
     Industry,
 )
+from territory.simulators.namesakes import AMBIGUOUS, namesake_for, namesakes_of
 from territory.simulators.sample_companies import default_domain, normalise_name, sample_index
 
 TIERS = ("HOT", "WARM", "COLD")
@@ -116,12 +117,18 @@ def _industry_by_suffix(name: str) -> Industry | None:
     return None
 
 
-def expected_tier(company_name: str) -> str:
+def expected_tier(company_name: str, domain: str | None = None) -> str:
     """The tier ("HOT", "WARM" or "COLD") the simulated web implies for this company.
 
     Sample companies use their table entry; other names ending in an industry word use that
     industry's tier (so "Acme Bakery" is COLD); anything else is decided by a stable hash.
+    A name shared by several organisations (see namesakes.py) has the tier of the one
+    registered under `domain`, and is "AMBIGUOUS" without a registered domain; for every
+    other name `domain` makes no difference.
     """
+    if namesakes_of(company_name):
+        org = namesake_for(company_name, domain)
+        return org.tier if org is not None else AMBIGUOUS
     sample = sample_index().get(normalise_name(company_name))
     if sample is not None:
         return sample.tier
@@ -130,6 +137,29 @@ def expected_tier(company_name: str) -> str:
         return by_suffix.tier
     bucket = stable_hash(normalise_name(company_name)) % 100
     return "HOT" if bucket < 25 else "WARM" if bucket < 60 else "COLD"
+
+
+# At epoch >= 1 about a quarter of the WARM companies have news that makes them HOT. The salt
+# keeps this choice independent of the hash bucket that made a random name WARM.
+CHANGE_EPOCH = 1
+_CHANGE_SALT = "epoch-change:"
+
+
+def changes_at_epoch(company_name: str, epoch: int) -> bool:
+    """Whether the simulated web has news (a GPU cluster, new funding) for this company at
+    `epoch` that moves it from WARM to HOT; never for names shared by several organisations."""
+    if epoch < CHANGE_EPOCH or namesakes_of(company_name):
+        return False
+    if expected_tier(company_name) != "WARM":
+        return False
+    return stable_hash(_CHANGE_SALT + normalise_name(company_name)) % 4 == 0
+
+
+def expected_tier_at(company_name: str, epoch: int, domain: str | None = None) -> str:
+    """The tier the simulated web implies at `epoch` (the Tavily simulator's `epoch` setting)."""
+    if changes_at_epoch(company_name, epoch):
+        return "HOT"
+    return expected_tier(company_name, domain)
 
 
 def _industry_for(name: str, tier: str) -> Industry:
@@ -145,12 +175,25 @@ def _industry_for(name: str, tier: str) -> Industry:
 
 @functools.lru_cache(maxsize=2048)
 def company_profile(name: str, domain: str | None = None) -> CompanyProfile:
-    """The deterministic profile of a company, seeded by its normalised name."""
+    """The deterministic profile of a company, seeded by its normalised name.
+
+    For a name shared by several organisations, the profile of the one registered under
+    `domain` (the first one when the domain is missing or not registered).
+    """
     name = " ".join(name.split())
     seed = stable_hash(normalise_name(name))
+    orgs = namesakes_of(name)
+    if orgs:
+        # Each organisation sharing the name is its own company; an unregistered domain or
+        # none at all gets the first (primary) one.
+        org = namesake_for(name, domain) or orgs[0]
+        domain = org.domain
+        seed = stable_hash(normalise_name(name) + "@" + org.domain)
+        tier, industry = org.tier, INDUSTRY_BY_KEY[org.industry]
+    else:
+        tier = expected_tier(name)
+        industry = _industry_for(name, tier)
     rng = random.Random(seed)  # a private generator: no global randomness
-    tier = expected_tier(name)
-    industry = _industry_for(name, tier)
     if tier == "HOT":
         employees = rng.randrange(120, 3000, 10)
         funding: int | None = rng.randrange(120, 900, 5)

@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tavily-credits", type=int, default=None, help="credit budget per key")
     parser.add_argument("--tavily-rpm", type=int, default=None, help="requests/minute per key")
     parser.add_argument("--llm-rpm", type=int, default=None, help="requests/minute per key")
+    parser.add_argument(
+        "--epoch", type=int, default=0, help="how far the simulated web has moved on (0, 1, ...)"
+    )
     args = parser.parse_args(argv)
 
     tavily_keys = args.tavily_key or [DEFAULT_TAVILY_KEY]
@@ -249,7 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         tavily_port=args.tavily_port,
         llm_port=args.llm_port,
-        tavily_options={"credits": args.tavily_credits, "rpm_limit": args.tavily_rpm},
+        tavily_options={
+            "credits": args.tavily_credits,
+            "rpm_limit": args.tavily_rpm,
+            "epoch": args.epoch,
+        },
         llm_options={"rpm_limit": args.llm_rpm},
         quiet_logging=False,
     )

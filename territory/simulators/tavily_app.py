@@ -47,10 +47,19 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @dataclasses.dataclass(frozen=True)
 class TavilyConfig(BaseConfig):
-    """Tavily settings: the common ones plus a per-key credit budget."""
+    """Tavily settings: the common ones plus a per-key credit budget and the web's epoch."""
 
     keys: frozenset[str] = frozenset({DEFAULT_TAVILY_KEY})
     credits: int | None = None
+    # How far the simulated web has moved on: at epoch >= 1 some WARM companies have news that
+    # makes them HOT (content.changes_at_epoch); 0 is the web as it always was.
+    epoch: int = 0
+
+    def validate(self, service: str) -> None:
+        """Also check the epoch."""
+        super().validate(service)
+        if isinstance(self.epoch, bool) or not isinstance(self.epoch, int) or self.epoch < 0:
+            raise ValueError("epoch must be an integer >= 0")
 
 
 class TavilySimulator(SimulatorState):
@@ -226,6 +235,7 @@ def create_tavily_app(sim: TavilySimulator) -> ASGIApp:
                 body.get("max_results", 5),
                 body.get("include_domains"),
                 body.get("exclude_domains"),
+                epoch=sim.config.epoch,  # type: ignore[attr-defined]
             )
         if fault is not None and fault.kind == "prompt_injection" and pages:
             pages = [injection_page(body["query"], pages[0].url), *pages][: len(pages)]

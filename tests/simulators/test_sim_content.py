@@ -130,7 +130,7 @@ def test_grader_output_shape_and_verbatim_excerpts() -> None:
     assert set(result) == {"tier", "score", "confidence", "reasoning", "signals"}
     assert result["tier"] == "HOT" and 70 <= result["score"] <= 100
     assert result["confidence"] == "high"
-    assert 1 <= len(result["signals"]) <= 6
+    assert 1 <= len(result["signals"]) <= 10  # 6 kinds, then corroboration
     urls = {r["url"] for r in results}
     for signal in result["signals"]:
         assert signal["excerpt"] in prompt

@@ -1,0 +1,125 @@
+"""The commands that read the database: results, runs, changes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from storage.duckdb_store import TerritoryStore
+from territory.console import EXIT_OK, READ_LOCK_WAIT, print_table, text, write_csv
+from territory.settings import load_settings
+
+
+def reader() -> TerritoryStore:
+    """The territory database, opened to read (waiting briefly while a run writes a chunk)."""
+    return TerritoryStore.open(
+        load_settings().territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+    )
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    with reader() as store:
+        rows = [_public(r) for r in store.latest_results(territory=args.territory, tier=args.tier)]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
+    elif args.format == "csv":
+        write_csv(rows)
+    else:
+        print_table(
+            rows,
+            [
+                "territory",
+                "company",
+                "domain",
+                "tier",
+                "score",
+                "confidence",
+                "status",
+                "top_signal",
+            ],
+        )
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with reader() as store:
+        rows = store.runs()
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
+    else:
+        print_table(
+            rows,
+            [
+                "started_at",
+                "territory",
+                "mode",
+                "status",
+                "n_companies",
+                "n_resumed",
+                "n_ok",
+                "n_failed",
+                "n_hot",
+                "n_warm",
+                "n_cold",
+                "n_search_cached",
+                "run_id",
+            ],
+        )
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    from tasks.changes import changes_in
+
+    with reader() as store:
+        changes = changes_in(store.result_pairs(args.territory, args.since))
+    if args.format == "json":
+        rows = [
+            {
+                "company": c.company,
+                "old_tier": c.old_tier,
+                "new_tier": c.new_tier,
+                "old_score": c.old_score,
+                "new_score": c.new_score,
+                "appeared": c.appeared,
+                "disappeared": c.disappeared,
+                "summary": c.describe(),
+            }
+            for c in changes
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not changes:
+        print("(no changes)")
+    width = max((len(c.company) for c in changes), default=0)
+    for change in changes:
+        print(f"{change.company:<{width}}  {change.describe()}")
+    return EXIT_OK
+
+
+def _public(r: dict[str, Any]) -> dict[str, Any]:
+    """A result as users see it: passthrough columns at the top level, secrets never present."""
+    signals = r.get("signals") or []
+    out = {
+        "territory": r["territory"],
+        "company": r["company"],
+        "domain": r["domain"],
+        "tier": r["tier"],
+        "score": r["score"],
+        "confidence": r["confidence"],
+        "status": r["status"],
+        "error": r["error"],
+        "reasoning": r["reasoning"],
+        "signals": signals,
+        "top_signal": signals[0]["excerpt"] if signals else None,
+        "signals_dropped": r["signals_dropped"],
+        "evidence": r.get("evidence"),
+        "rubric": r.get("rubric"),
+        "model": r.get("model"),
+        "run_id": r["run_id"],
+        "updated_at": r["updated_at"],
+    }
+    for key, value in (r.get("metadata") or {}).items():
+        out[f"meta_{key}" if key in out else key] = value  # never shadow a result field
+    return out

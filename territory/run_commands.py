@@ -1,0 +1,284 @@
+"""The commands that run the flow: run, rerun-failed, lookup, rescore, eval."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+from storage.duckdb_store import RunConflictError, StoreError, TerritoryStore
+from tasks.accounts import InputError, read_accounts
+from territory.console import (
+    EXIT_BUSY,
+    EXIT_OK,
+    EXIT_STOPPED,
+    EXIT_USAGE,
+    READ_LOCK_WAIT,
+    CliError,
+    quote,
+    text,
+)
+from territory.read_commands import reader
+from territory.settings import ConfigError, load_settings
+
+
+def _rubric_overrides(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
+    """The request fields for --rubric and --model, when given; the rubric that will be used
+    is checked here, so a broken one fails in one line before any work."""
+    from tasks.rubric import load_rubric
+
+    out: dict[str, Any] = {}
+    load_rubric(args.rubric or settings.rubric_file)
+    if args.rubric:
+        out["rubric_file"] = os.path.abspath(args.rubric)
+    if getattr(args, "model", None):
+        out["llm_model"] = args.model
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        settings = _prepare(stack, args.simulate)
+        overrides = _rubric_overrides(args, settings)
+        parsed = read_accounts(args.companies_csv)  # bad input fails here, before any work
+        territory = args.territory or os.path.splitext(os.path.basename(args.companies_csv))[0]
+        print(
+            f"territory {territory!r}: {len(parsed.accounts)} companies"
+            f" ({parsed.merged} duplicate rows merged)",
+            file=sys.stderr,
+        )
+        return _run_flow(
+            companies_csv=os.path.abspath(args.companies_csv),
+            territory=territory,
+            refresh_cache=args.refresh,
+            limit=args.limit,
+            resume=args.resume,
+            **overrides,
+        )
+
+
+def cmd_rerun_failed(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        settings = _prepare(stack, args.simulate)
+        overrides = _rubric_overrides(args, settings)
+        territory = args.territory
+        with TerritoryStore.open(
+            settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+        ) as store:
+            if territory is None:
+                history = store.runs(limit=1)
+                if not history:
+                    raise CliError("no runs recorded yet; nothing to re-run")
+                territory = history[0]["territory"]
+            failed = store.failed_companies(territory)
+        if not failed:
+            print(f"territory {territory!r}: no failed companies", file=sys.stderr)
+            return EXIT_OK
+        print(
+            f"territory {territory!r}: re-running {len(failed)} failed companies", file=sys.stderr
+        )
+        return _run_flow(
+            territory=territory,
+            rerun_failed=True,
+            refresh_cache=args.refresh,
+            **overrides,
+        )
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        settings = _prepare(stack, args.simulate)
+        overrides = _rubric_overrides(args, settings)
+        row = {"name": args.name, "domain": args.domain or ""}
+        code = _run_flow(
+            companies=[row],
+            territory=args.territory,
+            refresh_cache=args.refresh,
+            quiet=True,
+            **overrides,
+        )
+        from tasks.accounts import normalize_name
+
+        with TerritoryStore.open(
+            settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+        ) as store:
+            rows = store.latest_results(
+                territory=args.territory, company_key=normalize_name(args.name)
+            )
+        for result in rows:
+            _print_full(result)
+        return code
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    with ExitStack() as stack:
+        settings = _prepare(stack, args.simulate)
+        overrides = _rubric_overrides(args, settings)
+        print(f"territory {args.territory!r}: re-scoring from stored searches", file=sys.stderr)
+        return _run_flow(territory=args.territory, rescore=True, **overrides)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from territory import evaluation
+
+    if args.compare is not None or args.list:
+        with reader() as store:
+            print(
+                evaluation.listing(store) if args.list else evaluation.compare(store, args.compare)
+            )
+        return EXIT_OK
+    if not args.golden_csv:
+        raise CliError("give a golden CSV (company, expected tier, optional domain), or --compare")
+    golden = evaluation.read_golden(args.golden_csv)  # bad input fails here, before any work
+    with ExitStack() as stack:
+        settings = _prepare(stack, args.simulate)
+        overrides = _rubric_overrides(args, settings)
+        territory = golden.territory
+        rescore = False
+        if settings.territory_db.exists():
+            with TerritoryStore.open(
+                settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
+            ) as store:
+                rescore = set(golden.expected) <= set(store.search_refs(territory))
+        print(
+            f"eval {golden.path.name}: {len(golden.accounts)} companies, "
+            + ("re-scored from stored searches" if rescore else "researched"),
+            file=sys.stderr,
+        )
+        if rescore:
+            _run_flow(territory=territory, rescore=True, quiet=True, **overrides)
+        else:
+            rows = [{"name": a.name, "domain": a.domain or ""} for a in golden.accounts]
+            _run_flow(companies=rows, territory=territory, resume=False, quiet=True, **overrides)
+        with TerritoryStore.open(settings.territory_db, lock_wait=READ_LOCK_WAIT) as store:
+            run = next(r for r in store.runs() if r["territory"] == territory)
+            items, metrics = evaluation.score_golden(golden, store.latest_results(territory))
+            model = overrides.get("llm_model") or settings.llm_model
+            eval_id = evaluation.save(store, golden, run, items, metrics, model)
+        print(evaluation.report(eval_id, golden, run, metrics, model))
+    return EXIT_OK
+
+
+def _prepare(stack: ExitStack, simulate: bool):
+    """Validate configuration before any work; with --simulate, start the simulators first."""
+    if simulate:
+        from territory.simulators.server import start_simulators
+
+        sims = stack.enter_context(
+            start_simulators(tavily_keys={"tvly-sim-key"}, llm_keys={"sk-sim-key"}, latency="demo")
+        )
+        os.environ.update(
+            {
+                "TAVILY_BASE_URL": sims.tavily_url,
+                "TAVILY_API_KEY": "tvly-sim-key",
+                "LLM_BASE_URL": sims.llm_url,
+                "LLM_API_KEY": "sk-sim-key",
+                "LLM_MODEL": os.environ.get("LLM_MODEL", "simulated-model"),
+            }
+        )
+        print(f"simulators: Tavily {sims.tavily_url}, LLM {sims.llm_url}", file=sys.stderr)
+    settings = load_settings()
+    if settings.keys_missing:
+        from flows.secrets import fill_keys_from_blocks
+
+        settings = fill_keys_from_blocks(settings)
+    settings.require_keys()
+    return settings
+
+
+def _run_flow(quiet: bool = False, **parameters: Any) -> int:
+    from pydantic import ValidationError
+
+    from flows.parameters import ResearchRequest
+    from flows.territory_research import research_territory
+
+    try:
+        request = ResearchRequest(**parameters)
+    except ValidationError as exc:
+        raise CliError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+    _quiet_task_run_lines()
+    state = research_territory(request, return_state=True)
+    # The summary dict (also carried by a stopped run's Failed state), or the exception.
+    summary = state.result(raise_on_failure=False) if state.data is not None else None
+    if isinstance(summary, dict) and not quiet:
+        _print_summary(summary)
+    if state.is_completed():
+        return EXIT_OK
+    message = state.message or state.name
+    if isinstance(summary, BaseException):
+        message = str(summary) or type(summary).__name__
+    if isinstance(summary, RunConflictError):
+        code = EXIT_BUSY
+    elif isinstance(summary, (InputError, ConfigError, StoreError)):
+        code = EXIT_USAGE
+    else:
+        code = EXIT_STOPPED
+    raise CliError(message, code)
+
+
+def _quiet_task_run_lines() -> None:
+    """Keep the terminal to one line per chunk: per-task state lines still reach the Prefect API."""
+    import logging
+
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()
+
+    def routine(record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not (record.name == "prefect.task_runs" and text.startswith("Finished in state"))
+
+    for handler in logging.getLogger("prefect").handlers:
+        if isinstance(handler, logging.StreamHandler) and not hasattr(handler, "_territory"):
+            handler.addFilter(routine)
+            handler._territory = True  # type: ignore[attr-defined]
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    resumed = (
+        f"\n{s['n_resumed']} more were already classified by the unfinished run before this "
+        "one (not redone)"
+        if s.get("n_resumed")
+        else ""
+    )
+    print(
+        f"\n{s['territory']}: {s['n_companies']} companies, {s['n_ok']} classified "
+        f"(HOT {s['n_hot']}, WARM {s['n_warm']}, COLD {s['n_cold']}), "
+        + (f"{s['n_ambiguous']} ambiguous (give a domain), " if s.get("n_ambiguous") else "")
+        + f"{s['n_failed']} failed, "
+        f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s{resumed}"
+        f"\nrun {s['run_id']} {s['status']}"
+        + (f": {s['message']}" if s.get("message") else "")
+        + f"\nsee: territory results --territory {quote(s['territory'])}"
+    )
+    if s.get("changes"):
+        print(f"\n{s['n_changed']} changed since the last run, most important first:")
+        for line in s["changes"][:5]:
+            print(f"  {line}")
+        if s["n_changed"] > 5:
+            print(f"  ... territory changes --territory {quote(s['territory'])}")
+
+
+def _print_full(r: dict[str, Any]) -> None:
+    print(f"{r['company']}" + (f" ({r['domain']})" if r.get("domain") else ""))
+    if r["status"] != "ok":
+        print(f"  status: {r['status']}: {r['error']}")
+        return
+    print(f"  tier: {r['tier']}  score: {r['score']}  confidence: {r['confidence']}")
+    print(f"  reasoning: {r['reasoning']}")
+    for s in r.get("signals") or []:
+        dated = f" ({s['published']})" if s.get("published") else ""
+        print(f"  - [{s['kind']}] {s['excerpt']}\n    {s['url']}{dated}")
+    e = r.get("evidence") or {}
+    if e:
+        print(
+            f"  evidence: {e.get('pages_read', 0)} pages from {e.get('domains_read', 0)} domains "
+            f"read, {e.get('sources', 0)} independent sources, {r['signals_dropped']} excerpts "
+            f"dropped, {e.get('set_aside', 0)} pages about namesakes set aside"
+        )
+    print(
+        f"  rubric: {r['rubric']}  model: {r['model']}  run: {r['run_id']}  "
+        f"updated: {text(r['updated_at'])}"
+    )
