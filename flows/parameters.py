@@ -48,6 +48,13 @@ class ResearchRequest(BaseModel):
         description="If the territory's last run stopped part-way (crash, cancel, quota), "
         "skip the companies it already classified. Off, or with refresh_cache, redo them all.",
     )
+    max_cost: float | None = Field(
+        default=None,
+        ge=0,
+        description="Cost cap in USD (Tavily + LLM, from PRICES_FILE): no new chunk starts once "
+        "it would be exceeded; companies not started are recorded as skipped and the next run "
+        "picks them up. Cached searches cost nothing.",
+    )
     limit: int | None = Field(
         default=None, ge=1, description="Research only the first N companies (a trial run)."
     )

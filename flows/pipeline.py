@@ -18,6 +18,7 @@ from typing import Any
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
+from flows.budget import Budget
 from tasks.accounts import Account
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
 from tasks.models import CompanyResult, SearchOutcome, SearchRequest
@@ -41,6 +42,7 @@ class PipelineReport:
     searches_cached: int = 0
     unprocessed: list[str] = field(default_factory=list)
     fatal: str | None = None
+    skipped: list[Account] = field(default_factory=list)  # left out by the cost cap
 
 
 @dataclass
@@ -59,6 +61,7 @@ class ChunkScheduler:
     stop: StopSignal  # everything stops (the LLM failed for good, Ctrl-C, cancellation)
     search_stop: StopSignal  # no more searches (Tavily failed for good); classifying goes on
     may_search: bool = True  # False: companies without stored content fail instead
+    budget: Budget | None = None  # the cost cap, checked before each chunk starts
     report: PipelineReport = field(default_factory=PipelineReport)
 
     def run(self) -> PipelineReport:
@@ -74,7 +77,11 @@ class ChunkScheduler:
                 and self._searching < self.max_searching
                 and next_chunk < len(self.chunks)
             ):
-                self._start(next_chunk)
+                if not self._start(next_chunk):
+                    # Over the cost cap: this chunk and every later one are left for next time.
+                    self.report.skipped = [a for c in self.chunks[next_chunk:] for a in c]
+                    next_chunk = len(self.chunks)
+                    break
                 next_chunk += 1
             if not self._pending:
                 break
@@ -92,7 +99,8 @@ class ChunkScheduler:
         self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
 
-    def _start(self, index: int) -> None:
+    def _start(self, index: int) -> bool:
+        """Open chunk `index` (False: it does not fit under the cost cap, nothing was sent)."""
         accounts = self.chunks[index]
         items = [ChunkItem(a.key, a.name, a.domain, dict(a.metadata)) for a in accounts]
         requests = {a.key: self.make_request(a) for a in accounts}
@@ -104,6 +112,8 @@ class ChunkScheduler:
             elif not self.may_search:
                 item.search_error = "no stored search content to re-score"
                 del requests[item.company_key]
+        if self.budget is not None and not self.budget.admit(index, len(items), len(requests)):
+            return False
         self.report.searches_cached += len(cached)
         chunk = _OpenChunk(index, items, requests)
         self._open += 1
@@ -113,6 +123,7 @@ class ChunkScheduler:
             self._track(self.submit_search(index, list(requests.values())), "search", chunk)
         else:
             self._classify(chunk)
+        return True
 
     def _track(self, future: PrefectFuture[Any], kind: str, chunk: _OpenChunk) -> None:
         self._pending[future] = (kind, chunk)
@@ -141,6 +152,7 @@ class ChunkScheduler:
         if self.stop.is_set() or not chunk.items:
             self.report.unprocessed.extend(i.company_key for i in chunk.items)
             self._open -= 1
+            self._release(chunk.index)
             return
         self._classify(chunk)
 
@@ -171,8 +183,13 @@ class ChunkScheduler:
         self.report.unprocessed.extend(outcome.unprocessed)
         self.report.chunks_done += 1
         self._open -= 1
+        self._release(chunk.index)
         if outcome.fatal:
             self._stop(outcome.fatal, self.stop)
+
+    def _release(self, index: int) -> None:
+        if self.budget is not None:
+            self.budget.done(index)
 
     def _stop(self, reason: str, signal: StopSignal) -> None:
         if self.report.fatal is None:

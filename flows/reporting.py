@@ -16,6 +16,7 @@ from prefect.artifacts import (
 
 from storage.duckdb_store import TerritoryStore
 from tasks.changes import Change, changes_in
+from tasks.costs import cost_line
 
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
 MAX_TABLE_ROWS = 5_000
@@ -108,6 +109,9 @@ def render_summary(
         f"| COLD | {s['n_cold']} |",
         f"| ambiguous (give a domain) | {s.get('n_ambiguous') or 0} |",
         f"| failed | {s['n_failed']} |",
+        f"| skipped (cost cap) | {s.get('n_skipped') or 0} |",
+        "",
+        f"**Cost:** {cost_line(s)}.",
         "",
     ]
     if s.get("message"):

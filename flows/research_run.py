@@ -3,100 +3,25 @@
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import duckdb
 from prefect.utilities.annotations import quote
 
+from flows.budget import Budget
 from flows.execution import open_execution
 from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport
 from flows.reporting import Progress
 from storage.duckdb_store import TerritoryStore
-from tasks.accounts import Account, InputError, parse_accounts, read_accounts, rows_to_csv
-from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk
-from tasks.models import SearchOutcome, SearchRequest
+from tasks.accounts import Account
+from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk, search_credits
+from tasks.costs import load_prices
+from tasks.models import CompanyResult, SearchOutcome, SearchRequest
 from tasks.providers import Providers, providers_from
 from tasks.rubric import Rubric
 from tasks.search import build_query, search_chunk
 from territory.settings import Settings
-
-# A table reference we can safely splice into SQL: [schema.]table, plain identifiers only.
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
-
-
-def load_accounts(
-    store: TerritoryStore, request: ResearchRequest
-) -> tuple[str, list[Account], int, int]:
-    """The companies to research: a territory's failed ones, its stored ones (to re-score),
-    a CSV, a DuckDB table or a list."""
-    territory = request.territory
-    if request.rescore:
-        assert territory is not None  # the request model guarantees it
-        rows = store.latest_results(territory=territory)
-        if not rows:
-            raise InputError(f"territory {territory!r} has no stored results to re-score")
-        stored = [r for r in rows if r["search_key"]]
-        if not stored:
-            raise InputError(
-                f"territory {territory!r} has no stored searches to re-score (every search "
-                "failed); run it or rerun-failed first"
-            )
-        accounts = [
-            Account(r["company_key"], r["company"], r["domain"], r["metadata"] or {}, ())
-            for r in stored
-        ]
-        return territory, accounts[: request.limit], len(rows), 0
-    if request.rerun_failed:
-        territory = territory or "default"
-        accounts = [
-            Account(r["key"], r["name"], r["domain"], r["metadata"], ())
-            for r in store.failed_companies(territory)
-        ]
-        return territory, accounts[: request.limit], len(accounts), 0
-    if request.companies:
-        parsed = parse_accounts(rows_to_csv(request.companies), "companies")
-        territory = territory or "lookups"
-    elif request.accounts_table:
-        rows = read_accounts_table(store, request.accounts_table)
-        parsed = parse_accounts(rows_to_csv(rows), request.accounts_table)
-        territory = territory or request.accounts_table.rsplit(":", 1)[-1]
-    else:
-        assert request.companies_csv is not None  # the request model guarantees one source
-        parsed = read_accounts(request.companies_csv)
-        territory = territory or Path(request.companies_csv).stem
-    n_rows = sum(len(a.rows) for a in parsed.accounts)
-    return territory, parsed.accounts[: request.limit], n_rows, parsed.merged
-
-
-def read_accounts_table(store: TerritoryStore, spec: str) -> list[dict[str, str]]:
-    """Rows of `table` in the territory database, or of `path.duckdb:table` elsewhere."""
-    path, _, table = spec.rpartition(":")
-    if not _TABLE_NAME.fullmatch(table):
-        raise InputError(f"{spec}: not a table name (letters, digits, _ and one optional schema.)")
-    try:
-        if path:
-            with duckdb.connect(path, read_only=True) as conn:
-                return _string_rows(conn.execute(f"SELECT * FROM {table}"))
-        with store.session() as conn:
-            return _string_rows(conn.execute(f"SELECT * FROM {table}"))
-    except duckdb.Error as exc:
-        raise InputError(f"{spec}: cannot read the accounts table ({_first_line(exc)})") from None
-
-
-def _string_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
-    names = [d[0] for d in cursor.description]
-    return [
-        {n: "" if v is None else str(v) for n, v in zip(names, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
 
 
 def run_chunks(
@@ -114,12 +39,28 @@ def run_chunks(
     tavily_concurrency = settings.effective_tavily_concurrency
     llm_concurrency = settings.effective_llm_concurrency
     providers = providers_from(settings, run_id, rubric.kinds)
+    prices = load_prices(settings.prices_file)
     options = ClassifyOptions(
         min_relevance(settings, rubric),
         settings.context_max_chars,
         rubric,
         datetime.now(UTC).date(),
+        settings.context_trim,
+        prices,
     )
+    budget = Budget.for_run(
+        request.max_cost,
+        prices,
+        settings.llm_model,
+        settings.search_depth,
+        settings.context_max_chars,
+    )
+    if prices.llm.get(settings.llm_model) is None:
+        logger.warning(
+            "no price for model %r in the price table (PRICES_FILE): its cost is not counted%s",
+            settings.llm_model,
+            ", and the cost cap counts searches only" if request.max_cost is not None else "",
+        )
     template = settings.search_query_template or rubric.search.query
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     progress = Progress(territory, len(accounts))
@@ -164,7 +105,19 @@ def run_chunks(
             options=options,
         )
 
+    def on_searched(outcomes: list[SearchOutcome]) -> None:
+        # Tavily says what a search cost; if it does not, its depth's price is what was paid.
+        paid = [
+            o
+            if o.credits is not None
+            else o.model_copy(update={"credits": search_credits(o, prices)})
+            for o in outcomes
+        ]
+        budget.searched(paid, prices)
+        store.save_searches(paid, run_id, prices.tavily.usd_per_credit)
+
     def on_classified(outcome: ChunkOutcome) -> None:
+        budget.stored(outcome.results)
         store.save_results(run_id, territory, outcome.results)
         progress.add(len(outcome.results))
         ok = sum(r.status == "ok" for r in outcome.results)
@@ -186,7 +139,7 @@ def run_chunks(
             lookup_cached,
             submit_search,
             submit_classify,
-            store.save_searches,
+            on_searched,
             on_classified,
             # Enough chunks that a searched one always waits for the LLM (so it never idles
             # between chunks), and few enough to bound the raw pages held in memory.
@@ -195,6 +148,7 @@ def run_chunks(
             stop=execution.stop,
             search_stop=execution.search_stop,
             may_search=not request.rescore,  # a re-score never pays Tavily
+            budget=budget,
         )
         try:
             report = scheduler.run()
@@ -203,7 +157,27 @@ def run_chunks(
             raise
     if settings.task_runner == "threads":  # on Dask each worker paces its own requests
         log_pacing(logger, providers)
+    if report.skipped:
+        reason = f"skipped (budget): the run's {budget.describe()}; the next run picks it up"
+        store.save_skipped(run_id, territory, [skipped(a, reason) for a in report.skipped])
+        report.fatal = report.fatal or (
+            f"{budget.describe()}: {len(report.skipped)} companies skipped, the next run "
+            "picks them up"
+        )
+        logger.warning("%s; %d companies skipped", budget.describe(), len(report.skipped))
     return report
+
+
+def skipped(account: Account, reason: str) -> CompanyResult:
+    """The record of a company the run did not start."""
+    return CompanyResult(
+        company_key=account.key,
+        name=account.name,
+        domain=account.domain,
+        metadata=account.metadata,
+        status="skipped",
+        error=reason,
+    )
 
 
 def min_relevance(settings: Settings, rubric: Rubric) -> float:

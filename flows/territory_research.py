@@ -14,8 +14,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.parameters import ResearchRequest
 from flows.reporting import publish_results
-from flows.research_run import load_accounts, run_chunks
+from flows.research_run import run_chunks
 from flows.secrets import fill_keys_from_blocks
+from flows.sources import load_accounts
 from storage.duckdb_store import StoreError, TerritoryStore
 from tasks.accounts import Account, InputError
 from tasks.rubric import Rubric, load_rubric
@@ -95,7 +96,8 @@ def research_territory(request: ResearchRequest) -> Any:
     result["n_changed"] = len(moved)
     if report.fatal:
         # A Failed state with a plain message: the UI and CLI show one line, not a traceback.
-        message = f"run stopped early: {report.fatal} ({len(report.unprocessed)} not processed)"
+        left = f" ({len(report.unprocessed)} not processed)" if report.unprocessed else ""
+        message = f"run stopped early: {report.fatal}{left}"
         logger.error(message)
         return Failed(message=message, data=result)
     return result

@@ -9,9 +9,10 @@ from datetime import date
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.context import build_sources, select_pages
+from tasks.context import Focus, build_sources, select_pages
+from tasks.costs import Prices, Spend, load_prices
 from tasks.entities import sort_out
-from tasks.errors import FatalProviderError, ProviderError, RetryPolicy
+from tasks.errors import FatalProviderError, InvalidOutputError, ProviderError, RetryPolicy
 from tasks.evidence import check_signals, judge
 from tasks.llm_client import Classifier
 from tasks.models import Classification, CompanyResult, SearchOutcome, Usage
@@ -51,6 +52,8 @@ class ClassifyOptions:
     context_max_chars: int
     rubric: Rubric
     today: date  # recency of dated evidence is judged against it
+    trim: bool = True  # cut pages to the passages around the rubric's signals (CONTEXT_TRIM)
+    prices: Prices = field(default_factory=load_prices)
 
 
 @dataclass
@@ -137,7 +140,8 @@ def classify_item(
             f"{item.name!r}: {named}; give its domain to choose",
             evidence={"pages_read": len(relevant), "organisations": entities.rivals[:4]},
         )
-    sources = build_sources(entities.kept, options.context_max_chars)
+    focus = Focus(item.name, rubric.keywords) if options.trim else None
+    sources = build_sources(entities.kept, options.context_max_chars, focus)
     if not sources:
         # Nothing relevant to judge: say what was searched rather than pay for a guess.
         returned = len(item.outcome.pages)
@@ -159,19 +163,31 @@ def classify_item(
         }
         return CompanyResult(**base, status="ok", classification=verdict, evidence=summary)
 
+    spend = Spend()
+
     def attempt() -> tuple[Classification, Usage | None]:
         # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
         messages = build_messages(
             rubric, item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
         )
-        return send(messages)
+        prompt = "\n".join(m["content"] for m in messages)
+        try:
+            verdict, usage = send(messages)
+        except InvalidOutputError as exc:
+            spend.add(exc.usage, prompt, exc.answer)  # an unusable answer is billed all the same
+            raise
+        spend.add(usage, prompt, verdict.model_dump_json())
+        return verdict, usage
 
     try:
-        verdict, usage = policy.call(attempt, should_stop=stop.is_set)
+        verdict, _ = policy.call(attempt, should_stop=stop.is_set)
     except FatalProviderError:
         raise
     except ProviderError as exc:
-        return CompanyResult(**base, status="failed", error=str(exc), model=classifier.model)
+        costs = _costs(spend, item, classifier.model, options)
+        return CompanyResult(
+            **base, status="failed", error=str(exc), model=classifier.model, **costs
+        )
     # A signal must quote a page the model was shown, verbatim; anything else is dropped.
     read = [p for p in entities.kept if p.url in {s.url for s in sources}]
     checked = check_signals(verdict.signals, read, {s.url for s in sources})
@@ -181,7 +197,31 @@ def classify_item(
         status="ok",
         classification=judged,
         model=classifier.model,
-        usage=usage,
         signals_dropped=checked.dropped,
         evidence=summary,
+        **_costs(spend, item, classifier.model, options),
     )
+
+
+def _costs(spend: Spend, item: ChunkItem, model: str, options: ClassifyOptions) -> dict:
+    """Tokens every call used (failed ones too), and the money for them and the search."""
+    credits = search_credits(item.outcome, options.prices) if not item.search_cached else 0.0
+    llm = options.prices.llm_usd(model, spend.prompt_tokens, spend.completion_tokens)
+    return {
+        "usage": Usage(prompt_tokens=spend.prompt_tokens, completion_tokens=spend.completion_tokens)
+        if spend.calls
+        else None,
+        "tokens_estimated": spend.estimated,
+        "tavily_credits": credits,
+        "llm_cost_usd": llm,
+        "cost_usd": None if llm is None else llm + options.prices.tavily_usd(credits),
+    }
+
+
+def search_credits(outcome: SearchOutcome | None, prices: Prices) -> float:
+    """What a search cost in credits: as Tavily reported, else the price of its depth."""
+    if outcome is None:
+        return 0.0
+    if outcome.credits is not None:
+        return outcome.credits
+    return prices.search_credits(outcome.request.search_depth)

@@ -31,7 +31,13 @@ class RateLimitedError(TransientError):
 
 
 class InvalidOutputError(TransientError):
-    """The LLM answered, but not with a valid classification (truncated, refused, off-schema)."""
+    """The LLM answered, but not with a valid classification (truncated, refused, off-schema).
+
+    `usage` and `answer` carry what the unusable answer cost, when known: it is billed too.
+    """
+
+    usage: object | None = None
+    answer: str = ""
 
 
 class PermanentError(ProviderError):

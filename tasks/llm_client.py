@@ -153,17 +153,23 @@ class OpenAICompatibleClassifier:
         completion: object, kinds: tuple[str, ...]
     ) -> tuple[Classification, Usage | None]:
         choice = completion.choices[0]  # type: ignore[attr-defined]
-        if choice.finish_reason == "length":
-            raise InvalidOutputError("LLM output was cut off (finish_reason=length)", 0.0)
-        if choice.finish_reason == "content_filter":
-            raise InvalidOutputError("LLM output was blocked by a content filter", 0.0)
-        refusal = getattr(choice.message, "refusal", None)
-        if refusal:
-            raise InvalidOutputError(f"LLM refused: {refusal[:200]}", 0.0)
+        usage = _usage(completion.usage)  # type: ignore[attr-defined]
         content = choice.message.content
-        if not content:
-            raise InvalidOutputError("LLM returned no classification", 0.0)
-        return parse_classification(content, kinds), _usage(completion.usage)  # type: ignore[attr-defined]
+        try:
+            if choice.finish_reason == "length":
+                raise InvalidOutputError("LLM output was cut off (finish_reason=length)", 0.0)
+            if choice.finish_reason == "content_filter":
+                raise InvalidOutputError("LLM output was blocked by a content filter", 0.0)
+            refusal = getattr(choice.message, "refusal", None)
+            if refusal:
+                raise InvalidOutputError(f"LLM refused: {refusal[:200]}", 0.0)
+            if not content:
+                raise InvalidOutputError("LLM returned no classification", 0.0)
+            return parse_classification(content, kinds), usage
+        except InvalidOutputError as exc:
+            # An unusable answer is still billed: keep what it cost for the accounts.
+            exc.usage, exc.answer = usage, content or ""
+            raise
 
 
 @functools.cache

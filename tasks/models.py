@@ -59,6 +59,7 @@ class SearchOutcome(BaseModel):
     pages: list[SearchPage]
     response_time: float | None = None
     request_id: str | None = None
+    credits: float | None = None  # what Tavily said the search cost (None: it did not say)
 
 
 class Signal(BaseModel):
@@ -96,8 +97,9 @@ class CompanyResult(BaseModel):
     domain: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     # ok: classified; failed: could not be (see error); ambiguous: the results are about
-    # several organisations of that name, so it was not guessed (see error; give a domain).
-    status: Literal["ok", "failed", "ambiguous"]
+    # several organisations of that name, so it was not guessed (see error; give a domain);
+    # skipped: not researched because the run's cost cap would have been exceeded.
+    status: Literal["ok", "failed", "ambiguous", "skipped"]
     classification: Classification | None = None
     error: str | None = None
     search_key: str | None = None
@@ -106,6 +108,10 @@ class CompanyResult(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     signals_dropped: int = 0
+    tokens_estimated: bool = False  # the provider reported no usage for some call: estimated
+    tavily_credits: float = 0.0  # credits this run paid for the company's search (0 if cached)
+    llm_cost_usd: float | None = None  # None: no price for the model in the price table
+    cost_usd: float | None = None  # search + LLM, this run
     rubric: str | None = None  # name@version of the rubric it was judged by
     # What the verdict rests on: pages read, domains, independent sources, stale evidence,
     # pages set aside as another organisation's, and the model's own confidence.

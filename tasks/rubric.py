@@ -82,6 +82,9 @@ class SignalRule(_Strict):
     kind: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     look_for: str = Field(min_length=1)
     weak: bool = False
+    # Words that mark a passage worth sending to the model (case-insensitive, whole words or
+    # phrases); pages are cut to the passages around them when CONTEXT_TRIM is on.
+    keywords: list[str] = Field(default_factory=list)
 
 
 class ConfidenceRule(_Strict):
@@ -146,6 +149,11 @@ class Rubric(_Strict):
     def kinds(self) -> tuple[str, ...]:
         """The signal kinds, in the file's order."""
         return tuple(s.kind for s in self.signals)
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """Every signal's keywords, without repeats, in the file's order."""
+        return tuple(dict.fromkeys(k for s in self.signals for k in s.keywords))
 
     @property
     def weak_kinds(self) -> frozenset[str]:

@@ -115,7 +115,16 @@ def to_outcome(request: SearchRequest, body: dict[str, Any], raw_content_cap: in
         pages=pages,
         response_time=_as_float(body.get("response_time")) or None,
         request_id=str(body["request_id"]) if body.get("request_id") else None,
+        credits=_credits(body),
     )
+
+
+def _credits(body: dict[str, Any]) -> float | None:
+    """`usage.credits` of a response, if it has one."""
+    usage = body.get("usage")
+    if isinstance(usage, dict) and usage.get("credits") is not None:
+        return _as_float(usage["credits"])
+    return None
 
 
 def _as_float(value: object) -> float:

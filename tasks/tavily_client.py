@@ -58,6 +58,7 @@ class TavilySearchClient:
                 search_depth=search_depth,
                 max_results=max_results,
                 include_raw_content=include_raw_content,
+                include_usage=True,  # the credits it cost, for the accounts
                 timeout=self._timeout,
             )
         except UsageLimitExceededError as exc:

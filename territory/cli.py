@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="redo every company even if the territory's last run stopped part-way",
     )
     _rubric_flags(run)
+    _cost_flag(run)
     _simulate_flag(run)
     run.set_defaults(handler=cmd_run)
 
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     rerun.add_argument("--territory", help="territory (default: the most recently run one)")
     rerun.add_argument("--refresh", action="store_true", help="ignore cached searches")
     _rubric_flags(rerun)
+    _cost_flag(rerun)
     _simulate_flag(rerun)
     rerun.set_defaults(handler=cmd_rerun_failed)
 
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rescore.add_argument("--territory", required=True)
     _rubric_flags(rescore)
+    _cost_flag(rescore)
     _simulate_flag(rescore)
     rescore.set_defaults(handler=cmd_rescore)
 
@@ -118,6 +121,23 @@ def _parser() -> argparse.ArgumentParser:
     _simulate_flag(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
 
+    export = sub.add_parser(
+        "export", help="write a territory's latest results to CSV, Parquet or JSON (for a CRM)"
+    )
+    export.add_argument("out", metavar="OUT", help="file to write (.csv, .parquet or .json)")
+    export.add_argument("--territory", required=True)
+    export.add_argument(
+        "--format", choices=["csv", "parquet", "json"], help="default: from OUT's extension"
+    )
+    export.set_defaults(handler=_cmd_export)
+
+    report = sub.add_parser(
+        "report", help="write a self-contained HTML report of a territory (charts, changes, table)"
+    )
+    report.add_argument("out", metavar="OUT.html")
+    report.add_argument("--territory", required=True)
+    report.set_defaults(handler=_cmd_report)
+
     results = sub.add_parser("results", help="the latest result per company")
     results.add_argument("--territory")
     results.add_argument("--tier", type=str.upper, choices=["HOT", "WARM", "COLD"])
@@ -128,6 +148,15 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("--format", choices=["table", "json"], default="table")
     runs.set_defaults(handler=cmd_runs)
     return parser
+
+
+def _cost_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop starting new work once this much (Tavily + LLM) would be exceeded",
+    )
 
 
 def _rubric_flags(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +174,18 @@ def _simulate_flag(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the bundled Tavily and LLM simulators (no keys, no network)",
     )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from territory.export import cmd_export
+
+    return cmd_export(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from territory.report import cmd_report
+
+    return cmd_report(args)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from storage.duckdb_store import TerritoryStore
+from tasks.costs import per_thousand
 from territory.console import EXIT_OK, READ_LOCK_WAIT, print_table, text, write_csv
 from territory.settings import load_settings
 
@@ -45,6 +46,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     with reader() as store:
         rows = store.runs()
+    for row in rows:
+        row["cost_per_1k_usd"] = per_thousand(row)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
     else:
@@ -63,6 +66,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "n_warm",
                 "n_cold",
                 "n_search_cached",
+                "cost_usd",
+                "cost_per_1k_usd",
                 "run_id",
             ],
         )
@@ -98,10 +103,10 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _public(r: dict[str, Any]) -> dict[str, Any]:
-    """A result as users see it: passthrough columns at the top level, secrets never present."""
+def public_result(r: dict[str, Any]) -> dict[str, Any]:
+    """A stored result as users see it (no passthrough columns, never a secret)."""
     signals = r.get("signals") or []
-    out = {
+    return {
         "territory": r["territory"],
         "company": r["company"],
         "domain": r["domain"],
@@ -113,13 +118,23 @@ def _public(r: dict[str, Any]) -> dict[str, Any]:
         "reasoning": r["reasoning"],
         "signals": signals,
         "top_signal": signals[0]["excerpt"] if signals else None,
+        "top_signal_url": signals[0]["url"] if signals else None,
         "signals_dropped": r["signals_dropped"],
         "evidence": r.get("evidence"),
         "rubric": r.get("rubric"),
         "model": r.get("model"),
+        "cost_usd": r.get("cost_usd"),
         "run_id": r["run_id"],
         "updated_at": r["updated_at"],
     }
-    for key, value in (r.get("metadata") or {}).items():
-        out[f"meta_{key}" if key in out else key] = value  # never shadow a result field
-    return out
+
+
+def passthrough(r: dict[str, Any], taken: dict[str, Any]) -> dict[str, Any]:
+    """The input's other columns, under their own names (`meta_` only if a name is taken)."""
+    return {(f"meta_{k}" if k in taken else k): v for k, v in (r.get("metadata") or {}).items()}
+
+
+def _public(r: dict[str, Any]) -> dict[str, Any]:
+    """A result with its passthrough columns after the result fields."""
+    out = public_result(r)
+    return out | passthrough(r, out)

@@ -10,6 +10,7 @@ from typing import Any
 
 from storage.duckdb_store import RunConflictError, StoreError, TerritoryStore
 from tasks.accounts import InputError, read_accounts
+from tasks.costs import cost_line
 from territory.console import (
     EXIT_BUSY,
     EXIT_OK,
@@ -31,6 +32,10 @@ def _rubric_overrides(args: argparse.Namespace, settings: Any) -> dict[str, Any]
 
     out: dict[str, Any] = {}
     load_rubric(args.rubric or settings.rubric_file)
+    if getattr(args, "max_cost", None) is not None:
+        if args.max_cost < 0:
+            raise CliError("--max-cost must be 0 or more (USD)")
+        out["max_cost"] = args.max_cost
     if args.rubric:
         out["rubric_file"] = os.path.abspath(args.rubric)
     if getattr(args, "model", None):
@@ -249,6 +254,7 @@ def _print_summary(s: dict[str, Any]) -> None:
         + (f"{s['n_ambiguous']} ambiguous (give a domain), " if s.get("n_ambiguous") else "")
         + f"{s['n_failed']} failed, "
         f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s{resumed}"
+        f"\ncost {cost_line(s)}"
         f"\nrun {s['run_id']} {s['status']}"
         + (f": {s['message']}" if s.get("message") else "")
         + f"\nsee: territory results --territory {quote(s['territory'])}"

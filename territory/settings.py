@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     )
     search_cache_ttl: timedelta = Field(default=timedelta(days=7))
 
+    prices_file: Path | None = Field(
+        default=None,
+        description="Price table (TOML) for cost accounting; empty = territory/prices.toml.",
+    )
     rubric_file: Path | None = Field(
         default=None,
         description="The scoring rubric (TOML); empty = the bundled GPU-infrastructure rubric.",
@@ -73,6 +77,11 @@ class Settings(BaseSettings):
     search_max_results: int = Field(default=20, ge=1, le=20)
     search_min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     context_max_chars: int = Field(default=60_000, ge=1_000, le=2_000_000)
+    context_trim: bool = Field(
+        default=True,
+        description="Send the passages around the rubric's signals rather than whole pages "
+        "(boilerplate and near-duplicate pages left out); false = whole pages, as before.",
+    )
     llm_structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
     llm_max_output_tokens: int = Field(default=1_500, ge=100, le=32_000)
 
@@ -133,7 +142,7 @@ class Settings(BaseSettings):
                 return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
         return value
 
-    @field_validator("rubric_file", "search_min_score", mode="before")
+    @field_validator("rubric_file", "prices_file", "search_min_score", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # An empty line in .env means "not set", as for the keys.

@@ -211,3 +211,29 @@ def test_failed_chunk_write_leaves_nothing_behind(tmp_path):
             store.save_results(run, "t", [ok("a"), ok("b")])
         assert rows(store.conn, "SELECT count(*) FROM company_results") == [(0,)]
     assert duckdb.connect(str(tmp_path / "t.duckdb")).execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_a_file_from_an_older_version_is_brought_up_to_date_even_by_a_reader(tmp_path):
+    from storage.duckdb_store import KEYED_TABLES, SCHEMA
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as conn:  # the tables as the first release made them
+        conn.execute(SCHEMA)
+        conn.execute(KEYED_TABLES)
+        conn.execute(
+            "INSERT INTO runs (run_id, territory, mode, status, started_at) "
+            "VALUES ('r1', 'emea', 'full', 'completed', now())"
+        )
+        conn.execute(
+            "INSERT INTO company_results (territory, company_key, company, status, tier, score, "
+            "run_id, updated_at) VALUES ('emea', 'acme', 'Acme', 'ok', 'HOT', 80, 'r1', now())"
+        )
+    with TerritoryStore.open(path, read_only=True) as store:  # what `territory results` does
+        (row,) = store.latest_results(territory="emea")
+        assert (row["company"], row["tier"], row["cost_usd"], row["rubric"]) == (
+            "Acme",
+            "HOT",
+            None,
+            None,
+        )
+        assert store.runs()[0]["cost_usd"] == 0 and store.evals() == []

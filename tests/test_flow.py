@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from territory.simulators.classifier import classify, parse_prompt
 from territory.simulators.faults import FaultRule
 
 pytestmark = pytest.mark.slow
@@ -152,9 +153,17 @@ def test_low_relevance_pages_never_reach_the_prompt_but_raw_content_does(territo
     assert stored_low > 0  # they exist, and are kept for re-scoring...
     prompts = llm_prompts(sims)
     assert len(prompts) == 3
+    snippets = dict(
+        query(territory_env, "SELECT url, content FROM search_pages WHERE score >= 0.4")
+    )
     for prompt in prompts:
         assert "LOW-RELEVANCE-PAGE" not in prompt  # ...but never sent
-        assert "RAW-PAGE-CONTENT" in prompt  # full pages, not snippets
+        # Full pages, not snippets: evidence the grader cites lies outside Tavily's snippet of
+        # its page. (The RAW-PAGE-CONTENT filler that proved this before carries no signal, so
+        # trimming to the rubric's passages, CONTEXT_TRIM, rightly leaves it out.)
+        verdict = classify(parse_prompt([{"role": "user", "content": prompt}]))
+        beyond = [s for s in verdict["signals"] if s["excerpt"] not in snippets[s["url"]]]
+        assert beyond, verdict["signals"]
 
 
 def test_429_and_5xx_are_retried_honouring_retry_after(territory_env, sims):

@@ -1,0 +1,176 @@
+"""Results: each company's latest result and the history of every result, and their queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from storage.errors import StoreError
+from storage.schema import RESULT_COLUMNS
+from storage.sql import connected, dicts, insert_rows, transaction, utcnow
+from tasks.models import CompanyResult
+
+
+class ResultsMixin:
+    """The `company_results` and `result_history` tables."""
+
+    conn: duckdb.DuckDBPyConnection | None
+
+    @connected
+    def save_results(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
+        """Upsert a chunk's results as the latest per company, and append them to history."""
+        if not results:
+            return
+        now = utcnow()
+        rows = [_result_row(run_id, territory, r, now) for r in results]
+        with transaction(self.conn):
+            for table in ("company_results", "result_history"):
+                insert_rows(self.conn, f"INSERT OR REPLACE INTO {table} ({RESULT_COLUMNS})", rows)
+            # A sign of life for runs on other hosts, whose process cannot be checked.
+            self.conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", [now, run_id])
+
+    @connected
+    def save_skipped(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
+        """Companies the run left untouched (its cost cap): in its history, and as the latest
+        result only where the company has none (a good earlier result is not overwritten)."""
+        if not results:
+            return
+        now = utcnow()
+        rows = [_result_row(run_id, territory, r, now) for r in results]
+        with transaction(self.conn):
+            insert_rows(
+                self.conn,
+                f"INSERT INTO company_results ({RESULT_COLUMNS})",
+                rows,
+                "ON CONFLICT DO NOTHING",
+            )
+            insert_rows(
+                self.conn, f"INSERT OR REPLACE INTO result_history ({RESULT_COLUMNS})", rows
+            )
+
+    @connected
+    def run_failures(self, run_id: str) -> list[dict[str, Any]]:
+        """This run's failed companies and why."""
+        return dicts(
+            self.conn.execute(
+                "SELECT company, domain, error FROM result_history "
+                "WHERE run_id = ? AND status = 'failed' ORDER BY company",
+                [run_id],
+            )
+        )
+
+    @connected
+    def result_pairs(
+        self, territory: str, since_run: str | None = None
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Each classified company's latest result with the one to compare it to: the result
+        before it, or (with `since_run`) the latest one as of that run (None if there was none).
+        """
+        since_started = None
+        if since_run:
+            found = self.conn.execute(
+                "SELECT run_id, started_at FROM runs WHERE territory = ? AND run_id LIKE ? "
+                "ORDER BY started_at",
+                [territory, f"{since_run}%"],
+            ).fetchall()
+            if not found:
+                raise StoreError(f"no run {since_run!r} in territory {territory!r}")
+            if len(found) > 1:
+                raise StoreError(f"{since_run!r} matches {len(found)} runs; give more of its id")
+            since_started = found[0][1]
+        columns = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
+        current = dicts(
+            self.conn.execute(
+                f"SELECT {columns} FROM company_results WHERE territory = ? AND status = 'ok'",
+                [territory],
+            )
+        )
+        baseline = dicts(
+            self.conn.execute(
+                f"""
+                SELECT {", ".join("h." + c for c in columns.split(", "))}
+                FROM result_history h JOIN runs r USING (run_id)
+                JOIN company_results c ON c.territory = h.territory
+                  AND c.company_key = h.company_key
+                WHERE h.territory = ? AND h.status = 'ok' AND (
+                  CASE WHEN ?::TIMESTAMPTZ IS NULL THEN h.updated_at < c.updated_at
+                       ELSE r.started_at <= ?::TIMESTAMPTZ END)
+                QUALIFY row_number() OVER (
+                  PARTITION BY h.company_key ORDER BY h.updated_at DESC) = 1
+                """,
+                [territory, since_started, since_started],
+            )
+        )
+        before = {b["company_key"]: b for b in baseline}
+        return [(c, before.get(c["company_key"])) for c in current]
+
+    @connected
+    def failed_companies(self, territory: str) -> list[dict[str, Any]]:
+        """Companies of a territory whose latest status is failed (name, domain, metadata)."""
+        rows = self.conn.execute(
+            "SELECT company_key, company, domain, metadata FROM company_results "
+            "WHERE territory = ? AND status = 'failed' ORDER BY company",
+            [territory],
+        ).fetchall()
+        return [
+            {"key": k, "name": n, "domain": d, "metadata": json.loads(m) if m else {}}
+            for k, n, d, m in rows
+        ]
+
+    @connected
+    def latest_results(
+        self, territory: str | None = None, tier: str | None = None, company_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest result per company, as plain dicts, filtered as asked."""
+        where, args = [], []
+        for column, value in (
+            ("territory", territory),
+            ("tier", tier),
+            ("company_key", company_key),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"SELECT {RESULT_COLUMNS} FROM company_results"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY territory, score DESC NULLS LAST, company"
+        return dicts(self.conn.execute(sql, args))
+
+
+def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) -> list[Any]:
+    c = r.classification
+    return [
+        territory,
+        r.company_key,
+        r.name,
+        r.domain,
+        json.dumps(r.metadata, ensure_ascii=False),
+        r.status,
+        c.tier if c else None,
+        c.score if c else None,
+        c.confidence if c else None,
+        c.reasoning if c else None,
+        json.dumps([s.model_dump(exclude_none=True) for s in c.signals], ensure_ascii=False)
+        if c
+        else None,
+        r.signals_dropped,
+        r.error,
+        run_id,
+        r.search_key,
+        r.search_fetched_at,
+        r.search_cached,
+        r.model,
+        r.usage.prompt_tokens if r.usage else None,
+        r.usage.completion_tokens if r.usage else None,
+        now,
+        r.rubric,
+        json.dumps(r.evidence, ensure_ascii=False) if r.evidence is not None else None,
+        r.tokens_estimated,
+        r.tavily_credits,
+        r.llm_cost_usd,
+        r.cost_usd,
+    ]

@@ -1,0 +1,178 @@
+"""The territory database's tables, and how a file of an older version is brought up to date."""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id          VARCHAR PRIMARY KEY,  -- one territory refresh
+    territory       VARCHAR NOT NULL,
+    mode            VARCHAR NOT NULL,     -- 'full' or 'rerun-failed'
+    flow_run_id     VARCHAR,              -- the Prefect flow run, when there is one
+    status          VARCHAR NOT NULL,     -- running | completed | stopped | failed | interrupted
+    started_at      TIMESTAMPTZ NOT NULL,
+    finished_at     TIMESTAMPTZ,
+    parameters      JSON,                 -- flow parameters and non-secret settings
+    n_input_rows    INTEGER,              -- companies read (before merging duplicates)
+    n_merged        INTEGER,              -- duplicate rows merged away
+    n_companies     INTEGER,              -- companies this run set out to research
+    n_ok            INTEGER DEFAULT 0,
+    n_failed        INTEGER DEFAULT 0,
+    n_hot           INTEGER DEFAULT 0,
+    n_warm          INTEGER DEFAULT 0,
+    n_cold          INTEGER DEFAULT 0,
+    n_search_cached INTEGER DEFAULT 0,    -- searches answered from the cache (no Tavily request)
+    prompt_tokens   BIGINT DEFAULT 0,
+    completion_tokens BIGINT DEFAULT 0,
+    message         VARCHAR               -- why a run stopped or failed
+);
+CREATE TABLE IF NOT EXISTS searches (
+    search_key      VARCHAR NOT NULL,     -- hash of normalised company + query + parameters
+    fetched_at      TIMESTAMPTZ NOT NULL, -- when Tavily answered (a cache hit keeps the original)
+    company_key     VARCHAR NOT NULL,
+    query           VARCHAR NOT NULL,
+    parameters      JSON NOT NULL,        -- search_depth, max_results, include_raw_content
+    request_id      VARCHAR,
+    response_time   DOUBLE,
+    n_pages         INTEGER NOT NULL,
+    PRIMARY KEY (search_key, fetched_at)
+);
+CREATE TABLE IF NOT EXISTS search_pages (
+    search_key      VARCHAR NOT NULL,
+    fetched_at      TIMESTAMPTZ NOT NULL,
+    rank            INTEGER NOT NULL,     -- position in Tavily's answer
+    url             VARCHAR NOT NULL,
+    title           VARCHAR,
+    score           DOUBLE,               -- Tavily relevance, 0-1
+    content         VARCHAR,              -- Tavily's snippet
+    raw_content     VARCHAR,              -- the full page text (what the LLM reads)
+    PRIMARY KEY (search_key, fetched_at, rank)
+);
+CREATE TABLE IF NOT EXISTS company_results (
+    territory       VARCHAR NOT NULL,
+    company_key     VARCHAR NOT NULL,     -- normalised company name
+    company         VARCHAR NOT NULL,     -- the name as given
+    domain          VARCHAR,
+    metadata        JSON,                 -- passthrough CSV columns (owner, CRM id, ...)
+    status          VARCHAR NOT NULL,     -- ok | failed | ambiguous
+    tier            VARCHAR,              -- HOT | WARM | COLD
+    score           INTEGER,              -- 0-100
+    confidence      VARCHAR,              -- high | medium | low
+    reasoning       VARCHAR,
+    signals         JSON,                 -- [{kind, url, excerpt}]
+    signals_dropped INTEGER DEFAULT 0,    -- signals citing pages the model was not shown
+    error           VARCHAR,              -- why it failed
+    run_id          VARCHAR NOT NULL,
+    search_key      VARCHAR,
+    search_fetched_at TIMESTAMPTZ,
+    search_cached   BOOLEAN,
+    model           VARCHAR,
+    prompt_tokens   INTEGER,
+    completion_tokens INTEGER,
+    updated_at      TIMESTAMPTZ NOT NULL
+);
+"""
+# `territory eval`: one row per evaluation against a golden set, one per golden company.
+EVAL_TABLES = """
+CREATE TABLE IF NOT EXISTS evals (
+    eval_id         VARCHAR PRIMARY KEY,
+    created_at      TIMESTAMPTZ NOT NULL,
+    golden          VARCHAR NOT NULL,     -- the golden file's name
+    golden_sha256   VARCHAR NOT NULL,     -- and its content: evals of the same set compare
+    territory       VARCHAR NOT NULL,
+    run_id          VARCHAR,              -- the run whose verdicts were scored
+    rubric          VARCHAR,              -- name@version
+    model           VARCHAR,
+    n               INTEGER NOT NULL,
+    agreement       DOUBLE,
+    metrics         JSON NOT NULL         -- confusion matrix, per tier, per confidence
+);
+CREATE TABLE IF NOT EXISTS eval_items (
+    eval_id         VARCHAR NOT NULL,
+    company_key     VARCHAR NOT NULL,
+    company         VARCHAR NOT NULL,
+    expected        VARCHAR NOT NULL,
+    predicted       VARCHAR NOT NULL,     -- HOT | WARM | COLD | none (failed, ambiguous)
+    confidence      VARCHAR,
+    status          VARCHAR,
+    correct         BOOLEAN NOT NULL,
+    PRIMARY KEY (eval_id, company_key)
+);
+"""
+# company_results holds one row per company and territory (the latest); history keeps them all.
+KEYED_TABLES = """
+CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
+CREATE TABLE IF NOT EXISTS result_history AS SELECT * FROM company_results WHERE false;
+CREATE UNIQUE INDEX IF NOT EXISTS result_history_key
+    ON result_history (run_id, territory, company_key);
+"""
+RESULT_COLUMNS = (
+    "territory, company_key, company, domain, metadata, status, tier, score, confidence, "
+    "reasoning, signals, signals_dropped, error, run_id, search_key, search_fetched_at, "
+    "search_cached, model, prompt_tokens, completion_tokens, updated_at, rubric, evidence, "
+    "tokens_estimated, tavily_credits, llm_cost_usd, cost_usd"
+)
+# Columns added after the first release; ADD COLUMN IF NOT EXISTS keeps old files working.
+MIGRATIONS = """
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid_started DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS heartbeat_at TIMESTAMPTZ;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_resumed INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_ambiguous INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE company_results ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE company_results ADD COLUMN IF NOT EXISTS evidence JSON;
+ALTER TABLE result_history ADD COLUMN IF NOT EXISTS rubric VARCHAR;
+ALTER TABLE result_history ADD COLUMN IF NOT EXISTS evidence JSON;
+ALTER TABLE searches ADD COLUMN IF NOT EXISTS run_id VARCHAR;
+ALTER TABLE searches ADD COLUMN IF NOT EXISTS credits DOUBLE;
+ALTER TABLE searches ADD COLUMN IF NOT EXISTS cost_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_skipped INTEGER DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS max_cost_usd DOUBLE;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS tavily_credits DOUBLE DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS tavily_cost_usd DOUBLE DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS llm_cost_usd DOUBLE DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS cost_usd DOUBLE DEFAULT 0;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS cost_complete BOOLEAN DEFAULT true;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS tokens_estimated BOOLEAN DEFAULT false;
+"""
+# Per company and run: what it cost (company_results and result_history alike).
+COST_COLUMNS = ("tokens_estimated BOOLEAN", "tavily_credits DOUBLE", "llm_cost_usd DOUBLE",
+                "cost_usd DOUBLE")  # fmt: skip
+MIGRATIONS += "".join(
+    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column};\n"
+    for table in ("company_results", "result_history")
+    for column in COST_COLUMNS
+)
+# Bump with every change to the tables above: files of an older version are migrated on open,
+# even by read-only commands.
+SCHEMA_VERSION = 3
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The version a file's tables are at (0: from before versions were recorded)."""
+    if not has_table(conn, "territory_schema"):
+        return 0
+    found = conn.execute("SELECT max(version) FROM territory_schema").fetchone()
+    return int(found[0] or 0) if found else 0
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing and add columns added since; record the schema version. A file
+    that is up to date is not written to at all (opening it must not change it)."""
+    if schema_version(conn) >= SCHEMA_VERSION:
+        return
+    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES):
+        conn.execute(script)
+    conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")
+    conn.execute("DELETE FROM territory_schema")
+    conn.execute("INSERT INTO territory_schema VALUES (?)", [SCHEMA_VERSION])
+
+
+def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])

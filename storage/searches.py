@@ -1,0 +1,169 @@
+"""Searches: the raw Tavily results, kept as the search cache and the input of re-scoring."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from storage.sql import connected, insert_rows, transaction
+from tasks.models import SearchOutcome, SearchPage, SearchRequest
+
+
+class SearchesMixin:
+    """The `searches` and `search_pages` tables."""
+
+    conn: duckdb.DuckDBPyConnection | None
+
+    @connected
+    def save_searches(
+        self,
+        outcomes: Iterable[SearchOutcome],
+        run_id: str | None = None,
+        usd_per_credit: float = 0,
+    ) -> None:
+        """Keep fresh raw search results (the search cache, and the input of re-scoring), with
+        the run that paid for them and what they cost."""
+        outcomes = list(outcomes)
+        if not outcomes:
+            return
+        rows, pages = [], []
+        for o in outcomes:
+            r = o.request
+            params = {
+                "search_depth": r.search_depth,
+                "max_results": r.max_results,
+                "include_raw_content": r.include_raw_content,
+                "endpoint": r.endpoint,
+                "domain": r.domain,
+            }
+            rows.append(
+                [
+                    r.cache_key,
+                    o.fetched_at,
+                    r.company_key,
+                    r.query,
+                    json.dumps(params),
+                    o.request_id,
+                    o.response_time,
+                    len(o.pages),
+                    run_id,
+                    o.credits,
+                    None if o.credits is None else o.credits * usd_per_credit,
+                ]
+            )
+            pages.extend(
+                [r.cache_key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
+                for i, p in enumerate(o.pages)
+            )
+        if not rows:
+            return
+        with transaction(self.conn):
+            insert_rows(
+                self.conn,
+                "INSERT INTO searches (search_key, fetched_at, company_key, query, parameters, "
+                "request_id, response_time, n_pages, run_id, credits, cost_usd)",
+                rows,
+                "ON CONFLICT DO NOTHING",
+            )
+            insert_rows(self.conn, "INSERT INTO search_pages", pages, "ON CONFLICT DO NOTHING")
+
+    @connected
+    def cached_searches(
+        self, requests: list[SearchRequest], fresh_after: datetime
+    ) -> dict[str, SearchOutcome]:
+        """The newest stored search per request fetched after `fresh_after`, by company key."""
+        if not requests:
+            return {}
+        by_key = {r.cache_key: r for r in requests}
+        heads = self.conn.execute(
+            "SELECT search_key, max(fetched_at) FROM searches WHERE fetched_at > ? AND "
+            f"search_key IN ({', '.join('?' * len(by_key))}) GROUP BY search_key",
+            [fresh_after, *by_key],
+        ).fetchall()
+        return self._outcomes(heads, by_key)
+
+    @connected
+    def search_refs(self, territory: str) -> dict[str, tuple[str, datetime]]:
+        """The search each company's latest result was judged on: (search_key, fetched_at)."""
+        rows = self.conn.execute(
+            "SELECT company_key, search_key, search_fetched_at FROM company_results "
+            "WHERE territory = ? AND search_key IS NOT NULL",
+            [territory],
+        ).fetchall()
+        return {k: (key, at) for k, key, at in rows}
+
+    @connected
+    def stored_searches(self, refs: dict[str, tuple[str, datetime]]) -> dict[str, SearchOutcome]:
+        """Those exact stored searches, whatever their age (re-scoring reads them), by company."""
+        return self._outcomes(list(dict.fromkeys(refs.values())), None)
+
+    def _outcomes(
+        self, heads: list[tuple[str, datetime]], requests: dict[str, SearchRequest] | None
+    ) -> dict[str, SearchOutcome]:
+        """Searches and their pages for (search_key, fetched_at) pairs, by company key.
+
+        Without `requests`, each search's request is rebuilt from what was stored with it.
+        """
+        assert self.conn is not None
+        if not heads:
+            return {}
+        pairs = f"({', '.join(['(?, ?)'] * len(heads))})"
+        flat = [v for head in heads for v in head]
+        meta = {
+            (k, t): (company, query, params, rid, rt)
+            for k, t, company, query, params, rid, rt in self.conn.execute(
+                "SELECT search_key, fetched_at, company_key, query, parameters, request_id, "
+                f"response_time FROM searches WHERE (search_key, fetched_at) IN {pairs}",
+                flat,
+            ).fetchall()
+        }
+        pages: dict[tuple[str, datetime], list[SearchPage]] = {key: [] for key in meta}
+        for k, t, url, title, score, content, raw in self.conn.execute(
+            "SELECT search_key, fetched_at, url, title, score, content, raw_content "
+            f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
+            "ORDER BY search_key, rank",
+            flat,
+        ).fetchall():
+            pages[(k, t)].append(
+                SearchPage(
+                    url=url,
+                    title=title or "",
+                    score=score or 0.0,
+                    content=content or "",
+                    raw_content=raw,
+                )
+            )
+        found = {}
+        for (key, fetched_at), (company, query, params, request_id, rt) in meta.items():
+            request = (
+                requests[key] if requests is not None else _stored_request(company, query, params)
+            )
+            found[request.company_key] = SearchOutcome(
+                request=request,
+                fetched_at=fetched_at,
+                pages=pages[(key, fetched_at)],
+                response_time=rt,
+                request_id=request_id,
+            )
+        return found
+
+
+def _stored_request(
+    company_key: str, query: str, parameters: str | dict[str, Any]
+) -> SearchRequest:
+    """The request a stored search answered, rebuilt from its row (the name is not stored)."""
+    params = json.loads(parameters) if isinstance(parameters, str) else parameters
+    return SearchRequest(
+        company_key=company_key,
+        name=company_key,
+        domain=params.get("domain"),
+        endpoint=params.get("endpoint") or "https://api.tavily.com",
+        query=query,
+        search_depth=params.get("search_depth", "advanced"),
+        max_results=params.get("max_results", 20),
+        include_raw_content=params.get("include_raw_content", True),
+    )

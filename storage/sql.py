@@ -1,0 +1,74 @@
+"""Small helpers every part of the store uses: sessions, rows as dicts, fast inserts."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import duckdb
+
+T = TypeVar("T")
+INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
+
+
+def connected(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a store method inside a session (its own brief one unless a caller holds one)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> T:
+        with self.session():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    out = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        for key in ("metadata", "signals", "parameters", "evidence"):
+            if isinstance(item.get(key), str):
+                item[key] = json.loads(item[key])
+        out.append(item)
+    return out
+
+
+def insert_rows(
+    conn: duckdb.DuckDBPyConnection, head: str, rows: list[list[Any]], tail: str = ""
+) -> None:
+    """Insert rows with multi-row VALUES statements: DuckDB's executemany runs one statement
+    per row, about 20x slower for a chunk of search pages (4.2 s against 0.2 s per 1,000)."""
+    if not rows:
+        return
+    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    for start in range(0, len(rows), INSERT_BATCH_ROWS):
+        part = rows[start : start + INSERT_BATCH_ROWS]
+        conn.execute(
+            f"{head} VALUES {', '.join([marks] * len(part))} {tail}",
+            [value for row in part for value in row],
+        )
+
+
+class transaction:
+    """BEGIN/COMMIT around a block, ROLLBACK on error: a chunk lands whole or not at all."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else "unknown error"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,156 @@
+"""`territory export`: a territory's latest results as CSV, Parquet or JSON, CRM columns kept.
+
+One row per company: the passthrough columns of the input (owner, CRM id, region...) under
+their own names, then the verdict, its top signals and what it cost. CSV and Parquet get one
+flat row (signals as JSON text, plus the top signal's excerpt and URL as plain columns, so a
+spreadsheet or a CRM import can use them); JSON keeps the signals as a list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from territory.console import EXIT_OK, CliError
+from territory.read_commands import passthrough, public_result, reader
+
+FORMATS = ("csv", "parquet", "json")
+# Result columns after the passthrough ones, with their Parquet types.
+RESULT_TYPES = {
+    "company": "VARCHAR",
+    "domain": "VARCHAR",
+    "tier": "VARCHAR",
+    "score": "INTEGER",
+    "confidence": "VARCHAR",
+    "status": "VARCHAR",
+    "error": "VARCHAR",
+    "reasoning": "VARCHAR",
+    "top_signal": "VARCHAR",
+    "top_signal_url": "VARCHAR",
+    "signals": "VARCHAR",
+    "signals_dropped": "INTEGER",
+    "rubric": "VARCHAR",
+    "model": "VARCHAR",
+    "cost_usd": "DOUBLE",
+    "updated_at": "TIMESTAMPTZ",
+    "run_id": "VARCHAR",
+}
+# Spreadsheets run a cell starting with one of these as a formula: CSV gets a leading quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the file; one line on stderr says what was written."""
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise CliError(f"{out}: say --format csv, parquet or json (or use one of those extensions)")
+    with reader() as store:
+        results = store.latest_results(territory=args.territory)
+    if not results:
+        raise CliError(f"territory {args.territory!r} has no results to export")
+    rows = [flatten(r) for r in results]
+    columns = column_order(rows)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "json":
+            write_json(out, results, rows, columns)
+        elif fmt == "csv":
+            write_csv(out, rows, columns)
+        else:
+            write_parquet(out, rows, columns)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
+    print(f"export: {len(rows)} companies of {args.territory!r} -> {out} ({fmt})", file=sys.stderr)
+    return EXIT_OK
+
+
+def flatten(r: dict[str, Any]) -> dict[str, Any]:
+    """One flat row: passthrough columns first, then the result columns of RESULT_TYPES."""
+    public = public_result(r)
+    signals = public["signals"]
+    result = {c: public[c] for c in RESULT_TYPES if c != "signals"}
+    result["signals"] = json.dumps(signals, ensure_ascii=False) if signals else None
+    return passthrough(r, RESULT_TYPES) | result
+
+
+def column_order(rows: list[dict[str, Any]]) -> list[str]:
+    """Passthrough columns in first-seen order, then the result columns."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in RESULT_TYPES and k not in columns)
+    return columns + list(RESULT_TYPES)
+
+
+def write_json(
+    out: Path, results: list[dict[str, Any]], rows: list[dict[str, Any]], columns: list[str]
+) -> None:
+    """A JSON list; signals stay a list of objects."""
+    records = []
+    for result, row in zip(results, rows, strict=True):
+        record = {c: row.get(c) for c in columns}
+        record["signals"] = result.get("signals") or []
+        record["updated_at"] = row["updated_at"].isoformat() if row["updated_at"] else None
+        records.append(record)
+    _atomic_write(out, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
+
+
+def write_csv(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """UTF-8 CSV (with a BOM, which Excel needs to read UTF-8), formulas defused."""
+    with tempfile.NamedTemporaryFile(
+        "w", newline="", encoding="utf-8-sig", delete=False, dir=out.parent, suffix=".tmp"
+    ) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    os.replace(handle.name, out)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    # A company called "=HYPERLINK(...)" must stay text when a spreadsheet opens the file.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_parquet(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Typed Parquet written by DuckDB: passthrough columns as text, result columns typed."""
+    types = {c: RESULT_TYPES.get(c, "VARCHAR") for c in columns}
+    with tempfile.TemporaryDirectory(dir=out.parent) as folder:
+        lines = Path(folder) / "rows.jsonl"
+        with lines.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                record = {c: row.get(c) for c in columns}
+                if record["updated_at"] is not None:
+                    record["updated_at"] = record["updated_at"].isoformat()
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        spec = "{" + ", ".join(f"{_sql_text(c)}: {_sql_text(t)}" for c, t in types.items()) + "}"
+        partial = Path(folder) / "out.parquet"
+        with duckdb.connect() as conn:
+            source = f"read_json({_sql_text(str(lines))}, format = 'newline_delimited', "
+            conn.execute(
+                f"COPY (SELECT * FROM {source}columns = {spec})) "
+                f"TO {_sql_text(str(partial))} (FORMAT PARQUET)"
+            )
+        os.replace(partial, out)
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _atomic_write(out: Path, data: bytes) -> None:
+    """Write beside the target, then rename: a reader never sees half a file."""
+    with tempfile.NamedTemporaryFile(delete=False, dir=out.parent, suffix=".tmp") as handle:
+        handle.write(data)
+    os.replace(handle.name, out)
