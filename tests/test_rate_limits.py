@@ -20,7 +20,7 @@ def sustained_rate(log, window):
     ("service", "retry_after"),
     [("llm", None), ("llm", 1), ("tavily", None), ("tavily", 1)],
 )
-def test_rate_limited_provider_is_used_at_90_percent_without_losing_a_company(
+def test_rate_limited_provider_paces_the_run_without_losing_a_company(
     territory_env, sims, monkeypatch, service, retry_after
 ):
     # 180 requests per 12-second window = 15 per second, against concurrency for ~100 a
@@ -52,10 +52,11 @@ def test_rate_limited_provider_is_used_at_90_percent_without_losing_a_company(
     assert stored == [("ok", 400)]  # no company lost to the rate limit
     rate, accepted, refused = sustained_rate(simulator.stats()["log"], window)
     assert accepted == 400
-    # The pace holds near the limit. The 90% target is proven on a fake clock in
-    # test_pacing.py and measured at per-minute windows by the benchmark (README); here a
-    # minute is squeezed into 12 s and the simulators share this process's two cores with
-    # the flow, which costs 10-25% from run to run. This still fails if the pace collapses.
-    assert rate >= 0.6 * limit / window, rate
+    # Only a collapse of the pace fails here. Wall-clock throughput is not a test target: the
+    # 90% target is proven on a fake clock in test_pacing.py and measured at per-minute
+    # windows by benchmarks/ (README). Here a minute is squeezed into 12 s and the
+    # simulators share this process's two cores with the flow, so the measured rate swung
+    # from 7.9 to 15 per second between runs of one commit (the limit is 15).
+    assert rate >= 0.3 * limit / window, rate
     # It slowed down instead of hammering: far fewer refusals than requests.
     assert refused <= 0.25 * accepted, refused
