@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prefect import Task
+from prefect import Task, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
@@ -50,8 +50,11 @@ def open_execution(settings: Settings) -> Iterator[Execution]:
             yield execution
         return
     shared = settings.limits_are_shared()
-    search_slots = SlotPool(settings.effective_tavily_concurrency, TAVILY_LIMIT if shared else None)
-    llm_slots = SlotPool(settings.effective_llm_concurrency, LLM_LIMIT if shared else None)
+    warn = get_run_logger().warning  # a long wait for other runs' slots is said, not silent
+    search_slots = SlotPool(
+        settings.effective_tavily_concurrency, TAVILY_LIMIT if shared else None, warn
+    )
+    llm_slots = SlotPool(settings.effective_llm_concurrency, LLM_LIMIT if shared else None, warn)
     stop = threading.Event()
     try:
         yield Execution(

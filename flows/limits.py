@@ -14,6 +14,7 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -24,6 +25,10 @@ from tasks.slots import slot_priority
 
 LEASE_SECONDS = 60.0
 IDLE_CHECK_SECONDS = 1.0
+# A run kept waiting this long for slots held by other runs says so (and again every 5 min):
+# otherwise a run queued behind another, or behind a dead run's lease, looks hung.
+STARVED_WARN_SECONDS = 30.0
+STARVED_REPEAT_SECONDS = 300.0
 
 
 class LimitError(RuntimeError):
@@ -55,9 +60,15 @@ class _Lease:
 class SlotPool:
     """At most `limit` holders at once in this run; with `shared_name`, also across runs."""
 
-    def __init__(self, limit: int, shared_name: str | None = None) -> None:
+    def __init__(
+        self,
+        limit: int,
+        shared_name: str | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.shared_name = shared_name
+        self._warn = warn
         self.block = max(1, math.ceil(limit / 4))
         self._lock = threading.Lock()
         # Waiters in turn order: (priority, arrival, wake-up event), a heap.
@@ -174,10 +185,33 @@ class SlotPool:
         except Exception:
             pass  # the lease expires on its own; the server then reclaims the slots
 
+    def _say_starved(self, waited: float) -> None:
+        if self._warn is not None:
+            self._warn(
+                f"waiting {waited:.0f} s for slots of the Prefect concurrency limit "
+                f"{self.shared_name!r}: other runs hold all of them (a crashed run's slots "
+                f"come back when its lease expires, {LEASE_SECONDS:.0f} s after it died)"
+            )
+
     def _renew_forever(self) -> None:
         """Renew held leases, and hand back slots that stayed idle (other runs may need them)."""
         last_renewal, idle_before = time.monotonic(), 0
+        starved_since: float | None = None
+        warned_at = float("-inf")
         while not self._closed.wait(IDLE_CHECK_SECONDS):
+            now = time.monotonic()
+            with self._lock:
+                # Waiting under the local cap means waiting for the server's slots.
+                starved = bool(self._waiters) and self._in_use < self.limit
+            if not starved:
+                starved_since = None
+            else:
+                if starved_since is None:
+                    starved_since = now
+                waited = now - starved_since
+                if waited >= STARVED_WARN_SECONDS and now - warned_at >= STARVED_REPEAT_SECONDS:
+                    warned_at = now
+                    self._say_starved(waited)
             with self._lock:
                 idle = self._held - self._in_use
                 # Idle at two checks in a row: this run does not need them now.

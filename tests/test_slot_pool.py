@@ -147,3 +147,40 @@ def test_a_vanished_limit_is_an_error_not_a_free_pass(prefect_server):
             pool.try_acquire()
     finally:
         pool.close()
+
+
+@pytest.mark.slow
+def test_a_run_starved_by_other_runs_says_it_is_waiting(prefect_server, monkeypatch):
+    from prefect.client.orchestration import get_client
+
+    import flows.limits as limits
+
+    monkeypatch.setattr(limits, "STARVED_WARN_SECONDS", 2.0)
+    said: list[str] = []
+    holder = SlotPool(2, "test-starved")
+    waiter = SlotPool(2, "test-starved", warn=said.append)
+    try:
+        assert holder.acquire() and holder.acquire()  # another run holds every slot
+        got = threading.Event()
+        thread = threading.Thread(target=lambda: waiter.acquire() and got.set())
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not got.is_set()
+        assert len(said) == 1, said
+        assert "'test-starved'" in said[0] and "other runs hold all of them" in said[0]
+        holder.release()
+        thread.join(timeout=10)
+        assert got.is_set()  # the slot freed by the other run reached the waiter
+        time.sleep(3)
+        assert len(said) == 1  # said once per wait, not every second
+        waiter.release()
+        holder.release()
+    finally:
+        holder.close()
+        waiter.close()
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name("test-starved")
+        client.delete_global_concurrency_limit_by_name("test-starved")
+    assert limit.active_slots == 0
