@@ -121,7 +121,14 @@ def start_run(
         "settings": settings.public_dict(),
     }
     run_id = store.start_run(
-        territory, request.mode, parameters, _flow_run_id(), n_rows, n_merged, len(accounts)
+        territory,
+        request.mode,
+        parameters,
+        _flow_run_id(),
+        n_rows,
+        n_merged,
+        len(accounts),
+        only_company=accounts[0].key if len(accounts) == 1 else None,
     )
     try:
         todo = _skip_done(store, run_id, territory, accounts, request, settings)

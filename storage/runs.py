@@ -37,8 +37,13 @@ class RunsMixin:
         n_input_rows: int,
         n_merged: int,
         n_companies: int,
+        only_company: str | None = None,
     ) -> str:
         """Record a run as running, unless another live run is researching the territory.
+
+        A run of one company (`only_company`, its key: a lookup) conflicts only with runs of
+        the whole territory and with runs of that same company, so people looking up
+        different companies at once do not turn each other away.
 
         Runs left 'running' by a process that is gone are marked interrupted first. The check
         and the insert happen while this process holds the file, so two runs started at once
@@ -52,7 +57,7 @@ class RunsMixin:
                 "SELECT run_id FROM runs WHERE flow_run_id = ?", [flow_run_id]
             ).fetchone()
             continued = str(found[0]) if found else None
-        self._refuse_if_busy(territory, continued)
+        self._refuse_if_busy(territory, continued, only_company)
         me = [socket.gethostname(), os.getpid(), _process_started(os.getpid()), utcnow()]
         if continued:
             self.conn.execute(
@@ -65,8 +70,8 @@ class RunsMixin:
         self.conn.execute(
             "INSERT INTO runs (run_id, territory, mode, flow_run_id, status, started_at, "
             "parameters, n_input_rows, n_merged, n_companies, host, pid, pid_started, "
-            "heartbeat_at, rubric, max_cost_usd) "
-            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "heartbeat_at, rubric, max_cost_usd, only_company) "
+            "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 territory,
@@ -80,22 +85,30 @@ class RunsMixin:
                 *me,
                 parameters.get("rubric"),
                 parameters.get("max_cost"),
+                only_company,
             ],
         )
         return run_id
 
-    def _refuse_if_busy(self, territory: str, continued: str | None) -> None:
+    def _refuse_if_busy(self, territory: str, continued: str | None, only: str | None) -> None:
         """Two runs of one territory would pay twice for the same companies: refuse the second."""
         assert self.conn is not None
         row = self.conn.execute(
-            "SELECT run_id, host, pid, started_at FROM runs WHERE status = 'running' "
-            "AND territory = ? AND run_id IS DISTINCT FROM ? ORDER BY started_at LIMIT 1",
-            [territory, continued],
+            "SELECT run_id, host, pid, started_at, only_company FROM runs "
+            "WHERE status = 'running' AND territory = ? AND run_id IS DISTINCT FROM ? "
+            "AND (only_company IS NULL OR ?::VARCHAR IS NULL OR only_company = ?) "
+            "ORDER BY started_at LIMIT 1",
+            [territory, continued, only, only],
         ).fetchone()
         if row:
-            run_id, host, pid, started_at = row
+            run_id, host, pid, started_at, company = row
+            what = (
+                f"company {company!r} of territory {territory!r}"
+                if company
+                else (f"territory {territory!r}")
+            )
             raise RunConflictError(
-                f"territory {territory!r} is already being researched by run {run_id[:8]} "
+                f"{what} is already being researched by run {run_id[:8]} "
                 f"(process {pid} on {host}, started {started_at:%Y-%m-%d %H:%M} UTC); "
                 "wait for it to finish or stop it, then run again"
             )

@@ -137,6 +137,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS llm_cost_usd DOUBLE DEFAULT 0;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS cost_usd DOUBLE DEFAULT 0;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS cost_complete BOOLEAN DEFAULT true;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS tokens_estimated BOOLEAN DEFAULT false;
+-- The company key of a one-company run (a lookup): it conflicts only with runs of that company.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS only_company VARCHAR;
 """
 # Per company and run: what it cost (company_results and result_history alike).
 COST_COLUMNS = ("tokens_estimated BOOLEAN", "tavily_credits DOUBLE", "llm_cost_usd DOUBLE",
@@ -148,7 +150,7 @@ MIGRATIONS += "".join(
 )
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:

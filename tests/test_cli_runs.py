@@ -12,6 +12,7 @@ import pytest
 from territory.cli import main
 from territory.simulators.content import expected_tier
 from territory.simulators.faults import FaultRule
+from tests.test_flow import query
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parent.parent
@@ -72,3 +73,7 @@ def test_lookup_prints_one_company_in_full(territory_env, sims, capsys):
     assert out.startswith("Helix Robotics (helixrobotics.example)")
     assert "tier: " in out and "reasoning: " in out and "http" in out
     assert "(helixrobotics.example)" in sims.tavily.stats()["log"][0]["query"]
+    # A lookup is a run of one company: it conflicts only with runs of that company.
+    assert query(territory_env, "SELECT territory, only_company, status FROM runs") == [
+        ("lookups", "helix robotics", "completed")
+    ]

@@ -108,6 +108,31 @@ def test_a_second_live_run_of_a_territory_is_refused_in_one_line(tmp_path):
         assert rows(store.conn, "SELECT count(*) FROM runs WHERE territory = 'emea'") == [(2,)]
 
 
+def test_one_company_runs_conflict_only_over_the_same_company(tmp_path):
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        acme = store.start_run("lookups", "full", {}, None, 1, 0, 1, only_company="acme")
+        # Two people looking up different companies at once: both go on.
+        globex = store.start_run("lookups", "full", {}, None, 1, 0, 1, only_company="globex")
+        with pytest.raises(RunConflictError) as refused:
+            store.start_run("lookups", "full", {}, None, 1, 0, 1, only_company="acme")
+        assert str(refused.value).startswith(
+            f"company 'acme' of territory 'lookups' is already being researched by run {acme[:8]}"
+        )
+        # A run of the whole territory may include either company: it waits for both.
+        with pytest.raises(RunConflictError):
+            store.start_run("lookups", "full", {}, None, 5, 0, 5)
+        store.finish_run(acme, "completed")
+        store.finish_run(globex, "completed")
+        whole = store.start_run("lookups", "full", {}, None, 5, 0, 5)
+        with pytest.raises(RunConflictError, match="territory 'lookups' is already"):
+            store.start_run("lookups", "full", {}, None, 1, 0, 1, only_company="initech")
+        stored = store.conn.execute(
+            "SELECT only_company FROM runs WHERE run_id IN (?, ?, ?) ORDER BY 1",
+            [acme, globex, whole],
+        ).fetchall()
+        assert stored == [("acme",), ("globex",), (None,)]
+
+
 def test_a_run_on_another_host_counts_as_live_until_it_goes_quiet(tmp_path):
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
         remote = store.start_run("emea", "full", {}, None, 1, 0, 1)
