@@ -19,6 +19,7 @@ class Measured:
     wall_seconds: float
     peak_rss_bytes: int
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process name, summed
+    peak_rss_by_label: dict[str, int] = field(default_factory=dict)  # each label's own peak
     stderr_tail: str = ""
 
     @property
@@ -36,6 +37,7 @@ class TreeSampler(threading.Thread):
         self._interval = interval
         self._halt = threading.Event()
         self.peak_rss = 0
+        self.peak_by_label: dict[str, int] = {}  # where the memory is: flow or Prefect server
         # Last CPU times seen per pid: a process that exits keeps its last sample.
         self._cpu: dict[int, tuple[str, float]] = {}
 
@@ -51,16 +53,21 @@ class TreeSampler(threading.Thread):
         except psutil.Error:
             return
         total = 0
+        by_label: dict[str, int] = {}
         for proc in procs:
             try:
                 with proc.oneshot():
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
                     times = proc.cpu_times()
                     label = self._cpu[proc.pid][0] if proc.pid in self._cpu else _label(proc)
                     self._cpu[proc.pid] = (label, times.user + times.system)
             except psutil.Error:
                 continue
+            total += rss
+            by_label[label] = by_label.get(label, 0) + rss
         self.peak_rss = max(self.peak_rss, total)
+        for label, rss in by_label.items():
+            self.peak_by_label[label] = max(self.peak_by_label.get(label, 0), rss)
 
     def stop(self) -> dict[str, float]:
         """Stop sampling; CPU seconds per process label."""
@@ -91,4 +98,4 @@ def run_measured(cmd: list[str], env: dict[str, str], stdout: IO[str] | None = N
     wall = time.monotonic() - started
     cpu = sampler.stop()
     tail = "\n".join(stderr.strip().splitlines()[-15:])
-    return Measured(proc.returncode, wall, sampler.peak_rss, cpu, tail)
+    return Measured(proc.returncode, wall, sampler.peak_rss, cpu, sampler.peak_by_label, tail)

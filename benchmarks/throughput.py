@@ -187,6 +187,8 @@ def run_flow(
         ).fetchone()
     own = json.loads(rusage.read_text())
     _say(f"CPU seconds by process: {measured.cpu_seconds}")
+    peaks = {k: f"{v / 2**20:.0f} MiB" for k, v in measured.peak_rss_by_label.items()}
+    _say(f"peak memory by process (each at its own peak): {peaks}")
     server = sum(v for k, v in measured.cpu_seconds.items() if k == "prefect-server")
     row = Row("flow", 0, 0, float(wall), 0, measured.peak_rss_bytes, own["cpu_seconds"], server,
               int(stored))  # fmt: skip

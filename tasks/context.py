@@ -97,14 +97,18 @@ def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = _WORD.findall(text.casefold())
     if len(words) < SHINGLE_WORDS:
         return frozenset([tuple(words)])
-    return frozenset(
-        tuple(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)
-    )
+    # zip over shifted lists builds the word n-grams in C, ~4x faster than slicing in Python.
+    # The shifted lists differ in length by design: zip stops at the shortest.
+    return frozenset(zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False))
 
 
 def _alike(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> bool:
-    union = len(a | b)
-    return bool(union) and len(a & b) / union >= NEAR_DUPLICATE
+    small, large = sorted((len(a), len(b)))
+    # Jaccard is at most small / large: most pairs of pages are told apart by size alone.
+    if not large or small < NEAR_DUPLICATE * large:
+        return False
+    common = len(a & b)
+    return common / (len(a) + len(b) - common) >= NEAR_DUPLICATE
 
 
 def _distinct(pages: list[SearchPage]) -> list[SearchPage]:
@@ -156,7 +160,8 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     company = _terms((focus.company,))
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
-    pages_with = Counter(key for paras in split for key in {_normal(p) for p in paras})
+    normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
+    pages_with = Counter(key for keys in normal for key in set(keys))
     boilerplate = {key for key, count in pages_with.items() if count >= BOILERPLATE_PAGES}
     sent: set[str] = set()  # boilerplate already sent with an earlier page
 
@@ -166,19 +171,23 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     def has_keyword(text: str) -> bool:
         if keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
+        # Most paragraphs hold no keyword at all: one search tells, without the rewrite below.
+        if not keywords.search(text):
+            return False
         # The company's own name is no signal: "Acme AI" is not "uses AI".
-        return bool(keywords.search(company.sub(" ", text) if company else text))
+        return not company or bool(keywords.search(company.sub(" ", text)))
 
     trimmed: list[SearchPage] = []
-    for page, paras in zip(pages, split, strict=True):
+    for page, paras, keys in zip(pages, split, normal, strict=True):
         furniture = {
             i
             for i, p in enumerate(paras)
-            if _normal(p) in boilerplate and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
+            if keys[i] in boilerplate and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
         }
+        keyworded = [has_keyword(p) for p in paras]  # each paragraph searched once
         lead = _lead(paras, furniture)
         chosen = set(lead)
-        relevant = any(names(paras[i]) or has_keyword(paras[i]) for i in lead)
+        relevant = any(names(paras[i]) or keyworded[i] for i in lead)
         # The first paragraph naming the company says who the page is about (often with a
         # link to its site, which tells namesakes apart).
         first_named = next(
@@ -188,10 +197,10 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
             chosen.add(first_named)
             relevant = True
         for i, para in enumerate(paras):
-            if not has_keyword(para):
+            if not keyworded[i]:
                 continue
             if i in furniture:
-                key = _normal(para)
+                key = keys[i]
                 if key not in sent:  # repeated furniture with a keyword: sent once
                     sent.add(key)
                     chosen.add(i)

@@ -58,27 +58,38 @@ def check_signals(
 ) -> CheckedEvidence:
     """Keep signals whose URL was shown to the model and whose excerpt that page contains;
     each kept signal carries the date its page says it was published, if it says one."""
-    content: dict[str, list[str]] = {}
-    dates: dict[str, str] = {}
+    by_url: dict[str, list[SearchPage]] = {}
     for page in pages:
         if page.url in shown:
-            texts = content.setdefault(page.url, [])
-            texts.extend(comparable(t) for t in (page.raw_content, page.content, page.title) if t)
-            found = page_date(page)
-            if found and page.url not in dates:
-                dates[page.url] = found.isoformat()
+            by_url.setdefault(page.url, []).append(page)
+    content: dict[str, list[str]] = {}  # normalised lazily: only cited pages are read
+
+    def texts(url: str) -> list[str]:
+        if url not in content:
+            content[url] = [
+                comparable(t)
+                for page in by_url.get(url, ())
+                for t in (page.raw_content, page.content, page.title)
+                if t
+            ]
+        return content[url]
+
+    def published(url: str) -> str | None:
+        found = next((d for page in by_url.get(url, ()) if (d := page_date(page))), None)
+        return found.isoformat() if found else None
+
     kept: list[Signal] = []
     for signal in signals:
         excerpt = comparable(signal.excerpt)
         if len(excerpt.split()) < MIN_EXCERPT_WORDS:
             continue
-        if any(excerpt in text for text in content.get(signal.url, ())):
+        if any(excerpt in text for text in texts(signal.url)):
             # Stored as the model wrote it, on one line; a reader checks it the same way.
             kept.append(
                 signal.model_copy(
                     update={
                         "excerpt": " ".join(signal.excerpt.split()),
-                        "published": dates.get(signal.url),
+                        "published": published(signal.url),
                     }
                 )
             )
