@@ -21,7 +21,7 @@ from prefect.futures import PrefectFuture
 from flows.budget import Budget
 from tasks.accounts import Account
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
-from tasks.models import CompanyResult, SearchOutcome, SearchRequest
+from tasks.models import SearchOutcome, SearchRequest
 from tasks.search import SearchChunkOutcome
 from tasks.slots import StopSignal
 
@@ -102,7 +102,7 @@ class ChunkScheduler:
     def _start(self, index: int) -> bool:
         """Open chunk `index` (False: it does not fit under the cost cap, nothing was sent)."""
         accounts = self.chunks[index]
-        items = [ChunkItem(a.key, a.name, a.domain, dict(a.metadata)) for a in accounts]
+        items = [ChunkItem.of(a) for a in accounts]
         requests = {a.key: self.make_request(a) for a in accounts}
         cached = self.lookup_cached(list(requests.values()))
         for item in items:
@@ -166,18 +166,7 @@ class ChunkScheduler:
             # The task itself broke (not one company): record every company of it as failed.
             reason = f"classification task failed: {failure_of(future)}"
             outcome = ChunkOutcome(
-                chunk.index,
-                [
-                    CompanyResult(
-                        company_key=i.company_key,
-                        name=i.name,
-                        domain=i.domain,
-                        metadata=i.metadata,
-                        status="failed",
-                        error=reason,
-                    )
-                    for i in chunk.items
-                ],
+                chunk.index, [i.result(status="failed", error=reason) for i in chunk.items]
             )
         self.on_classified(outcome)
         self.report.unprocessed.extend(outcome.unprocessed)

@@ -15,9 +15,16 @@ from flows.pipeline import ChunkScheduler, PipelineReport
 from flows.reporting import Progress
 from storage.duckdb_store import TerritoryStore
 from tasks.accounts import Account
-from tasks.classify import ChunkOutcome, ChunkWork, ClassifyOptions, classify_chunk, search_credits
+from tasks.classify import (
+    ChunkItem,
+    ChunkOutcome,
+    ChunkWork,
+    ClassifyOptions,
+    classify_chunk,
+    search_credits,
+)
 from tasks.costs import load_prices
-from tasks.models import CompanyResult, SearchOutcome, SearchRequest
+from tasks.models import SearchOutcome, SearchRequest
 from tasks.providers import Providers, providers_from
 from tasks.rubric import Rubric
 from tasks.search import build_query, search_chunk
@@ -159,25 +166,17 @@ def run_chunks(
         log_pacing(logger, providers)
     if report.skipped:
         reason = f"skipped (budget): the run's {budget.describe()}; the next run picks it up"
-        store.save_skipped(run_id, territory, [skipped(a, reason) for a in report.skipped])
+        store.save_skipped(
+            run_id,
+            territory,
+            [ChunkItem.of(a).result(status="skipped", error=reason) for a in report.skipped],
+        )
         report.fatal = report.fatal or (
             f"{budget.describe()}: {len(report.skipped)} companies skipped, the next run "
             "picks them up"
         )
         logger.warning("%s; %d companies skipped", budget.describe(), len(report.skipped))
     return report
-
-
-def skipped(account: Account, reason: str) -> CompanyResult:
-    """The record of a company the run did not start."""
-    return CompanyResult(
-        company_key=account.key,
-        name=account.name,
-        domain=account.domain,
-        metadata=account.metadata,
-        status="skipped",
-        error=reason,
-    )
 
 
 def min_relevance(settings: Settings, rubric: Rubric) -> float:

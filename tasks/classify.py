@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.accounts import Account
 from tasks.context import Focus, build_sources, select_pages
 from tasks.costs import Prices, Spend, load_prices
 from tasks.entities import sort_out
@@ -34,6 +36,20 @@ class ChunkItem:
     outcome: SearchOutcome | None = None
     search_error: str | None = None
     search_cached: bool = False
+
+    @classmethod
+    def of(cls, account: Account) -> ChunkItem:
+        return cls(account.key, account.name, account.domain, dict(account.metadata))
+
+    def result(self, **fields: Any) -> CompanyResult:
+        """This company's result: who it is, and `fields` (status, error, verdict...)."""
+        return CompanyResult(
+            company_key=self.company_key,
+            name=self.name,
+            domain=self.domain,
+            metadata=self.metadata,
+            **fields,
+        )
 
 
 @dataclass
@@ -115,16 +131,9 @@ def classify_item(
 ) -> CompanyResult:
     """One company: sort out its evidence, ask the LLM (with retries), keep what holds up."""
     rubric = options.rubric
-    base = dict(
-        company_key=item.company_key,
-        name=item.name,
-        domain=item.domain,
-        metadata=item.metadata,
-        search_cached=item.search_cached,
-        rubric=rubric.label,
-    )
+    base: dict[str, Any] = dict(search_cached=item.search_cached, rubric=rubric.label)
     if item.outcome is None:
-        return CompanyResult(**base, status="failed", error=f"search failed: {item.search_error}")
+        return item.result(**base, status="failed", error=f"search failed: {item.search_error}")
     base |= dict(
         search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
     )
@@ -133,7 +142,7 @@ def classify_item(
     if entities.rivals:
         # Several organisations answer to this name: guessing would score the wrong one.
         named = ", ".join(f"{d} ({n} pages)" for d, n in entities.rivals[:4])
-        return CompanyResult(
+        return item.result(
             **base,
             status="ambiguous",
             error=f"the results are about {len(entities.rivals)} organisations named "
@@ -161,7 +170,7 @@ def classify_item(
             "sources": 0,
             "set_aside": entities.set_aside,
         }
-        return CompanyResult(**base, status="ok", classification=verdict, evidence=summary)
+        return item.result(**base, status="ok", classification=verdict, evidence=summary)
 
     spend = Spend()
 
@@ -185,14 +194,12 @@ def classify_item(
         raise
     except ProviderError as exc:
         costs = _costs(spend, item, classifier.model, options)
-        return CompanyResult(
-            **base, status="failed", error=str(exc), model=classifier.model, **costs
-        )
+        return item.result(**base, status="failed", error=str(exc), model=classifier.model, **costs)
     # A signal must quote a page the model was shown, verbatim; anything else is dropped.
     read = [p for p in entities.kept if p.url in {s.url for s in sources}]
     checked = check_signals(verdict.signals, read, {s.url for s in sources})
     judged, summary = judge(verdict, checked, read, rubric, options.today, entities.set_aside)
-    return CompanyResult(
+    return item.result(
         **base,
         status="ok",
         classification=judged,

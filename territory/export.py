@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import duckdb
 
 from territory.console import EXIT_OK, CliError
+from territory.files import replacing
 from territory.read_commands import passthrough, public_result, reader
 
 FORMATS = ("csv", "parquet", "json")
@@ -100,19 +100,17 @@ def write_json(
         record["signals"] = result.get("signals") or []
         record["updated_at"] = row["updated_at"].isoformat() if row["updated_at"] else None
         records.append(record)
-    _atomic_write(out, json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8"))
+    with replacing(out) as tmp:
+        tmp.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def write_csv(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
     """UTF-8 CSV (with a BOM, which Excel needs to read UTF-8), formulas defused."""
-    with tempfile.NamedTemporaryFile(
-        "w", newline="", encoding="utf-8-sig", delete=False, dir=out.parent, suffix=".tmp"
-    ) as handle:
+    with replacing(out) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    os.replace(handle.name, out)
 
 
 def _csv_cell(value: Any) -> str:
@@ -135,22 +133,13 @@ def write_parquet(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> 
                     record["updated_at"] = record["updated_at"].isoformat()
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         spec = "{" + ", ".join(f"{_sql_text(c)}: {_sql_text(t)}" for c, t in types.items()) + "}"
-        partial = Path(folder) / "out.parquet"
-        with duckdb.connect() as conn:
+        with replacing(out) as tmp, duckdb.connect() as conn:
             source = f"read_json({_sql_text(str(lines))}, format = 'newline_delimited', "
             conn.execute(
                 f"COPY (SELECT * FROM {source}columns = {spec})) "
-                f"TO {_sql_text(str(partial))} (FORMAT PARQUET)"
+                f"TO {_sql_text(str(tmp))} (FORMAT PARQUET)"
             )
-        os.replace(partial, out)
 
 
 def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _atomic_write(out: Path, data: bytes) -> None:
-    """Write beside the target, then rename: a reader never sees half a file."""
-    with tempfile.NamedTemporaryFile(delete=False, dir=out.parent, suffix=".tmp") as handle:
-        handle.write(data)
-    os.replace(handle.name, out)

@@ -11,10 +11,8 @@ import argparse
 import base64
 import hashlib
 import html
-import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 from tasks.changes import Change, changes_in
 from tasks.entities import host_of
 from territory.console import EXIT_OK, CliError
+from territory.files import replacing
 from territory.read_commands import reader
 
 TIERS = ("HOT", "WARM", "COLD")
@@ -81,21 +80,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def write_report(out: Path, page: str) -> None:
-    """Write the page next to OUT and rename it in place, so no half-written report is left."""
+    """Write the page whole (beside OUT, then renamed), so no half-written report is left."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        with replacing(out) as tmp:
+            # Lone surrogates from stored JSON cannot be UTF-8: replace them rather than fail.
+            tmp.write_text(page, encoding="utf-8", errors="replace", newline="\n")
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
-    try:
-        # Lone surrogates from stored JSON cannot be UTF-8: replace them rather than fail.
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as f:
-            f.write(page)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide the report from others
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 
 import duckdb
 import pytest
@@ -76,6 +77,15 @@ def test_parquet_is_typed_and_json_keeps_exact_values(db, tmp_path):
     assert formula["signals"] == [
         {"kind": "other", "url": "https://f.example/x", "excerpt": "Uses AI daily."}
     ]
+    # Every format is written whole beside the target and renamed, with the permissions of
+    # any new file (not a temporary file's 0600), and leaves nothing else behind.
+    csv_out = tmp_path / "emea.csv"
+    assert main(["export", str(csv_out), "--territory", "emea"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    for out in (parquet, js, csv_out):
+        assert out.stat().st_mode & 0o777 == 0o666 & ~umask, out
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 @pytest.mark.parametrize(

@@ -101,10 +101,18 @@ def test_a_stopped_waiter_leaves_the_queue_without_taking_a_slot():
     assert pool.try_acquire()  # the slot came back; nobody holds a phantom hand-off
 
 
-@pytest.mark.slow
-def test_two_pools_share_one_prefect_limit_and_return_every_slot(prefect_server):
+def slots_left_held(name: str) -> int:
+    """Slots of the server's limit `name` still taken; the limit is deleted after the test."""
     from prefect.client.orchestration import get_client
 
+    with get_client(sync_client=True) as client:
+        limit = client.read_global_concurrency_limit_by_name(name)
+        client.delete_global_concurrency_limit_by_name(name)
+    return limit.active_slots
+
+
+@pytest.mark.slow
+def test_two_pools_share_one_prefect_limit_and_return_every_slot(prefect_server):
     a, b = SlotPool(4, "test-shared-cap"), SlotPool(4, "test-shared-cap")
     try:
         lock, state = threading.Lock(), {"now": 0, "peak": 0}
@@ -129,10 +137,7 @@ def test_two_pools_share_one_prefect_limit_and_return_every_slot(prefect_server)
     finally:
         a.close()
         b.close()
-    with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name("test-shared-cap")
-        client.delete_global_concurrency_limit_by_name("test-shared-cap")
-    assert limit.active_slots == 0
+    assert slots_left_held("test-shared-cap") == 0
 
 
 @pytest.mark.slow
@@ -151,7 +156,6 @@ def test_a_vanished_limit_is_an_error_not_a_free_pass(prefect_server):
 
 @pytest.mark.slow
 def test_a_run_starved_by_other_runs_says_it_is_waiting(prefect_server, monkeypatch):
-    from prefect.client.orchestration import get_client
 
     import flows.limits as limits
 
@@ -180,7 +184,4 @@ def test_a_run_starved_by_other_runs_says_it_is_waiting(prefect_server, monkeypa
     finally:
         holder.close()
         waiter.close()
-    with get_client(sync_client=True) as client:
-        limit = client.read_global_concurrency_limit_by_name("test-starved")
-        client.delete_global_concurrency_limit_by_name("test-starved")
-    assert limit.active_slots == 0
+    assert slots_left_held("test-starved") == 0
