@@ -145,20 +145,32 @@ def write_territory(path: Path, n: int) -> None:
             fh.write(f"Benchmark Account {i:05d},bench{i:05d}.example,CRM-{i}\n")
 
 
-def flow_env(
-    sims: SimulatorProcess, workdir: Path, limits: Limits, time_scale: float
+def simulator_env(
+    sims: SimulatorProcess, db: Path, prefect_home: Path, drop: tuple[str, ...] = ()
 ) -> dict[str, str]:
-    """Environment of the flow process: simulators, a fresh DuckDB file, the scenario's caps."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "TAVILY_"))}
+    """This process's environment pointed at the simulators, a DuckDB file and a Prefect home
+    of the run's own (no outside Prefect API or provider settings leak in)."""
+    dropped = ("PREFECT_API", "TAVILY_", *drop)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(
         TAVILY_BASE_URL=sims.tavily_url,
         TAVILY_API_KEY=TAVILY_KEY,
         LLM_BASE_URL=sims.llm_url,
         LLM_API_KEY=LLM_KEY,
         LLM_MODEL="simulated-model",
-        TERRITORY_DB=str(workdir / "bench.duckdb"),
-        PREFECT_HOME=str(workdir / "prefect-home"),
+        TERRITORY_DB=str(db),
+        PREFECT_HOME=str(prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    return env
+
+
+def flow_env(
+    sims: SimulatorProcess, workdir: Path, limits: Limits, time_scale: float
+) -> dict[str, str]:
+    """Environment of the flow process: simulators, a fresh DuckDB file, the scenario's caps."""
+    env = simulator_env(sims, workdir / "bench.duckdb", workdir / "prefect-home")
+    env.update(
         TAVILY_CONCURRENCY=str(limits.tavily_concurrency),
         LLM_CONCURRENCY=str(limits.llm_concurrency),
         BATCH_SIZE=str(limits.batch_size),

@@ -189,12 +189,8 @@ def min_relevance(settings: Settings, rubric: Rubric) -> float:
 
 
 def log_pacing(logger: Any, providers: Providers) -> None:
-    """Say how often each provider pushed back, and the pace the run settled on."""
+    """Say how often each provider pushed back, and what the pacer made of it."""
     for name, pace in (("Tavily", providers.search_pace()), ("LLM", providers.llm_pace())):
         if pace.rate_limited:
-            logger.info(
-                "%s answered 429 %d times; requests were paced to %.1f per minute",
-                name,
-                pace.rate_limited,
-                (pace.rate or 0) * 60,
-            )
+            verdicts = "; ".join(pace.verdicts[-3:]) or "retried, pace kept"
+            logger.info("%s answered 429 %d times: %s", name, pace.rate_limited, verdicts)

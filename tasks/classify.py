@@ -95,13 +95,17 @@ def classify_chunk(
     classifier, pace = providers.classifier(), providers.llm_pace()
 
     def send(messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
-        return paced_call(lambda: classifier.classify(messages), llm_slots, pace, stop)
+        return paced_call(
+            lambda: classifier.classify(messages), llm_slots, pace, stop, classifier.stated_limits
+        )
 
     def classify_one(item: ChunkItem) -> CompanyResult | None:
         if stop.is_set():
             return None
         try:
-            return classify_item(item, classifier, send, providers.policy, options, stop)
+            return classify_item(
+                item, classifier, send, providers.policy, options, stop, pace.outage
+            )
         except FatalProviderError as exc:
             fatal.append(str(exc))
             stop.set()  # tell the other companies, chunks and the flow to stop sending
@@ -128,6 +132,7 @@ def classify_item(
     policy: RetryPolicy,
     options: ClassifyOptions,
     stop: StopSignal,
+    outage: Callable[[], float] = lambda: 0.0,
 ) -> CompanyResult:
     """One company: sort out its evidence, ask the LLM (with retries), keep what holds up."""
     rubric = options.rubric
@@ -189,7 +194,7 @@ def classify_item(
         return verdict, usage
 
     try:
-        verdict, _ = policy.call(attempt, should_stop=stop.is_set)
+        verdict, _ = policy.call(attempt, should_stop=stop.is_set, outage=outage)
     except FatalProviderError:
         raise
     except ProviderError as exc:

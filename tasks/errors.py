@@ -40,6 +40,10 @@ class InvalidOutputError(TransientError):
     answer: str = ""
 
 
+class ProviderDownError(TransientError):
+    """The provider has failed every request for longer than a run waits for it."""
+
+
 class PermanentError(ProviderError):
     """This company's request cannot succeed as sent (e.g. a 400); do not retry it."""
 
@@ -74,34 +78,56 @@ class RetryPolicy:
         *,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
+        outage: Callable[[], float] = lambda: 0.0,
     ) -> T:
-        """Run `fn`, retrying TransientErrors; re-raises the last one when attempts run out."""
-        attempt = limited = 1
+        """Run `fn`, retrying TransientErrors; re-raises the last one when attempts run out.
+
+        `outage` says how long the provider has failed every request: failures during an
+        outage are the provider's, not this request's, so they use up no attempts (the pacer
+        holds requests back meanwhile and ends them once the outage outlasts its patience).
+        """
+        tries = Tries(self, outage)
         while True:
             try:
                 return fn()
-            except RateLimitedError as exc:
-                if should_stop():
-                    raise
-                if limited >= self.max_rate_limited:
-                    raise RateLimitedError(
-                        f"{exc} (gave up after {limited} attempts)", exc.retry_after
-                    ) from exc
-                if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_SECONDS:
-                    raise RateLimitedError(
-                        f"{exc} (provider asked to wait {exc.retry_after:.0f}s; giving up)"
-                    ) from exc
-                sleep(self.delay(min(limited, 6), exc.retry_after))
-                limited += 1
             except TransientError as exc:
                 if should_stop():
                     raise
-                if attempt >= self.max_attempts:
-                    suffix = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
-                    raise type(exc)(f"{exc}{suffix}", exc.retry_after) from exc
-                if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_SECONDS:
-                    raise TransientError(
-                        f"{exc} (provider asked to wait {exc.retry_after:.0f}s; giving up)"
-                    ) from exc
-                sleep(self.delay(attempt, exc.retry_after))
-                attempt += 1
+                sleep(tries.after(exc))
+
+
+@dataclass
+class Tries:
+    """One request's attempts so far under a RetryPolicy."""
+
+    policy: RetryPolicy
+    outage: Callable[[], float] = lambda: 0.0
+    attempt: int = 1  # attempts made, failures other than 429s
+    limited: int = 1  # attempts made, 429s
+    waits: int = 0  # back-offs so far (they keep growing during an outage)
+
+    def after(self, exc: TransientError) -> float:
+        """Seconds to wait before trying again; raises (saying why) when it is time to stop."""
+        policy = self.policy
+        if isinstance(exc, ProviderDownError):
+            raise exc
+        if exc.retry_after is not None and exc.retry_after > MAX_RETRY_AFTER_SECONDS:
+            raise type(exc)(
+                f"{exc} (provider asked to wait {exc.retry_after:.0f}s; giving up)"
+            ) from exc
+        counts = self.outage() <= 0  # an outage is nobody's attempt
+        self.waits += 1
+        if isinstance(exc, RateLimitedError):
+            if counts and self.limited >= policy.max_rate_limited:
+                raise RateLimitedError(
+                    f"{exc} (gave up after {self.limited} attempts)", exc.retry_after
+                ) from exc
+            wait = policy.delay(min(self.limited if counts else self.waits, 6), exc.retry_after)
+            self.limited += counts
+            return wait
+        if counts and self.attempt >= policy.max_attempts:
+            suffix = f" (gave up after {self.attempt} attempts)" if self.attempt > 1 else ""
+            raise type(exc)(f"{exc}{suffix}", exc.retry_after) from exc
+        wait = policy.delay(self.attempt if counts else self.waits, exc.retry_after)
+        self.attempt += counts
+        return wait

@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import typing
+from dataclasses import replace
 from typing import Protocol
 
 import openai
@@ -21,6 +22,7 @@ from tasks.errors import (
     TransientError,
 )
 from tasks.models import Classification, SignalKind, Usage
+from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
 from tasks.rubric import answer_model
 
 DEFAULT_KINDS: tuple[str, ...] = typing.get_args(SignalKind)
@@ -39,6 +41,10 @@ class Classifier(Protocol):
 
     def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
         """One classification; raise a ProviderError subclass on failure."""
+        ...
+
+    def stated_limits(self) -> StatedLimits | None:
+        """The limits the provider stated on this thread's last response, if any."""
         ...
 
 
@@ -70,6 +76,11 @@ class OpenAICompatibleClassifier:
         self._may_fall_back = structured_output == "auto"
         self._mode_lock = threading.Lock()
         self._max_tokens = max_output_tokens
+        self._last = threading.local()  # per thread: the limits stated on its last response
+
+    def stated_limits(self) -> StatedLimits | None:
+        """The x-ratelimit-* limits of this thread's last response (None if it stated none)."""
+        return getattr(self._last, "limits", None)
 
     @property
     def uses_json_schema(self) -> bool:
@@ -79,6 +90,7 @@ class OpenAICompatibleClassifier:
     def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
         """Send one request; map every failure to our error kinds."""
         use_schema = self._use_schema
+        self._last.limits = None
         try:
             if use_schema:
                 return self._classify_with_schema(messages)
@@ -104,21 +116,22 @@ class OpenAICompatibleClassifier:
                 f"model {self.model!r} was not found at {self.base_url}; check LLM_MODEL"
             ) from None
         except openai.RateLimitError as exc:
+            self._last.limits = stated_limits(exc.response.headers)
             if exc.code == "insufficient_quota" or _error_type(exc) == "insufficient_quota":
                 raise FatalProviderError(
                     "the LLM account is out of quota (429 insufficient_quota); completed work is "
                     "saved, add credit and run again"
                 ) from None
-            raise RateLimitedError("LLM 429 rate limited", _retry_after(exc.response)) from None
+            retry_after = retry_after_seconds(exc.response.headers)
+            raise RateLimitedError("LLM 429 rate limited", retry_after) from None
         except openai.APITimeoutError:
             raise TransientError("LLM request timed out") from None
         except openai.APIConnectionError:
             raise TransientError("LLM connection failed") from None
         except openai.APIStatusError as exc:
             if exc.status_code in (408, 409) or exc.status_code >= 500:
-                raise TransientError(
-                    f"LLM HTTP {exc.status_code}", _retry_after(exc.response)
-                ) from None
+                retry_after = retry_after_seconds(exc.response.headers)
+                raise TransientError(f"LLM HTTP {exc.status_code}", retry_after) from None
             raise PermanentError(f"LLM HTTP {exc.status_code}: {_message(exc)}") from None
         except (json.JSONDecodeError, AttributeError, TypeError):
             # A 200 whose body is not a chat completion (HTML, truncated JSON, a bare string).
@@ -129,23 +142,28 @@ class OpenAICompatibleClassifier:
     ) -> tuple[Classification, Usage | None]:
         # chat.completions.parse() rebuilds the strict schema from the model on every call
         # (about 5 ms of CPU each); the same response_format, built once, costs nothing.
-        completion = self._client.chat.completions.create(
-            model=self.model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format=_schema_response_format(self.kinds),
-            max_completion_tokens=self._max_tokens,
-        )
-        return self._parse_choice(completion, self.kinds)
+        return self._complete(messages, _schema_response_format(self.kinds))
 
     def _classify_with_json_object(
         self, messages: list[dict[str, str]]
     ) -> tuple[Classification, Usage | None]:
-        completion = self._client.chat.completions.create(
+        return self._complete(messages, {"type": "json_object"})
+
+    def _complete(
+        self, messages: list[dict[str, str]], response_format: dict[str, object]
+    ) -> tuple[Classification, Usage | None]:
+        # The raw response carries the x-ratelimit-* headers the pacer reads.
+        raw = self._client.chat.completions.with_raw_response.create(
             model=self.model,
             messages=messages,  # type: ignore[arg-type]
-            response_format={"type": "json_object"},
+            response_format=response_format,  # type: ignore[arg-type]
             max_completion_tokens=self._max_tokens,
         )
+        completion = raw.parse()
+        limits = stated_limits(raw.headers)
+        if limits is not None:
+            usage = getattr(completion, "usage", None)
+            self._last.limits = replace(limits, tokens_used=getattr(usage, "total_tokens", None))
         return self._parse_choice(completion, self.kinds)
 
     @staticmethod
@@ -221,19 +239,3 @@ def _error_type(exc: openai.APIStatusError) -> str | None:
 def _is_response_format_error(exc: openai.BadRequestError) -> bool:
     text = f"{exc.param or ''} {_message(exc)}".lower()
     return "response_format" in text or "json_schema" in text
-
-
-def _retry_after(response: object) -> float | None:
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    value = headers.get("retry-after")
-    try:
-        if ms is not None:
-            return float(ms) / 1000
-        if value is not None:
-            return float(value)
-    except ValueError:
-        return None
-    return None

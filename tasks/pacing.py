@@ -1,142 +1,225 @@
-"""Adaptive pacing of one provider's requests: learn its rate limit from its 429s.
+"""Pacing one provider's requests by how it pushes back.
 
-Nobody has to tune a batch size when 429s appear. Until a provider pushes back, requests are
-not paced at all (the concurrency caps are the only limit). Providers state their limits per
-window (a minute for Tavily and OpenAI; RATE_LIMIT_WINDOW). The first 429 sets the pace just
-under what the provider accepted over the last window, which is what its limit lets through;
-later ones trim it by 10% (never below that), and while requests succeed it creeps up by a
-fifth per window to find spare room (additive increase, multiplicative decrease). After a 429
-every request to that provider pauses for one request's time at the new pace (the refused
-request waits out its Retry-After); if the request sent after the pause is refused too,
-the window is full of earlier requests, and everything waits until the oldest of them has
-left it (or the Retry-After, if longer) instead of knocking on the door.
+A 429 means different things, and each calls for its own answer:
+
+* **sporadic refusals** (a busy provider, a key shared with other applications): only the
+  refused request waits (its Retry-After, in RetryPolicy); the pace stays;
+* **a rate limit** (a token bucket, a window per minute): send at about the rate the provider
+  accepts, probing for more now and then (`tasks.rate_control` tells these two apart);
+* **stated limits** (OpenAI's `x-ratelimit-*` headers): once the stated room runs low,
+  requests go at the stated rate, before any 429;
+* **an outage** (every request 429 or 5xx for minutes): one request at a time, further and
+  further apart, a line in the log every minute (`tasks.outages`).
 """
 
 from __future__ import annotations
 
-import random
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from tasks.errors import FatalProviderError, RateLimitedError
+from tasks.errors import (
+    FatalProviderError,
+    InvalidOutputError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from tasks.outages import FailureStreak
+from tasks.rate_control import MIN_RATE, RateControl
+from tasks.rate_headers import StatedLimits
 from tasks.slots import Slots, Stopped, StopSignal
 
 T = TypeVar("T")
 
-BACKOFF = 0.95  # the first 429: pace at this share of what the provider accepted
-DECREASE = 0.9  # later 429s: slow down by this factor
-INCREASE_PER_WINDOW = 0.2  # while requests succeed, grow by this share of the pace per window
-MIN_RATE = 0.1  # requests per second; never slower than one every ten seconds
+STATED_LOW = 0.1  # stated room below this share of the limit: go at the stated rate
+STATED_GAIN = 0.95
+STATED_FRESH = 10.0  # seconds a stated limit counts without a newer response
+# Until the provider first answers, only one request goes: its answer may state the limits
+# (a bucket with a burst of 10 refuses most of 50 requests sent blind). A first request
+# that hangs holds the others back this long at most.
+OPENING_WAIT = 5.0
+
+_logger = logging.getLogger(__name__)
 
 
-class AdaptiveRate:
+class Pacer:
     """Thread-safe pacer for one provider in one process."""
 
     def __init__(
         self,
+        name: str = "provider",
         window: float = 60.0,
+        patience: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        say: Callable[[str], None] | None = None,
     ) -> None:
-        self.window = window
+        self.name = name
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self.rate: float | None = None  # requests per second; None = not paced
-        self._base = 0.0  # the pace set by the last decrease (additive steps are a share of it)
-        self._next_at = 0.0  # earliest start of the next request
-        self._paused_until = 0.0
-        self._last_decrease = float("-inf")
-        self._last_increase = 0.0
-        # Start times of requests sent and of those refused, over the last window. A 429 comes
-        # back at once, so sent minus refused is what the provider accepted, long calls included.
-        self._sent: deque[float] = deque()
-        self._refused: deque[float] = deque()
-        self._refused_since_success = False
+        now = clock()
+        self._control = RateControl(window, now)
+        self._streak = FailureStreak(name, patience, say or _logger.warning)
+        self._next_at = now
+        self._line: deque[threading.Event] = deque()  # requests waiting for their turn
+        self._stated: tuple[float, float | None] = (-STATED_FRESH, None)  # (at, rate)
+        self._opening: float | None = None  # when the first request went, until it is answered
+        self._opened = False
         self.rate_limited = 0  # 429s seen, for the run's log
 
-    def wait(self, stop: StopSignal | None = None) -> float | None:
-        """Block until a request may start; its start time, or None if the run stopped."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                start = max(now, self._paused_until)
-                if self.rate is not None:
-                    start = max(start, self._next_at)
-                if start <= now:
-                    if self.rate is not None:
-                        self._next_at = now + 1.0 / self.rate
-                    self._sent.append(now)
-                    return now
-            if stop is not None and stop.is_set():
-                return None
-            # No slot is booked while sleeping: when the pace changes, waiters see it within
-            # a quarter second instead of sleeping out a start booked at the old pace.
-            self._sleep(min(start - now, 0.25) * (0.5 + random.random() / 2))
+    @property
+    def rate(self) -> float | None:
+        """The pace now, requests per second (None: only the concurrency caps bound it)."""
+        with self._lock:
+            return self._rate(self._clock())
 
-    def on_success(self, sent_at: float) -> None:
-        """The request sent at `sent_at` was accepted: probe a little faster."""
+    @property
+    def verdicts(self) -> list[str]:
+        """What the pacer concluded about the provider's 429s, in order."""
+        return list(self._control.verdicts)
+
+    def admit(self) -> float:
+        """0.0 if a request may start now (it is counted as sent); else seconds to wait
+        before asking again. Raises ProviderDownError once an outage outlasts the patience."""
+        return self._admit()[0]
+
+    def _admit(self) -> tuple[float, float]:
+        """(seconds to wait, now): the request's send time is the one counted as sent, so
+        its answer is matched to the same instant (a probe's cohort ends on it)."""
         with self._lock:
             now = self._clock()
-            if self.rate is None:
-                return
-            if self._refused_since_success:
-                if sent_at >= self._last_decrease:
-                    self._refused_since_success = False
-                    self._last_increase = now
-                return
-            elapsed = min(max(now - self._last_increase, 0.0), 1.0)
-            self.rate += self._base * INCREASE_PER_WINDOW * elapsed / self.window
-            self._last_increase = now
+            wait = self._streak.gate(now)
+            if not self._opened and self._opening is not None:
+                if now < self._opening + OPENING_WAIT:
+                    wait = max(wait, self._opening + OPENING_WAIT - now)
+                else:
+                    self._open(now)
+            rate = self._rate(now)
+            if rate is not None:
+                wait = max(wait, self._next_at - now)
+            if wait > 0:
+                return wait, now
+            if rate is not None:
+                # One interval of credit: a short gap does not waste the pace.
+                self._next_at = max(self._next_at, now - 1.0 / rate) + 1.0 / rate
+            if self._opening is None:
+                self._opening = now
+            self._control.on_sent(now)
+            self._streak.on_sent(now)
+            return 0.0, now
+
+    def wait(self, stop: StopSignal | None = None) -> float | None:
+        """Block until a request may start; its start time, or None if the run stopped.
+
+        Requests wait in line: only the first asks the pace, every quarter second at most
+        (so a change of pace is seen at once), and hands its turn on when it goes; the others
+        sleep until their turn comes (hundreds of threads polling the pace cost real CPU).
+        """
+        turn = threading.Event()
+        with self._lock:
+            self._line.append(turn)
+            if self._line[0] is turn:
+                turn.set()
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    return None
+                if not turn.wait(0.25):
+                    continue
+                delay, now = self._admit()
+                if delay <= 0:
+                    return now
+                self._sleep(min(delay, 0.25))
+        finally:
+            with self._lock:
+                self._line.remove(turn)
+                if self._line:
+                    self._line[0].set()
+
+    def on_success(self, sent_at: float, stated: StatedLimits | None = None) -> None:
+        """The request sent at `sent_at` was answered."""
+        with self._lock:
+            now = self._clock()
+            self._open(now)
+            self._control.on_answer(now, sent_at, refused=False)
+            self._streak.on_success(now, sent_at)
+            if stated is not None:
+                self._stated = (now, _stated_rate(stated, self._control.window))
 
     def on_rate_limited(self, sent_at: float, retry_after: float | None) -> None:
-        """The request sent at `sent_at` got a 429: slow down and pause, once per event."""
+        """The request sent at `sent_at` got a 429."""
         with self._lock:
             now = self._clock()
             self.rate_limited += 1
-            self._refused.append(sent_at)
-            pause = 0.0  # the refused request itself waits out its Retry-After (RetryPolicy)
-            if sent_at < self._last_decrease:
-                pass  # sent before the last decrease, which already answered it
-            elif not self._refused_since_success:
-                # A new push-back. The first one sets the pace from what the provider accepted
-                # over its window (a full window: that is its limit); later ones trim it.
-                accepted = self._accepted_per_second(now) * BACKOFF
-                if self.rate is None:
-                    self.rate = max(MIN_RATE, accepted or 1.0)
-                else:  # trim by 10%, but not below what the provider just accepted
-                    self.rate = max(MIN_RATE, min(self.rate, max(self.rate * DECREASE, accepted)))
-                self._base = self.rate
-                self._refused_since_success = True
-                pause = 1.0 / self.rate  # one slot's time at the new pace, then probe
-                self._last_decrease = self._last_increase = now
-            else:
-                # The probe after a pause was refused too: the window is full of earlier
-                # requests, so everything waits until the oldest of them has left it.
-                self._trim(now)
-                oldest = self._sent[0] if self._sent else now
-                pause = max(retry_after or 0.0, oldest + self.window - now)
-                self._last_decrease = now
-            self._paused_until = max(self._paused_until, now + min(pause, self.window))
+            self._open(now)
+            self._control.on_answer(now, sent_at, refused=True)
+            self._streak.on_failure(now, sent_at, retry_after, "429")
 
-    def _accepted_per_second(self, now: float) -> float:
-        """What the provider accepted over the last window, per second."""
-        self._trim(now)
-        return max(0, len(self._sent) - len(self._refused)) / self.window
+    def on_failure(self, sent_at: float, retry_after: float | None, why: str) -> None:
+        """The request sent at `sent_at` failed in a way worth retrying (5xx, timeout...)."""
+        with self._lock:
+            now = self._clock()
+            self._open(now)
+            self._control.on_failed(now, sent_at)
+            self._streak.on_failure(now, sent_at, retry_after, why)
 
-    def _trim(self, now: float) -> None:
-        for stamps in (self._sent, self._refused):
-            while stamps and now - stamps[0] > self.window:
-                stamps.popleft()
+    def on_lost(self, sent_at: float) -> None:
+        """The request sent at `sent_at` ended without an answer (a bug, an interrupt): a
+        probe stops waiting for it."""
+        with self._lock:
+            now = self._clock()
+            self._open(now)
+            self._control.on_failed(now, sent_at)
+
+    def _open(self, now: float) -> None:
+        """The first request was answered (or waited for long enough): the run starts now."""
+        if not self._opened:
+            self._opened = True
+            self._control.restart(now)
+
+    def outage(self) -> float:
+        """Seconds the provider has failed every request (0 while it answers some)."""
+        with self._lock:
+            return self._streak.failing_for(self._clock())
+
+    def _rate(self, now: float) -> float | None:
+        rate = self._control.rate(now)
+        at, stated = self._stated
+        if stated is not None and now - at < STATED_FRESH:
+            rate = stated if rate is None else min(rate, stated)
+        return rate
 
 
-def paced_call(fn: Callable[[], T], slots: Slots, pace: AdaptiveRate, stop: StopSignal) -> T:
+def _stated_rate(stated: StatedLimits, window: float) -> float | None:
+    """Requests per second a provider's stated limits (per window) allow once its room runs
+    low; None while there is room."""
+    rates = []
+    if stated.requests_limit and stated.requests_remaining is not None:
+        if stated.requests_remaining < max(2, STATED_LOW * stated.requests_limit):
+            rates.append(STATED_GAIN * stated.requests_limit / window)
+    if stated.tokens_limit and stated.tokens_remaining is not None and stated.tokens_used:
+        low = max(3 * stated.tokens_used, STATED_LOW * stated.tokens_limit)
+        if stated.tokens_remaining < low:
+            rates.append(STATED_GAIN * stated.tokens_limit / window / stated.tokens_used)
+    return max(min(rates), MIN_RATE) if rates else None
+
+
+def paced_call(
+    fn: Callable[[], T],
+    slots: Slots,
+    pace: Pacer,
+    stop: StopSignal,
+    stated: Callable[[], StatedLimits | None] = lambda: None,
+) -> T:
     """One request: hold a slot, wait for the pace, and tell the pacer how it went.
 
     Retry back-offs happen outside (in RetryPolicy), so a waiting retry never holds a slot.
+    `stated` reads the limits the provider stated on this thread's last response.
     """
     if stop.is_set() or not slots.acquire(stop):
         raise Stopped
@@ -152,7 +235,16 @@ def paced_call(fn: Callable[[], T], slots: Slots, pace: AdaptiveRate, stop: Stop
         except FatalProviderError:
             stop.set()  # before the slot is released, so no waiting request goes out after it
             raise
-        pace.on_success(sent)
+        except (InvalidOutputError, PermanentError):
+            pace.on_success(sent, stated())  # the provider answered; the answer was unusable
+            raise
+        except TransientError as exc:
+            pace.on_failure(sent, exc.retry_after, str(exc))
+            raise
+        except BaseException:
+            pace.on_lost(sent)  # a bug or an interrupt: no answer to learn from
+            raise
+        pace.on_success(sent, stated())
         return result
     finally:
         slots.release()

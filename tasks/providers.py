@@ -8,15 +8,18 @@ them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 from pydantic import SecretStr
 
 from tasks.errors import RetryPolicy
 from tasks.llm_client import DEFAULT_KINDS, Classifier, OpenAICompatibleClassifier
-from tasks.pacing import AdaptiveRate
+from tasks.pacing import Pacer
 from tasks.tavily_client import SearchClient, TavilySearchClient
 
 _RUNS_KEPT = 4  # clients of this many recent runs stay cached per process
@@ -39,6 +42,7 @@ class Providers:
     max_output_tokens: int
     policy: RetryPolicy
     rate_limit_window: float = 60.0
+    outage_patience: float = 600.0  # how long a provider failing everything is waited for
     signal_kinds: tuple[str, ...] = DEFAULT_KINDS  # the rubric's: the LLM's answer schema
 
     def search_client(self) -> SearchClient:
@@ -49,11 +53,11 @@ class Providers:
         """This process's LLM client for the run."""
         return _built(self).classify
 
-    def search_pace(self) -> AdaptiveRate:
+    def search_pace(self) -> Pacer:
         """This process's pacer for Tavily requests."""
         return _built(self).search_pace
 
-    def llm_pace(self) -> AdaptiveRate:
+    def llm_pace(self) -> Pacer:
         """This process's pacer for LLM requests."""
         return _built(self).llm_pace
 
@@ -62,8 +66,8 @@ class Providers:
 class _Built:
     search: TavilySearchClient
     classify: OpenAICompatibleClassifier
-    search_pace: AdaptiveRate
-    llm_pace: AdaptiveRate
+    search_pace: Pacer
+    llm_pace: Pacer
 
 
 _cache: dict[Providers, _Built] = {}
@@ -87,12 +91,20 @@ def _built(p: Providers) -> _Built:
                     p.max_output_tokens,
                     p.signal_kinds,
                 ),
-                AdaptiveRate(p.rate_limit_window),
-                AdaptiveRate(p.rate_limit_window),
+                Pacer("Tavily", p.rate_limit_window, p.outage_patience, say=_say),
+                Pacer("The LLM", p.rate_limit_window, p.outage_patience, say=_say),
             )
             while len(_cache) > _RUNS_KEPT:
                 del _cache[next(iter(_cache))]
         return built
+
+
+def _say(message: str) -> None:
+    """A pacer's news (an outage, a recovery) in the run's log, from whichever task's thread."""
+    try:
+        get_run_logger().warning(message)
+    except MissingContextError:
+        logging.getLogger("territory").warning(message)
 
 
 def providers_from(settings: Any, run_id: str, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Providers:
@@ -113,5 +125,6 @@ def providers_from(settings: Any, run_id: str, kinds: tuple[str, ...] = DEFAULT_
             settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay
         ),
         rate_limit_window=settings.rate_limit_window,
+        outage_patience=settings.outage_patience,
         signal_kinds=kinds,
     )

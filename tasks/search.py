@@ -72,10 +72,11 @@ def search_chunk(
                 slots,
                 pace,
                 stop,
+                client.stated_limits,
             )
 
         try:
-            body = providers.policy.call(attempt, should_stop=stop.is_set)
+            body = providers.policy.call(attempt, should_stop=stop.is_set, outage=pace.outage)
         except Stopped:
             return  # neither searched nor failed: the company is left for a later run
         except FatalProviderError as exc:

@@ -13,6 +13,7 @@ from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
 from tasks.errors import FatalProviderError, PermanentError, RateLimitedError, TransientError
+from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
 
 TRANSIENT_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -24,6 +25,10 @@ class SearchClient(Protocol):
         self, query: str, *, search_depth: str, max_results: int, include_raw_content: bool
     ) -> dict[str, Any]:
         """Run one search; raise a ProviderError subclass on failure."""
+        ...
+
+    def stated_limits(self) -> StatedLimits | None:
+        """The limits the provider stated on this thread's last response, if any."""
         ...
 
 
@@ -45,13 +50,18 @@ class TavilySearchClient:
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._last.status = response.status_code
-        self._last.retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        self._last.retry_after = retry_after_seconds(response.headers)
+        self._last.limits = stated_limits(response.headers)  # Tavily documents none; if any
+
+    def stated_limits(self) -> StatedLimits | None:
+        """The limits stated on this thread's last response (None: Tavily states none)."""
+        return getattr(self._last, "limits", None)
 
     def search(
         self, query: str, *, search_depth: str, max_results: int, include_raw_content: bool
     ) -> dict[str, Any]:
         """One search, mapping each failure to Transient, Permanent or Fatal."""
-        self._last.status, self._last.retry_after = None, None
+        self._last.status, self._last.retry_after, self._last.limits = None, None, None
         try:
             return self._client.search(
                 query,
@@ -100,13 +110,3 @@ class TavilySearchClient:
         except TypeError:
             # tavily-python raises TypeError for a 2xx other than 200 (it "raises" the response).
             raise TransientError(f"Tavily answered HTTP {self._last.status}") from None
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # HTTP-date forms are rare for Tavily; fall back to our own backoff
-    return seconds if seconds >= 0 else None

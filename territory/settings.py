@@ -100,6 +100,13 @@ class Settings(BaseSettings):
         description="Seconds over which the providers count requests for their rate limits "
         "(a minute for Tavily and OpenAI); the pacer measures what they accept over it.",
     )
+    outage_patience: float = Field(
+        default=600.0,
+        ge=0,
+        le=86_400,
+        description="Seconds a provider that fails every request (429 or 5xx) is waited for, "
+        "one request at a time, before the companies waiting on it fail with the reason.",
+    )
     task_runner: Literal["threads", "dask"] = Field(
         default="threads",
         description="Where tasks run: threads of the flow process, or a Dask cluster.",

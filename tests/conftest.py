@@ -16,32 +16,25 @@ import pytest  # noqa: E402
 
 TAVILY_KEY = "tvly-test-KEY-7f3a9c"
 LLM_KEY = "sk-test-KEY-51e2b8"
-SETTING_NAMES = [
-    "TAVILY_API_KEY",
-    "TAVILY_BASE_URL",
-    "LLM_API_KEY",
-    "OPENAI_API_KEY",
-    "LLM_BASE_URL",
-    "LLM_MODEL",
-    "TERRITORY_DB",
-    "TAVILY_CONCURRENCY",
-    "BATCH_SIZE",
-    "LLM_CONCURRENCY",
-    "ENABLE_BATCH_PROCESSING",
-    "SEARCH_CACHE_TTL",
-    "SEARCH_MIN_SCORE",
-    "MAX_ATTEMPTS",
-    "RETRY_BASE_DELAY",
-    "RETRY_MAX_DELAY",
-    "TAVILY_TIMEOUT",
-    "LLM_TIMEOUT",
-    "LLM_STRUCTURED_OUTPUT",
-    "CONTEXT_MAX_CHARS",
-    "RATE_LIMIT_WINDOW",
-    "TASK_RUNNER",
-    "DASK_ADDRESS",
-    "DASK_WORKERS",
-]
+
+
+def _setting_names() -> list[str]:
+    """Every environment variable the Settings model reads (names and aliases), so that a
+    developer's shell or .env cannot leak into a test."""
+    from pydantic import AliasChoices
+
+    from territory.settings import Settings
+
+    names = []
+    for name, field in Settings.model_fields.items():
+        names.append(name.upper())
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice).upper() for choice in alias.choices]
+    return sorted(set(names))
+
+
+SETTING_NAMES = _setting_names()
 
 
 def simulator_env(sims, db) -> dict[str, str]:

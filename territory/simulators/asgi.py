@@ -181,6 +181,10 @@ def admin_router(state: SimulatorState) -> APIRouter:
         snapshot = state.stats()
         if log == "times":  # enough to compute rates, without megabytes of request bodies
             snapshot["log"] = [[e["t"], e["t_end"], e["status"]] for e in snapshot["log"]]
+        elif log == "company":  # ...and whose request it was (two runs sharing one key)
+            snapshot["log"] = [
+                [e["t"], e["t_end"], e["status"], e["company"]] for e in snapshot["log"]
+            ]
         elif log == "none":
             snapshot.pop("log")
         return json_response(200, snapshot)

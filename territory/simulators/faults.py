@@ -6,6 +6,7 @@ import dataclasses
 import math
 import random
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,9 @@ class FaultRule:
     retry_after: float | None = None
     status: int | None = None
     delay: float | None = None
+    # Fires only this many seconds after it was armed (an outage of that length), then never.
+    seconds: float | None = None
+    armed_at: float | None = None  # set when a FaultBook arms it
 
     def __post_init__(self) -> None:
         if self.kind not in ALL_FAULT_KINDS:
@@ -68,6 +72,8 @@ class FaultRule:
             raise ValueError("probability must be between 0 and 1")
         if self.times is not None and self.times < 0:
             raise ValueError("times must be >= 0 or None")
+        if self.seconds is not None and self.seconds < 0:
+            raise ValueError("seconds must be >= 0 or None")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
@@ -79,8 +85,10 @@ class FaultRule:
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
-        """The rule as plain JSON-able data."""
-        return dataclasses.asdict(self)
+        """The rule as plain JSON-able data (as it was posted: when it was armed is ours)."""
+        data = dataclasses.asdict(self)
+        del data["armed_at"]
+        return data
 
     def matches(self, subject: str | None) -> bool:
         """True when this rule applies to a request about `subject` (query or company)."""
@@ -90,7 +98,10 @@ class FaultRule:
 
     @property
     def exhausted(self) -> bool:
-        """True once the rule has fired as many times as it was allowed to."""
+        """True once the rule has fired as many times (or for as long) as it was allowed to."""
+        if self.seconds is not None and self.armed_at is not None:
+            if time.monotonic() - self.armed_at >= self.seconds:
+                return True
         return self.times is not None and self.times <= 0
 
 
@@ -109,7 +120,7 @@ class FaultBook:
         if rule.kind not in self._allowed:
             raise ValueError(f"fault kind {rule.kind!r} is not supported by this simulator")
         with self._lock:
-            self._rules.append(dataclasses.replace(rule))
+            self._rules.append(dataclasses.replace(rule, armed_at=time.monotonic()))
 
     def pick(self, subject: str | None) -> FaultRule | None:
         """Return the rule that fires for this request (decrementing its `times`), or None."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -72,3 +73,30 @@ class CreditLedger:
         """Forget every key's spend and exhaustion."""
         self._used.clear()
         self._exhausted.clear()
+
+
+class TokenBucketLimiter:
+    """Per-key token buckets: `per_minute` tokens a minute, room for `burst` of them.
+
+    The shape most APIs enforce (OpenAI's limits refill continuously): a burst goes through at
+    once, then requests are accepted at the refill rate and the rest refused.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # key: (tokens, at)
+
+    def try_acquire(self, key: str, per_minute: float, burst: int, now: float) -> WindowDecision:
+        """Take a token if one is there; `reset_seconds` is the time until the next one."""
+        rate = per_minute / 60.0
+        tokens, at = self._buckets.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) * rate)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[key] = (tokens, now)
+        wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate if rate > 0 else math.inf
+        return WindowDecision(allowed, round(per_minute), int(tokens), wait)
+
+    def clear(self) -> None:
+        """Forget every key's bucket."""
+        self._buckets.clear()

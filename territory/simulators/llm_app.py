@@ -71,6 +71,9 @@ class LLMConfig(BaseConfig):
     credits: int | None = None
     # A gullible model: it obeys instructions planted in the pages it reads.
     follows_injections: bool = False
+    # OpenAI's x-ratelimit-* headers on every response (openai mode); off, none are sent, as
+    # by vLLM and by gateways that enforce limits without stating them.
+    limit_headers: bool = True
 
     def validate(self, service: str) -> None:
         """Also check the provider mode."""
@@ -169,7 +172,7 @@ class _Exchange:
 
     def limit_headers(self, remaining: int, reset: float, prompt_tokens: int) -> dict[str, str]:
         """x-ratelimit-* headers (OpenAI mode only; the others send none)."""
-        if self.mode != "openai":
+        if self.mode != "openai" or not self.sim.config.limit_headers:  # type: ignore[attr-defined]
             return {}
         limit = self.sim.config.rpm_limit or _ADVERTISED_RPM
         return rate_limit_headers(limit, remaining, reset, prompt_tokens)

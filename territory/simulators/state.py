@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from territory.simulators.faults import FaultBook, FaultRule, LatencyModel, resolve_latency
-from territory.simulators.limits import SlidingWindowLimiter, WindowDecision
+from territory.simulators.limits import SlidingWindowLimiter, TokenBucketLimiter, WindowDecision
 from territory.simulators.stats import StatsRecorder
 
 
@@ -23,6 +23,10 @@ class BaseConfig:
     rpm_limit: int | None = None
     rpm_retry_after: float | None = None
     rpm_window: float = 60.0
+    # None: a sliding window of rpm_limit per rpm_window. A number: a token bucket instead,
+    # refilled at rpm_limit per rpm_window with room for this many (OpenAI's limits refill
+    # continuously; a small burst is what gateways in front of vLLM often allow).
+    rpm_burst: int | None = None
     seed: int = 0
 
     def validate(self, service: str) -> None:
@@ -34,6 +38,8 @@ class BaseConfig:
             raise ValueError("rpm_limit must be >= 0 or None")
         if self.rpm_window <= 0:
             raise ValueError("rpm_window must be > 0")
+        if self.rpm_burst is not None and self.rpm_burst < 1:
+            raise ValueError("rpm_burst must be >= 1 or None")
 
     def public(self) -> dict[str, Any]:
         """The config as JSON-able data, with the accepted keys counted rather than shown."""
@@ -60,6 +66,7 @@ class SimulatorState:
         self._faults = FaultBook(fault_kinds, seed=config.seed)
         self._latency = LatencyModel(self.service, seed=config.seed)
         self._limiter = SlidingWindowLimiter()
+        self._bucket = TokenBucketLimiter()
         self.recorder = StatsRecorder()
         # Set while the server shuts down so long sleeps (hang, latency) end at once.
         self.closing = threading.Event()
@@ -107,14 +114,16 @@ class SimulatorState:
 
     # --- limits and latency -----------------------------------------------------------------
     def check_rate(self, key: str) -> WindowDecision | None:
-        """Take a slot in the key's RPM window; None when no limit is configured."""
+        """Take a slot in the key's RPM window or bucket; None when no limit is configured."""
         config = self.config
         if config.rpm_limit is None:
             return None
         with self._lock:
-            return self._limiter.try_acquire(
-                key, config.rpm_limit, config.rpm_window, time.monotonic()
-            )
+            now = time.monotonic()
+            if config.rpm_burst is not None:
+                per_minute = config.rpm_limit * 60.0 / config.rpm_window
+                return self._bucket.try_acquire(key, per_minute, config.rpm_burst, now)
+            return self._limiter.try_acquire(key, config.rpm_limit, config.rpm_window, now)
 
     def sample_latency(self, depth: str | None = None) -> float:
         """Seconds this request should take, per the latency profile and time scale."""
@@ -141,6 +150,7 @@ class SimulatorState:
         with self._lock:
             self._config = self._default_config
             self._limiter.clear()
+            self._bucket.clear()
             self._reset_extra()
         self.recorder.reset()
         self._faults.clear(self._default_config.seed)

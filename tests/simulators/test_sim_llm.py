@@ -340,3 +340,43 @@ def test_llm_credit_budget_runs_out_as_insufficient_quota(
     assert sims.llm.stats()["credits_used"] == 2
     sims.reset()
     llm_client.chat.completions.create(model=MODEL, messages=_messages(HOT[0]))
+
+
+def test_token_bucket_limit_states_its_room_in_openai_headers(
+    llm_client: openai.OpenAI, sims: Simulators
+) -> None:
+    # 60 a minute with room for 3: three go through at once, the fourth is refused, and the
+    # headers count down what is left of the room, as OpenAI's do.
+    sims.llm.configure(rpm_limit=60, rpm_burst=3, rpm_retry_after=None)
+    raw = [
+        llm_client.chat.completions.with_raw_response.create(
+            model=MODEL, messages=_messages(HOT[0])
+        )
+        for _ in range(3)
+    ]
+    assert [r.headers["x-ratelimit-remaining-requests"] for r in raw] == ["2", "1", "0"]
+    assert raw[0].headers["x-ratelimit-limit-requests"] == "60"
+    with pytest.raises(openai.RateLimitError) as caught:
+        llm_client.chat.completions.create(model=MODEL, messages=_messages(HOT[0]))
+    assert "retry-after" not in caught.value.response.headers
+    time.sleep(1.05)  # one token a second
+    llm_client.chat.completions.create(model=MODEL, messages=_messages(HOT[0]))
+
+    sims.llm.configure(limit_headers=False)  # a gateway that limits without saying so
+    time.sleep(1.05)
+    plain = llm_client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=_messages(HOT[0])
+    )
+    assert "x-ratelimit-remaining-requests" not in plain.headers
+
+
+def test_an_outage_lasts_its_seconds_then_the_provider_answers(
+    llm_client: openai.OpenAI, sims: Simulators
+) -> None:
+    sims.llm.add_fault(FaultRule(kind="unavailable", seconds=0.5))
+    for _ in range(3):
+        with pytest.raises(openai.InternalServerError):
+            llm_client.chat.completions.create(model=MODEL, messages=_messages(HOT[0]))
+    time.sleep(0.6)
+    llm_client.chat.completions.create(model=MODEL, messages=_messages(HOT[0]))
+    assert [e["status"] for e in sims.llm.stats()["log"]] == [503, 503, 503, 200]

@@ -300,3 +300,18 @@ def test_stats_record_the_request_but_never_the_key(
     dumped = json.dumps(stats)
     assert TAVILY_KEY not in dumped and "tvly-some-wrong-key" not in dumped
     assert "authorization" not in dumped.lower()
+
+
+def test_token_bucket_limit_refills_at_its_rate(sims: Simulators) -> None:
+    sims.tavily.configure(rpm_limit=120, rpm_burst=2, rpm_retry_after=1)
+    statuses = [_post(sims, {"query": f"q{i}"}).status_code for i in range(3)]
+    assert statuses == [200, 200, 429]
+    time.sleep(0.55)  # two tokens a second: one is back
+    assert _post(sims, {"query": "again"}).status_code == 200
+    assert _post(sims, {"query": "again"}).status_code == 429
+
+
+def test_sporadic_refusals_hit_a_share_of_requests(sims: Simulators) -> None:
+    sims.tavily.add_fault(FaultRule(kind="rate_limit", probability=0.2, retry_after=1))
+    statuses = [_post(sims, {"query": f"q{i}"}).status_code for i in range(200)]
+    assert 20 <= statuses.count(429) <= 60 and set(statuses) == {200, 429}

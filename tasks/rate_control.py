@@ -1,0 +1,406 @@
+"""The pace of one provider's requests, learnt from its 429s: a limit, or sporadic refusals?
+
+A rate limit (a token bucket, a window per minute) refuses what is sent faster than it
+accepts; sporadic refusals (a busy provider, a key shared with other applications) hit some
+share of requests whatever the pace. The first calls for sending at about the accepted rate,
+the second for changing nothing. A refused share far below the accepted one says neither.
+
+So when more requests are refused than the provider's known background share explains, and
+the pace is not yet known to be limited, the pace is halved (a probe) and the requests sent
+next (a cohort of TEST_COHORT, more when refusals were rare: enough that none refused could not
+be chance) are watched until every one is answered, judged by when they
+were sent, not by when their answers came (a 429 comes back at once, an answer after seconds):
+
+* none refused: it was a limit. The pace goes to just under the accepted rate and grows back
+  along a CUBIC curve (as in the AWS SDKs' adaptive retry mode) whose plateau is the accepted
+  rate, so it probes past the limit rarely;
+* refused at about the share before: halving the pace changed nothing, so they are sporadic.
+  The share is remembered as the provider's background (fading over BACKGROUND_HALF_LIFE) and
+  the pace goes back to what it was;
+* half the cohort refused: still far over (a window that is full); pace at what was accepted.
+
+Once limited, each excess refusal of a request sent after the last cut cuts the pace to BETA
+of the accepted rate, at once. A run that sends more meets more refusals and so cuts more
+often: two runs sharing one key drift towards equal shares. Two cuts for sparse refusals in a
+row, without a clean cohort between them, call for a probe again (the refusals may be
+sporadic after all); half the requests refused is a limit plainly, and only cuts.
+
+Until a limit is known the pace is "free": at most FREE_HEADROOM times what the provider
+accepted over the last second (requests in flight count as accepted; over the time since the
+first request, a quarter second at least, in the first second), and at least START_RATE. A
+run so starts at START_RATE and doubles about every quarter second (TCP's slow start, fast),
+and a provider that refuses everything at once (a 429 takes milliseconds) cannot be flooded
+with retries faster than twice what it accepts; where nothing is refused, the concurrency
+caps bind long before the pace does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from dataclasses import dataclass
+
+START_RATE = 10.0  # requests per second at least (a run starts at this)
+FREE_HEADROOM = 2.0  # no limit known: at most this many times the accepted rate
+MAX_RATE = 1000.0
+BETA = 0.9  # on a limit, pace at this share of the rate the provider accepted...
+YIELD_BELOW, YIELD = 0.95, 0.9  # accepted well under the last plateau: yield (see _slow_down)
+PROBE_BETA = 0.5  # ...but the first time, at this share: a sure answer whether it helps
+CUBIC_C = 1e-4  # growth back towards (and past) the accepted rate, requests/s per s^3
+MIN_RATE = 1 / 60  # never slower than one request a minute
+CUTS_BEFORE_PROBE = 4  # cuts for sparse refusals in a row before a probe asks why
+DENSE_EVIDENCE = 10  # requests sent before half of them refused counts as half
+MIN_EVIDENCE = 5  # requests sent before refusals can slow anything down
+FIRST_PROBE_AFTER = 5.0  # seconds into a run before sparse refusals call for a probe
+TEST_COHORT = 20  # requests sent after a probe whose answers decide what it was...
+MAX_COHORT = 60  # ...or up to this many when refusals were rare before it
+TEST_TIMEOUT = 120.0  # judge on what came back if a cohort's answers take this long
+DENSE = 0.5  # a refused share at or above this is a limit (or an outage), never background
+MAX_BACKGROUND = 0.35
+PLAUSIBLE = 0.05  # a cohort's refusals fit the share before unless this unlikely
+BACKGROUND_HALF_LIFE = 600.0  # seconds
+BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
+RECENT = 50  # answers the excess of refusals is judged on
+KEPT = 400  # answers kept, by when they were sent, for the share before a slow-down
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the pace is set: slow start, free (caps only), or limited (a CUBIC curve)."""
+
+    mode: str  # "free" | "probe" (held at `low`) | "limited"
+    since: float  # start of the slow start, or of the last slow-down
+    w_max: float = 0.0  # the plateau: what the provider accepted at the last limit
+    low: float = 0.0  # the pace right after the slow-down
+
+    def rate(self, now: float) -> float | None:
+        """Requests per second allowed at `now` (RateControl.rate paces the free mode)."""
+        t = max(now - self.since, 0.0)
+        if self.mode == "probe":
+            return self.low
+        k = (max(self.w_max - self.low, 0.0) / CUBIC_C) ** (1 / 3)
+        return min(max(self.w_max + CUBIC_C * (t - k) ** 3, self.low, MIN_RATE), MAX_RATE)
+
+
+@dataclass
+class Cohort:
+    """The requests sent after a probe (the pace halved), and what became of them."""
+
+    since: float
+    before: Pace  # the pace to go back to if the refusals turn out sporadic
+    accepted: float  # what the provider accepted, per second, up to the probe
+    sending: float  # what was sent, per second, up to the probe
+    size: int = TEST_COHORT
+    sent: int = 0
+    last_sent: float | None = None  # when the cohort's last request went out
+    answered: int = 0  # accepted or refused
+    refused: int = 0
+    failed: int = 0  # 5xx, timeouts: answered, but they tell nothing about the pace
+
+
+class RateControl:
+    """The pace of one provider: not thread-safe (the Pacer holds a lock around it)."""
+
+    def __init__(self, window: float, now: float) -> None:
+        self.window = window  # the providers' rate-limit window (RATE_LIMIT_WINDOW)
+        self.pace = Pace("free", now)
+        self.cohort: Cohort | None = None
+        self.last_cut = -math.inf
+        self.verdicts: list[str] = []  # what was concluded, in order, for the run's log
+        self._cuts_in_a_row = 0
+        self._clean = 0  # answers in a row, sent after the last cut, none refused
+        self._background = 0.0
+        self._background_at = now
+        self._first_sent: float | None = None
+        self._sent: deque[float] = deque()  # when requests went out, over the window
+        self._refused_sent: deque[float] = deque()  # when the refused ones went out
+        self._answers: deque[tuple[float, bool]] = deque(maxlen=KEPT)  # (sent at, refused)
+
+    def rate(self, now: float) -> float:
+        """The pace now, requests per second."""
+        if self.pace.mode != "free":
+            return self.pace.rate(now)
+        started = self._started(now)
+        span = min(max(now - started, 0.25), 1.0)
+        accepted = self._count_accepted(now - span) / span
+        return min(max(START_RATE, FREE_HEADROOM * accepted), MAX_RATE)
+
+    def restart(self, now: float) -> None:
+        """The run's slow start begins now (the Pacer holds all but one request back until
+        the provider first answers)."""
+        self._first_sent = now
+        if self.pace.mode == "free":
+            self.pace = Pace("free", now)
+
+    def on_sent(self, now: float) -> None:
+        """A request went out."""
+        self._sent.append(now)
+        if self._first_sent is None:
+            self._first_sent = now
+        cohort = self.cohort
+        if cohort is not None and cohort.last_sent is None:
+            cohort.sent += 1
+            if cohort.sent >= cohort.size:
+                cohort.last_sent = now
+
+    def on_answer(self, now: float, sent_at: float, refused: bool) -> None:
+        """The request sent at `sent_at` was answered: refused (429) or not."""
+        if refused:
+            bisect.insort(self._refused_sent, sent_at)  # answers come back out of order
+        self._answers.append((sent_at, refused))
+        if sent_at < self.last_cut:
+            return  # sent before the last cut, which answered it already
+        self._clean = 0 if refused else self._clean + 1
+        if self._clean >= TEST_COHORT:
+            self._cuts_in_a_row = 0
+        cohort = self.cohort
+        if cohort is not None:
+            if cohort.last_sent is None or sent_at <= cohort.last_sent:
+                cohort.answered += 1
+                cohort.refused += refused
+            self._follow(now, cohort)
+        elif refused and self._excess(now):
+            sparse, limited = self._sparse(now), self.pace.mode == "limited"
+            if not sparse:
+                # Half refused: a limit, plainly, and binding since the last cut, so what it
+                # accepted since then is its rate (a full window: its share over the window).
+                rate = max(self._binding_rate(now), self._over_window(now))
+                if self.pace.mode == "free":
+                    # The first limit: a token bucket's burst inflates what was accepted, so
+                    # pace under what it accepted since its first 429, and grow back towards
+                    # the rate with the burst (another run on the key may have taken it).
+                    self._cut(now, self._rate_since_refused(now), dense=True, plateau=rate)
+                else:
+                    self._cut(now, rate, dense=True)
+                self._cuts_in_a_row = 0
+            elif limited and self._cuts_in_a_row < CUTS_BEFORE_PROBE:
+                # Refused again right after a cut: the limit has bound since that cut, and
+                # what it accepted meanwhile is its rate (no burst allowance left in it).
+                again = self._cuts_in_a_row and now - self.last_cut >= 1.0
+                self._cut(now, self._binding_rate(now) if again else self._accepted_rate(now))
+            elif limited or now - self._started(now) >= FIRST_PROBE_AFTER:
+                self._probe(now)
+            # (Sparse refusals in a run's first seconds wait: a probe of a pace that is still
+            # ramping up would take long and compare little.)
+
+    def on_failed(self, now: float, sent_at: float) -> None:
+        """The request sent at `sent_at` failed otherwise (5xx, timeout): no push-back on
+        the pace, but a cohort stops waiting for it."""
+        cohort = self.cohort
+        if cohort is not None and sent_at >= cohort.since:
+            if cohort.last_sent is None or sent_at <= cohort.last_sent:
+                cohort.failed += 1
+                self._follow(now, cohort)
+
+    def _follow(self, now: float, cohort: Cohort) -> None:
+        """Judge the probe once its cohort's answers are in (or half of it was refused)."""
+        if cohort.refused >= DENSE * cohort.size:
+            # Still far over: what the provider accepted since the probe is its rate (a
+            # full window accepts nothing for a while: then its share over the window).
+            self.cohort = None
+            self.pace = cohort.before
+            self._cut(now, max(self._binding_rate(now), self._over_window(now)), dense=True)
+            return
+        complete = cohort.last_sent is not None and cohort.answered + cohort.failed >= cohort.sent
+        late = cohort.last_sent is not None and now - cohort.last_sent >= TEST_TIMEOUT
+        if complete and cohort.answered < MIN_EVIDENCE:
+            # Mostly failures (5xx, timeouts): they say nothing either way.
+            if cohort.sent < 3 * MAX_COHORT:
+                cohort.size, cohort.last_sent = cohort.sent + TEST_COHORT, None
+            else:  # a provider failing at this rate has an outage, not a pace to find
+                self.cohort, self.pace = None, cohort.before
+                self._new_cut(now)
+        elif complete or (late and cohort.answered >= MIN_EVIDENCE):
+            self._judge(now, cohort)
+
+    def _judge(self, now: float, cohort: Cohort) -> None:
+        """Limit or sporadic? Judged against the refused share before the probe."""
+        self.cohort = None
+        n, k = max(cohort.answered, 1), cohort.refused
+        before = self._share_before(cohort.since)
+        if k == 0 and before is not None and _binomial_cdf(0, n, before) >= PLAUSIBLE:
+            if cohort.size < MAX_COHORT:  # too few to tell yet: go on probing
+                cohort.size, cohort.last_sent = MAX_COHORT, None
+                self.cohort = cohort
+                return
+            self._learn_background(now, before / 2)  # still none: as you were
+            self.pace = cohort.before
+            self._new_cut(now)
+        elif k == 0:
+            # Refusals stopped at half the speed: a limit. Just under what it accepted, with
+            # the plateau at what was sent before the probe (the limit lies in between).
+            low = max(BETA * cohort.accepted, MIN_RATE)
+            self.pace = Pace("limited", now, max(cohort.sending, low), low)
+            self._new_cut(now)
+            self._verdict(f"rate limit: pacing at about {low * 60:.0f} requests/min")
+        elif before is None and k < DENSE * n:
+            # Nothing to compare with yet (the run just began): halve again, and compare the
+            # next cohort with this one.
+            self._probe(now, cohort.before)
+        elif (
+            before is not None
+            and k <= MAX_BACKGROUND * n
+            and _binomial_cdf(k, n, before) >= PLAUSIBLE
+        ):
+            # Half the speed, no fewer refused: not about the pace. Sporadic: back to the
+            # free pace (a limit, if there is one as well, shows up again).
+            self._learn_background(now, (k + before * n) / (2 * n))
+            self.pace = Pace("free", now)
+            self._cuts_in_a_row = 0
+            self._new_cut(now)
+            self._verdict(f"sporadic 429s (~{k / n:.0%} of requests): retried, pace kept")
+        else:
+            # Refusals fell at half the speed: a limit, and over it before the probe.
+            self.pace = cohort.before
+            self._cut(now, cohort.accepted)
+
+    def _excess(self, now: float) -> bool:
+        """More refusals since the last cut than the background share explains.
+
+        Out of the requests sent since the cut (the last RECENT of them), not out of the
+        answers: 429s come back at once and other answers after seconds, so the first answers
+        after a cut are mostly refusals whatever the share.
+        """
+        self._trim(now)
+        sent = self._sent
+        since = max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
+        n = _count_since(sent, since)
+        if n < MIN_EVIDENCE:
+            return False  # too few requests to tell anything by
+        k = _count_since(self._refused_sent, since)
+        # Once a limit is known, a background share does not excuse refusals: two runs sharing
+        # a key see each other's refusals as sporadic, and a run that let them pass would keep
+        # more than its share. (Sporadic ones then cut a little, and soon call for a probe.)
+        p = 0.0 if self.pace.mode == "limited" else self._background_now(now)
+        return k > n * p + 3 * math.sqrt(n * p * (1 - p)) + (1 if p > 0 else 0)
+
+    def _sparse(self, now: float) -> bool:
+        """Under half of what was sent since the last cut was refused (dense refusals are a
+        full window or an outage, not noise that a probe could tell from a limit)."""
+        n = _count_since(self._sent, self.last_cut)
+        if n < DENSE_EVIDENCE and self.pace.mode == "free":
+            return True  # too few to call it half (a 20% share refuses 3 of 5 now and then)
+        return _count_since(self._refused_sent, self.last_cut) < DENSE * n
+
+    def _probe(self, now: float, before: Pace | None = None) -> None:
+        """Halve the pace and watch the next cohort: does slowing down stop the refusals?"""
+        before = before or self.pace
+        sending = self._send_rate(now)
+        accepted = min(self._accepted_rate(now), sending)
+        low = max(PROBE_BETA * accepted, MIN_RATE)
+        self.pace = Pace("probe", now, low, low)
+        # Enough requests that, were the refusals sporadic at the share seen so far, none of
+        # them refused would be a 1-in-20 chance.
+        share = self._share_before(now) or 0.0
+        size = min(MAX_COHORT, max(TEST_COHORT, math.ceil(3 / max(share, 1e-9))))
+        self.cohort = Cohort(now, before, accepted, sending, size)
+        self._new_cut(now)
+
+    def _cut(
+        self, now: float, accepted: float, dense: bool = False, plateau: float | None = None
+    ) -> None:
+        """Pace just under what the provider accepts, or under the pace if that is lower (a
+        token bucket's burst inflates what a short look at the accepted rate sees). When half
+        is refused, under the accepted rate alone: while a window is full every request is
+        refused whatever the pace, and cutting from the pace would ratchet it down to nothing
+        by the time the window empties."""
+        limited = self.pace.mode == "limited"
+        rate = accepted if dense or not limited else min(accepted, self.pace.rate(now))
+        low = max(MIN_RATE, BETA * rate)
+        # A plateau well under the last one: give up a little more (CUBIC's fast
+        # convergence), so that another run sharing the key gets its share.
+        last = self.pace.w_max if limited else math.inf
+        w_max = accepted if accepted >= YIELD_BELOW * last else accepted * YIELD
+        if plateau is not None:
+            w_max = max(w_max, plateau)
+        self.pace = Pace("limited", now, max(w_max, low), low)
+        self._cuts_in_a_row += 1
+        self._new_cut(now)
+
+    def _new_cut(self, now: float) -> None:
+        self.last_cut = now
+        self._clean = 0
+
+    def _share_before(self, since: float) -> float | None:
+        """The refused share of the last TEST_COHORT requests sent before `since`."""
+        before = sorted(a for a in self._answers if a[0] < since)[-TEST_COHORT:]
+        if len(before) < TEST_COHORT // 2:
+            return None
+        return sum(refused for _, refused in before) / len(before)
+
+    # -- rates -----------------------------------------------------------------------------
+
+    def _accepted_rate(self, now: float) -> float:
+        """What the provider has been accepting, per second: the larger of the recent rate
+        (a token bucket's refill) and the rate over its window (a full window's share).
+
+        Counted as sent minus refused: 429s come back at once, so requests still in flight
+        count as accepted and a long call does not hide what the provider lets through.
+        """
+        self._trim(now)
+        started = self._started(now)
+        oldest = max(self._sent[-30], started) if len(self._sent) >= 30 else started
+        span = min(max(now - oldest, 0.5), self.window)
+        return max(self._count_accepted(now - span) / span, self._over_window(now))
+
+    def _binding_rate(self, now: float) -> float:
+        """Requests accepted per second since the last cut (or the run's start), over two
+        seconds at least: a shorter look sees whoever was lucky, not the rate."""
+        since = max(min(self.last_cut, now - BINDING_SPAN), self._started(now))
+        return max(self._count_accepted(since) / max(now - since, 0.5), MIN_RATE)
+
+    def _rate_since_refused(self, now: float) -> float:
+        """Requests accepted per second since the first refused one of this run: a token
+        bucket's refill, without the burst it let through before (half a second at least)."""
+        since = self._refused_sent[0] if self._refused_sent else self._started(now)
+        return max(self._count_accepted(since) / max(now - since, 0.5), MIN_RATE)
+
+    def _over_window(self, now: float) -> float:
+        """Requests accepted per second over the last window."""
+        self._trim(now)
+        return max(self._count_accepted(now - self.window) / self.window, MIN_RATE)
+
+    def _count_accepted(self, since: float) -> int:
+        """Requests sent since `since` that were not refused. A 5xx or a timeout was let
+        through by the provider's limiter (its outages are the FailureStreak's business):
+        counting it as refused would read a burst of faults as a limit near zero."""
+        return _count_since(self._sent, since) - _count_since(self._refused_sent, since)
+
+    def _send_rate(self, now: float) -> float:
+        """Requests sent per second lately (what the caps let through when nothing paces)."""
+        started = self._started(now)
+        span = min(max(now - started, 1.0), 5.0)
+        return max(_count_since(self._sent, now - span) / span, MIN_RATE)
+
+    def _started(self, now: float) -> float:
+        """When the run sent its first request (now, if it has sent none)."""
+        return self._first_sent if self._first_sent is not None else now
+
+    def _trim(self, now: float) -> None:
+        for stamps in (self._sent, self._refused_sent):
+            while stamps and now - stamps[0] > self.window:
+                stamps.popleft()
+
+    def _learn_background(self, now: float, share: float) -> None:
+        self._background = max(self._background_now(now), share)
+        self._background_at = now
+
+    def _background_now(self, now: float) -> float:
+        return self._background * 0.5 ** ((now - self._background_at) / BACKGROUND_HALF_LIFE)
+
+    def _verdict(self, text: str) -> None:
+        if not self.verdicts or self.verdicts[-1] != text:
+            self.verdicts.append(text)
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(at most k of n refused) when each is refused with probability p."""
+    if k < 0:
+        return 0.0
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(min(k, n) + 1))
+
+
+def _count_since(stamps: deque[float], since: float) -> int:
+    """How many of the (ascending) time stamps are at or after `since`."""
+    return len(stamps) - bisect.bisect_left(stamps, since)
