@@ -60,6 +60,11 @@ DENSE = 0.5  # a refused share at or above this is a limit (or an outage), never
 MAX_BACKGROUND = 0.35
 PLAUSIBLE = 0.05  # a cohort's refusals fit the share before unless this unlikely
 BACKGROUND_HALF_LIFE = 600.0  # seconds
+# Until a probe measures it, refusals up to about this share are taken for background: a
+# busy provider refuses a few percent of requests, and a probe (half the pace for dozens of
+# requests) costs a small run more than the retries of a few 429s do. A limit overshot by
+# more than this, or once known, is acted on as before.
+BACKGROUND_PRIOR = 0.05
 BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
 RECENT = 50  # answers the excess of refusals is judged on
 KEPT = 400  # answers kept, by when they were sent, for the share before a slow-down
@@ -238,11 +243,17 @@ class RateControl:
             # Nothing to compare with yet (the run just began): halve again, and compare the
             # next cohort with this one.
             self._probe(now, cohort.before)
+        elif before is not None and k > MAX_BACKGROUND * n and k >= before * n:
+            # More refused at half the speed, and many: no limit behaves so. Look again, at
+            # the same pace, comparing with this cohort.
+            self.cohort = Cohort(now, cohort.before, cohort.accepted, cohort.sending, cohort.size)
+            self._new_cut(now)
         elif (
             before is not None
             and k <= MAX_BACKGROUND * n
-            and _binomial_cdf(k, n, before) >= PLAUSIBLE
+            and (k >= before * n or _binomial_cdf(k, n, before) >= PLAUSIBLE)
         ):
+            # (As many refused at half the speed, or more: whatever it is, not the pace.)
             # Half the speed, no fewer refused: not about the pace. Sporadic: back to the
             # free pace (a limit, if there is one as well, shows up again).
             self._learn_background(now, (k + before * n) / (2 * n))
@@ -387,7 +398,8 @@ class RateControl:
         self._background_at = now
 
     def _background_now(self, now: float) -> float:
-        return self._background * 0.5 ** ((now - self._background_at) / BACKGROUND_HALF_LIFE)
+        learned = self._background * 0.5 ** ((now - self._background_at) / BACKGROUND_HALF_LIFE)
+        return max(learned, BACKGROUND_PRIOR)
 
     def _verdict(self, text: str) -> None:
         if not self.verdicts or self.verdicts[-1] != text:

@@ -15,6 +15,7 @@ from tests.clock_runs import Bucket, Clean, Outage, Run, Sporadic, Window, logno
 LLM = lognormal(12.0)  # the realistic LLM profile's median answer
 FAST_LLM = lognormal(1.0)
 SEARCH = lognormal(2.0)
+SHORT_LLM = lognormal(3.0)  # a short structured answer
 
 
 def run(shape, companies, concurrency, **kwargs):
@@ -39,6 +40,19 @@ def test_sporadic_429s_cost_only_the_retries(share, retry_after, latency):
         assert result.wall <= 1.3 * clean.wall, (result.wall, clean.wall, result.pacer.verdicts)
     else:
         assert result.wall <= 1.6 * clean.wall, (result.wall, clean.wall, result.pacer.verdicts)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.1])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_sporadic_429s_do_not_slow_a_small_run(share, seed):
+    # The run: 120 companies at LLM_CONCURRENCY=10. Probing the pace (half of it for
+    # dozens of requests) would cost such a run far more than its few retries.
+    clean, sporadic = (
+        simulate(shape, Run(120, 10), seed=seed)[0]
+        for shape in (Clean(SHORT_LLM), Sporadic(share, None, SHORT_LLM))
+    )
+    assert not sporadic.failed
+    assert sporadic.wall <= 1.3 * clean.wall, (sporadic.wall, clean.wall, sporadic.pacer.verdicts)
 
 
 @pytest.mark.parametrize(
