@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Offline-friendly: the local Prefect server would otherwise try to send telemetry.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # A first run migrates a fresh Prefect database before the flow starts; Prefect's 20 s
+    # for that timed out on this 2-core machine while another process was busy (a traceback
+    # instead of a run). Waiting longer costs nothing when it is quick.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         return args.handler(args)
     except CliError as exc:
