@@ -65,6 +65,11 @@ class Pacer:
         now = clock()
         self._control = RateControl(window, now)
         self._streak = FailureStreak(name, patience, say or _logger.warning)
+        # When the last request went and the next may, on the pace's own clock (up to one
+        # interval of credit behind the real one). A gap of more than a second, set at a slow
+        # pace, is reckoned again at the pace of the moment: a pace that rises (after a cut
+        # to a few requests a minute) must not leave the run waiting out the old gap.
+        self._last_at = now
         self._next_at = now
         self._line: deque[threading.Event] = deque()  # requests waiting for their turn
         self._stated: tuple[float, float | None] = (-STATED_FRESH, None)  # (at, rate)
@@ -100,13 +105,17 @@ class Pacer:
                 else:
                     self._open(now)
             rate = self._rate(now)
+            due = self._next_at
             if rate is not None:
-                wait = max(wait, self._next_at - now)
+                if due - self._last_at > 1.0:
+                    due = min(due, self._last_at + 1.0 / rate)
+                wait = max(wait, due - now)
             if wait > 0:
                 return wait, now
             if rate is not None:
                 # One interval of credit: a short gap does not waste the pace.
-                self._next_at = max(self._next_at, now - 1.0 / rate) + 1.0 / rate
+                self._last_at = max(due, now - 1.0 / rate)
+                self._next_at = self._last_at + 1.0 / rate
             if self._opening is None:
                 self._opening = now
             self._control.on_sent(now)

@@ -55,6 +55,16 @@ def test_sporadic_429s_do_not_slow_a_small_run(share, seed):
     assert sporadic.wall <= 1.3 * clean.wall, (sporadic.wall, clean.wall, sporadic.pacer.verdicts)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_small_run_against_a_small_bucket_takes_about_the_buckets_time(seed):
+    # The other run: 120 companies against 120 requests a minute with a burst of 5.
+    # The bucket lets them through in about a minute; a cut to a trickle must not stall it.
+    (result,) = simulate(Bucket(120, 5, SHORT_LLM), Run(120, 10), seed=seed)
+    assert not result.failed
+    assert result.wall <= 1.3 * 60, result.wall
+    assert result.refused <= 15, result.refused  # the start's wave, before any pace is known
+
+
 @pytest.mark.parametrize(
     ("per_minute", "burst", "concurrency", "latency", "companies"),
     [
