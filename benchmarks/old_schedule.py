@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from openai import AsyncOpenAI
 from tavily import AsyncTavilyClient
 
-from tasks.accounts import read_accounts
-from tasks.context import build_sources, select_pages
-from tasks.models import Classification, SearchRequest
-from tasks.prompt import build_messages
-from tasks.rubric import load_rubric
+from domain.accounts import read_accounts
+from domain.context import build_sources, select_pages
+from domain.models import Classification, SearchRequest
+from domain.prompt import build_messages
+from domain.rubric import load_rubric
+from flows.settings import DEFAULT_QUERY_TEMPLATE as QUERY
 from tasks.search import build_query, to_outcome
-from territory.settings import DEFAULT_QUERY_TEMPLATE as QUERY
 
 SEARCHES_IN_FLIGHT = 100
 LLM_BATCH = 50

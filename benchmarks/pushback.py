@@ -1,6 +1,6 @@
 """Push-back benchmark: the real flow, with its defaults, against every shape of 429 we know.
 
-    uv run python -m benchmarks.pushback                 # every shape, about 25 minutes
+    uv run python -m benchmarks.pushback                 # every shape, about 27 minutes
     uv run python -m benchmarks.pushback --only bucket   # the rows whose name contains "bucket"
 
 Each row runs `territory run` (through Prefect, in its own process) against the simulators in

@@ -30,7 +30,7 @@ import duckdb
 import httpx
 
 from benchmarks.measure import run_measured
-from territory.simulators.faults import SEARCH_DEPTH_FACTOR, resolve_latency
+from simulators.faults import SEARCH_DEPTH_FACTOR, resolve_latency
 
 TAVILY_KEY = "tvly-bench-key"
 LLM_KEY = "sk-bench-key"
@@ -95,7 +95,7 @@ class SimulatorProcess:
 
     def __init__(self, time_scale: float) -> None:
         cmd = [
-            sys.executable, "-m", "territory.simulators", "--tavily-port", "0", "--llm-port",
+            sys.executable, "-m", "simulators", "--tavily-port", "0", "--llm-port",
             "0", "--latency", PROFILE, "--time-scale", str(time_scale),
             "--tavily-key", TAVILY_KEY, "--llm-key", LLM_KEY,
         ]  # fmt: skip

@@ -15,13 +15,13 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.context import Focus, build_sources, select_pages
-from tasks.models import SearchPage
-from tasks.prompt import build_messages
-from tasks.rubric import load_rubric
-from territory.simulators.classifier import classify, parse_prompt
-from territory.simulators.content import DEFAULT_QUERY_TAIL, search_pages
-from territory.simulators.llm_wire import estimate_tokens
+from domain.context import Focus, build_sources, select_pages
+from domain.models import SearchPage
+from domain.prompt import build_messages
+from domain.rubric import load_rubric
+from simulators.classifier import classify, parse_prompt
+from simulators.content import DEFAULT_QUERY_TAIL, search_pages
+from simulators.llm_wire import estimate_tokens
 
 COMPANIES = Path(__file__).resolve().parents[1] / "examples" / "companies.csv"
 MIN_SCORE = 0.4  # the rubric's min_relevance
@@ -89,7 +89,7 @@ def report(results: list[Compared]) -> str:
     cost_a = statistics.mean(tokens_a) * 1000 * USD_PER_M_INPUT / 1e6
     lines = [
         f"companies: {n}   prompt = system + user message, tokens estimated at ~4 chars/token "
-        "(territory.simulators.llm_wire.estimate_tokens)",
+        "(simulators.llm_wire.estimate_tokens)",
         "",
         f"{'per company':<22}{'before':>10}{'':>10}{'after':>10}{'':>10}{'reduction':>11}",
         f"{'':<22}{'mean':>10}{'median':>10}{'mean':>10}{'median':>10}{'(mean)':>11}",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tasks.costs import CHARS_PER_TOKEN, Prices
-from tasks.models import CompanyResult, SearchOutcome
+from domain.costs import CHARS_PER_TOKEN, Prices
+from domain.models import CompanyResult, SearchOutcome
 
 # Tokens the instructions and the answer take besides the page text, for the first guess.
 PROMPT_OVERHEAD_TOKENS = 1_500

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect import Task, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from flows.limits import SlotPool
+from flows.settings import Settings
 from tasks.slots import EitherStop, Slots, StopSignal
-from territory.settings import Settings
 
 # Prefect global concurrency limits shared by every run on one server (thread runner).
 TAVILY_LIMIT = "territory-tavily"
@@ -151,3 +152,54 @@ class DaskStop:
     def set(self) -> None:
         """Tell every task of the run to stop."""
         self._event.set()
+
+
+class PrefectTaskRun:
+    """A submitted Prefect task run, as the scheduler sees it (`flows.pipeline.TaskRun`)."""
+
+    def __init__(self, future: PrefectFuture[Any]) -> None:
+        self.future = future
+
+    def add_done_callback(self, fn: Callable[[PrefectTaskRun], None]) -> None:
+        """Call `fn(self)` once the task run has ended."""
+        self.future.add_done_callback(lambda _: fn(self))
+
+    def outcome(self) -> tuple[Any, BaseException | None]:
+        """(its return value, None), or (None, why it failed) if the task itself broke."""
+        self.future.wait()  # already done; this loads its final state from memory, not the API
+        try:
+            if self.future.state.is_completed():
+                return self.future.result(), None
+            return None, failure_of(self.future)
+        finally:
+            forget_result(self.future)
+
+
+def forget_result(future: PrefectFuture[Any]) -> None:
+    """Let go of a task's result once it is stored.
+
+    Prefect links every task result to its state for the whole flow run (to track data passed
+    between tasks); for a search chunk that is megabytes of raw pages. Nothing downstream needs
+    the link: the scheduler hands results on itself.
+    """
+    context = FlowRunContext.get()
+    if context is None:
+        return
+    stale = [
+        key
+        for key, (state, *_) in context.run_results.items()
+        if state.state_details.task_run_id == future.task_run_id
+    ]
+    for key in stale:
+        context.run_results.pop(key, None)
+
+
+def failure_of(future: PrefectFuture[Any]) -> BaseException:
+    """The exception a failed task run raised (or a stand-in naming its state)."""
+    try:
+        value = future.state.result(raise_on_failure=False)
+    except Exception as exc:  # the result itself could not be read back
+        return exc
+    if isinstance(value, BaseException):
+        return value
+    return RuntimeError(f"task ended in state {future.state.name}")

@@ -21,7 +21,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from prefect.exceptions import PrefectHTTPStatusError
 
-from tasks.slots import slot_priority
+from tasks.slots import StopSignal, slot_priority
 
 LEASE_SECONDS = 60.0
 IDLE_CHECK_SECONDS = 1.0
@@ -93,7 +93,7 @@ class SlotPool:
         with self._lock:
             return not self._waiters and self._take()
 
-    def acquire(self, stop: threading.Event | None = None) -> bool:
+    def acquire(self, stop: StopSignal | None = None) -> bool:
         """Wait for a slot, oldest chunk first; False only if `stop` is set while waiting.
 
         Order matters: the companies of the oldest chunk (`slot_priority`, then arrival) get

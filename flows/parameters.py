@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.models import Mode
+
 
 class ResearchRequest(BaseModel):
     """What to research and how; never holds a key (keys come from the environment or blocks)."""
@@ -92,7 +94,7 @@ class ResearchRequest(BaseModel):
         return self
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         """How the run gets its companies: full, rerun-failed or rescore."""
         return "rerun-failed" if self.rerun_failed else "rescore" if self.rescore else "full"
 

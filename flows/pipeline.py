@@ -13,17 +13,62 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from prefect.context import FlowRunContext
-from prefect.futures import PrefectFuture
-
+from domain.accounts import Account
+from domain.models import SearchOutcome, SearchRequest
 from flows.budget import Budget
-from tasks.accounts import Account
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
-from tasks.models import SearchOutcome, SearchRequest
 from tasks.search import SearchChunkOutcome
 from tasks.slots import StopSignal
+
+
+class TaskRun(Protocol):
+    """A submitted task run, as the scheduler sees it."""
+
+    def add_done_callback(self, fn: Callable[[TaskRun], None]) -> None:
+        """Call `fn(self)` once the task run has ended (at once if it has)."""
+        ...
+
+    def outcome(self) -> tuple[Any, BaseException | None]:
+        """(its return value, None), or (None, why it failed) if the task itself broke."""
+        ...
+
+
+class ChunkTasks(Protocol):
+    """Where a chunk's two steps run: submitted as task runs."""
+
+    def search(self, index: int, requests: list[SearchRequest]) -> TaskRun:
+        """Submit the searches of chunk `index`."""
+        ...
+
+    def classify(self, work: ChunkWork) -> TaskRun:
+        """Submit the classification of a chunk."""
+        ...
+
+
+class SearchPlan(Protocol):
+    """What each company's search is, and which are already stored."""
+
+    def request(self, account: Account) -> SearchRequest:
+        """The search for one company."""
+        ...
+
+    def cached(self, requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
+        """Stored outcomes that may stand in for these searches, by company key."""
+        ...
+
+
+class ChunkSink(Protocol):
+    """Where results go as they come back: the run's one writer."""
+
+    def searched(self, outcomes: list[SearchOutcome]) -> None:
+        """Store paid-for searches (before anything else, even when stopping)."""
+        ...
+
+    def classified(self, outcome: ChunkOutcome) -> None:
+        """Store a chunk's results."""
+        ...
 
 
 @dataclass
@@ -47,15 +92,12 @@ class PipelineReport:
 
 @dataclass
 class ChunkScheduler:
-    """Drives one run's task submissions; every callback runs in the flow's own thread."""
+    """Drives one run's task submissions; every call to the sink is in the flow's thread."""
 
     chunks: list[list[Account]]
-    make_request: Callable[[Account], SearchRequest]
-    lookup_cached: Callable[[list[SearchRequest]], dict[str, SearchOutcome]]
-    submit_search: Callable[[int, list[SearchRequest]], PrefectFuture[Any]]
-    submit_classify: Callable[[ChunkWork], PrefectFuture[Any]]
-    on_searched: Callable[[list[SearchOutcome]], None]
-    on_classified: Callable[[ChunkOutcome], None]
+    plan: SearchPlan
+    tasks: ChunkTasks
+    sink: ChunkSink
     max_open_chunks: int  # searching or classifying
     max_searching: int  # chunks whose searches are in flight (in order, so chunks end in order)
     stop: StopSignal  # everything stops (the LLM failed for good, Ctrl-C, cancellation)
@@ -66,8 +108,8 @@ class ChunkScheduler:
 
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
-        self._done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
-        self._pending: dict[PrefectFuture[Any], tuple[str, _OpenChunk]] = {}
+        self._done: queue.Queue[TaskRun] = queue.Queue()
+        self._pending: dict[TaskRun, tuple[str, _OpenChunk]] = {}
         self._open = self._searching = 0
         next_chunk = 0
         while True:
@@ -86,16 +128,15 @@ class ChunkScheduler:
             if not self._pending:
                 break
             try:
-                future = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
+                run = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
                 continue
-            future.wait()  # already done; this loads its final state from memory, not the API
-            kind, chunk = self._pending.pop(future)
+            kind, chunk = self._pending.pop(run)
+            value, failure = run.outcome()
             if kind == "search":
-                self._search_finished(chunk, future)
+                self._search_finished(chunk, value, failure)
             else:
-                self._classify_finished(chunk, future)
-            forget_result(future)
+                self._classify_finished(chunk, value, failure)
         self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
 
@@ -103,8 +144,8 @@ class ChunkScheduler:
         """Open chunk `index` (False: it does not fit under the cost cap, nothing was sent)."""
         accounts = self.chunks[index]
         items = [ChunkItem.of(a) for a in accounts]
-        requests = {a.key: self.make_request(a) for a in accounts}
-        cached = self.lookup_cached(list(requests.values()))
+        requests = {a.key: self.plan.request(a) for a in accounts}
+        cached = self.plan.cached(list(requests.values()))
         for item in items:
             if item.company_key in cached:
                 item.outcome, item.search_cached = cached[item.company_key], True
@@ -120,24 +161,24 @@ class ChunkScheduler:
         if requests:
             self.report.searches_sent += len(requests)
             self._searching += 1
-            self._track(self.submit_search(index, list(requests.values())), "search", chunk)
+            self._track(self.tasks.search(index, list(requests.values())), "search", chunk)
         else:
             self._classify(chunk)
         return True
 
-    def _track(self, future: PrefectFuture[Any], kind: str, chunk: _OpenChunk) -> None:
-        self._pending[future] = (kind, chunk)
-        future.add_done_callback(self._done.put)
+    def _track(self, run: TaskRun, kind: str, chunk: _OpenChunk) -> None:
+        self._pending[run] = (kind, chunk)
+        run.add_done_callback(self._done.put)
 
-    def _search_finished(self, chunk: _OpenChunk, future: PrefectFuture[Any]) -> None:
+    def _search_finished(
+        self, chunk: _OpenChunk, result: SearchChunkOutcome | None, failure: BaseException | None
+    ) -> None:
         self._searching -= 1
-        if future.state.is_completed():
-            result: SearchChunkOutcome = future.result()
-        else:  # the task itself broke (not one company): every search of it failed
-            error = f"search task failed: {failure_of(future)}"
+        if result is None:  # the task itself broke (not one company): every search of it failed
+            error = f"search task failed: {failure}"
             result = SearchChunkOutcome(chunk.index, errors=dict.fromkeys(chunk.requests, error))
         # Paid-for pages are stored first, even when the run is stopping.
-        self.on_searched(list(result.outcomes.values()))
+        self.sink.searched(list(result.outcomes.values()))
         for item in chunk.items:
             if item.company_key in result.outcomes:
                 item.outcome = result.outcomes[item.company_key]
@@ -157,18 +198,18 @@ class ChunkScheduler:
         self._classify(chunk)
 
     def _classify(self, chunk: _OpenChunk) -> None:
-        self._track(self.submit_classify(ChunkWork(chunk.index, chunk.items)), "classify", chunk)
+        self._track(self.tasks.classify(ChunkWork(chunk.index, chunk.items)), "classify", chunk)
 
-    def _classify_finished(self, chunk: _OpenChunk, future: PrefectFuture[Any]) -> None:
-        if future.state.is_completed():
-            outcome: ChunkOutcome = future.result()
-        else:
+    def _classify_finished(
+        self, chunk: _OpenChunk, outcome: ChunkOutcome | None, failure: BaseException | None
+    ) -> None:
+        if outcome is None:
             # The task itself broke (not one company): record every company of it as failed.
-            reason = f"classification task failed: {failure_of(future)}"
+            reason = f"classification task failed: {failure}"
             outcome = ChunkOutcome(
                 chunk.index, [i.result(status="failed", error=reason) for i in chunk.items]
             )
-        self.on_classified(outcome)
+        self.sink.classified(outcome)
         self.report.unprocessed.extend(outcome.unprocessed)
         self.report.chunks_done += 1
         self._open -= 1
@@ -184,33 +225,3 @@ class ChunkScheduler:
         if self.report.fatal is None:
             self.report.fatal = reason
         signal.set()
-
-
-def forget_result(future: PrefectFuture[Any]) -> None:
-    """Let go of a task's result once it is stored.
-
-    Prefect links every task result to its state for the whole flow run (to track data passed
-    between tasks); for a search chunk that is megabytes of raw pages. Nothing downstream needs
-    the link: the scheduler hands results on itself.
-    """
-    context = FlowRunContext.get()
-    if context is None:
-        return
-    stale = [
-        key
-        for key, (state, *_) in context.run_results.items()
-        if state.state_details.task_run_id == future.task_run_id
-    ]
-    for key in stale:
-        context.run_results.pop(key, None)
-
-
-def failure_of(future: PrefectFuture[Any]) -> BaseException:
-    """The exception a failed task run raised (or a stand-in naming its state)."""
-    try:
-        value = future.state.result(raise_on_failure=False)
-    except Exception as exc:  # the result itself could not be read back
-        return exc
-    if isinstance(value, BaseException):
-        return value
-    return RuntimeError(f"task ended in state {future.state.name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import string
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -14,9 +14,9 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from domain.changes import Change, changes_in
+from domain.costs import cost_line
 from storage.duckdb_store import TerritoryStore
-from tasks.changes import Change, changes_in
-from tasks.costs import cost_line
 
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
 MAX_TABLE_ROWS = 5_000
@@ -40,10 +40,13 @@ class Progress:
     def __init__(self, territory: str, total: int) -> None:
         self.total = max(1, total)
         self.done = 0
-        self._id: UUID = create_progress_artifact(
-            0.0,
-            key=artifact_key("progress", territory),
-            description=f"Companies of {territory} stored so far ({total} in this run)",
+        self._id = cast(
+            UUID,
+            create_progress_artifact(
+                0.0,
+                key=artifact_key("progress", territory),
+                description=f"Companies of {territory} stored so far ({total} in this run)",
+            ),
         )
 
     def add(self, count: int) -> None:

@@ -8,13 +8,18 @@ from typing import Any
 
 from prefect.utilities.annotations import quote
 
+from domain.accounts import Account
+from domain.costs import Prices, load_prices
+from domain.models import SearchOutcome, SearchRequest
+from domain.rubric import Rubric
 from flows.budget import Budget
-from flows.execution import open_execution
+from flows.execution import Execution, PrefectTaskRun, open_execution
 from flows.parameters import ResearchRequest
-from flows.pipeline import ChunkScheduler, PipelineReport
+from flows.pipeline import ChunkScheduler, PipelineReport, TaskRun
 from flows.reporting import Progress
+from flows.run_context import RunContext
+from flows.settings import Settings
 from storage.duckdb_store import TerritoryStore
-from tasks.accounts import Account
 from tasks.classify import (
     ChunkItem,
     ChunkOutcome,
@@ -23,28 +28,16 @@ from tasks.classify import (
     classify_chunk,
     search_credits,
 )
-from tasks.costs import load_prices
-from tasks.models import SearchOutcome, SearchRequest
-from tasks.providers import Providers, providers_from
-from tasks.rubric import Rubric
+from tasks.providers import Providers
+from tasks.retry import RetryPolicy
 from tasks.search import build_query, search_chunk
-from territory.settings import Settings
 
 
-def run_chunks(
-    settings: Settings,
-    rubric: Rubric,
-    store: TerritoryStore,
-    run_id: str,
-    territory: str,
-    accounts: list[Account],
-    request: ResearchRequest,
-    logger: Any,
-) -> PipelineReport:
+def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
     """Build the providers, slots and tasks, and let the scheduler run the chunks."""
+    settings, rubric, store, request = run.settings, run.rubric, run.store, run.request
+    run_id, territory, accounts = run.run_id, run.territory, run.accounts
     batch = settings.effective_batch_size
-    tavily_concurrency = settings.effective_tavily_concurrency
-    llm_concurrency = settings.effective_llm_concurrency
     providers = providers_from(settings, run_id, rubric.kinds)
     prices = load_prices(settings.prices_file)
     options = ClassifyOptions(
@@ -63,94 +56,25 @@ def run_chunks(
         settings.context_max_chars,
     )
     if prices.llm.get(settings.llm_model) is None:
+        capped = ", and the cost cap counts searches only" if request.max_cost is not None else ""
         logger.warning(
             "no price for model %r in the price table (PRICES_FILE): its cost is not counted%s",
             settings.llm_model,
-            ", and the cost cap counts searches only" if request.max_cost is not None else "",
+            capped,
         )
-    template = settings.search_query_template or rubric.search.query
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
-    progress = Progress(territory, len(accounts))
-    fresh_after = datetime.now(UTC) - settings.search_cache_ttl
-
-    def make_request(account: Account) -> SearchRequest:
-        return SearchRequest(
-            company_key=account.key,
-            endpoint=settings.tavily_base_url,
-            name=account.name,
-            domain=account.domain,
-            query=build_query(template, account.name, account.domain),
-            search_depth=settings.search_depth,
-            max_results=settings.search_max_results,
-        )
-
-    stored = store.search_refs(territory) if request.rescore else {}
-
-    def lookup_cached(requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
-        if request.rescore:  # exactly the content the stored results were judged on, any age
-            return store.stored_searches({r.company_key: stored[r.company_key] for r in requests})
-        return {} if request.refresh_cache else store.cached_searches(requests, fresh_after)
-
-    def submit_search(index: int, requests: list[SearchRequest]):
-        return execution.submit(
-            search_chunk,
-            index=index,
-            requests=quote(requests),
-            providers=providers,
-            slots=execution.search_slots,
-            stop=execution.search_stop,
-            raw_content_cap=settings.context_max_chars,
-        )
-
-    def submit_classify(work: ChunkWork):
-        return execution.submit(
-            classify_chunk,
-            chunk=quote(work),
-            providers=providers,
-            llm_slots=execution.llm_slots,
-            stop=execution.stop,
-            options=options,
-        )
-
-    def on_searched(outcomes: list[SearchOutcome]) -> None:
-        # Tavily says what a search cost; if it does not, its depth's price is what was paid.
-        paid = [
-            o
-            if o.credits is not None
-            else o.model_copy(update={"credits": search_credits(o, prices)})
-            for o in outcomes
-        ]
-        budget.searched(paid, prices)
-        store.save_searches(paid, run_id, prices.tavily.usd_per_credit)
-
-    def on_classified(outcome: ChunkOutcome) -> None:
-        budget.stored(outcome.results)
-        store.save_results(run_id, territory, outcome.results)
-        progress.add(len(outcome.results))
-        ok = sum(r.status == "ok" for r in outcome.results)
-        logger.info(
-            "chunk %d/%d stored: %d classified, %d failed (%d/%d done)",
-            outcome.index + 1,
-            len(chunks),
-            ok,
-            len(outcome.results) - ok,
-            progress.done,
-            len(accounts),
-        )
-
-    searching = math.ceil(tavily_concurrency / batch) + 2  # one more waits its turn for slots
+    plan = StoredSearchPlan(settings, rubric, store, territory, request)
+    sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), len(accounts))
+    searching = math.ceil(settings.effective_tavily_concurrency / batch) + 2  # one waits its turn
     with open_execution(settings) as execution:
         scheduler = ChunkScheduler(
             chunks,
-            make_request,
-            lookup_cached,
-            submit_search,
-            submit_classify,
-            on_searched,
-            on_classified,
+            plan,
+            PrefectChunkTasks(execution, providers, options, settings.context_max_chars),
+            sink,
             # Enough chunks that a searched one always waits for the LLM (so it never idles
             # between chunks), and few enough to bound the raw pages held in memory.
-            max_open_chunks=searching + math.ceil(llm_concurrency / batch) + 1,
+            max_open_chunks=searching + math.ceil(settings.effective_llm_concurrency / batch) + 1,
             max_searching=searching,
             stop=execution.stop,
             search_stop=execution.search_stop,
@@ -165,18 +89,148 @@ def run_chunks(
     if settings.task_runner == "threads":  # on Dask each worker paces its own requests
         log_pacing(logger, providers)
     if report.skipped:
-        reason = f"skipped (budget): the run's {budget.describe()}; the next run picks it up"
-        store.save_skipped(
-            run_id,
-            territory,
-            [ChunkItem.of(a).result(status="skipped", error=reason) for a in report.skipped],
-        )
-        report.fatal = report.fatal or (
-            f"{budget.describe()}: {len(report.skipped)} companies skipped, the next run "
-            "picks them up"
-        )
-        logger.warning("%s; %d companies skipped", budget.describe(), len(report.skipped))
+        record_skipped(run, budget, report, logger)
     return report
+
+
+def record_skipped(run: RunContext, budget: Budget, report: PipelineReport, logger: Any) -> None:
+    """Store the companies the cost cap left out, so the next run picks them up."""
+    reason = f"skipped (budget): the run's {budget.describe()}; the next run picks it up"
+    run.store.save_skipped(
+        run.run_id,
+        run.territory,
+        [ChunkItem.of(a).result(status="skipped", error=reason) for a in report.skipped],
+    )
+    report.fatal = report.fatal or (
+        f"{budget.describe()}: {len(report.skipped)} companies skipped, the next run picks them up"
+    )
+    logger.warning("%s; %d companies skipped", budget.describe(), len(report.skipped))
+
+
+class StoredSearchPlan:
+    """Each company's search from the settings and rubric; stored outcomes stand in for it
+    while fresh (any age, for a re-score: exactly what the stored results were judged on)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        rubric: Rubric,
+        store: TerritoryStore,
+        territory: str,
+        request: ResearchRequest,
+    ) -> None:
+        self.settings, self.store, self.research = settings, store, request
+        self.template = settings.search_query_template or rubric.search.query
+        self.fresh_after = datetime.now(UTC) - settings.search_cache_ttl
+        self.stored = store.search_refs(territory) if request.rescore else {}
+
+    def request(self, account: Account) -> SearchRequest:
+        """The search for one company."""
+        return SearchRequest(
+            company_key=account.key,
+            endpoint=self.settings.tavily_base_url,
+            name=account.name,
+            domain=account.domain,
+            query=build_query(self.template, account.name, account.domain),
+            search_depth=self.settings.search_depth,
+            max_results=self.settings.search_max_results,
+        )
+
+    def cached(self, requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
+        """Stored outcomes for these searches, by company key."""
+        if self.research.rescore:
+            refs = {r.company_key: self.stored[r.company_key] for r in requests}
+            return self.store.stored_searches(refs)
+        if self.research.refresh_cache:
+            return {}
+        return self.store.cached_searches(requests, self.fresh_after)
+
+
+class PrefectChunkTasks:
+    """A chunk's two steps as Prefect task runs, on the run's execution (threads or Dask)."""
+
+    def __init__(
+        self, execution: Execution, providers: Providers, options: ClassifyOptions, raw_cap: int
+    ) -> None:
+        self.execution, self.providers, self.options, self.raw_cap = (
+            execution,
+            providers,
+            options,
+            raw_cap,
+        )
+
+    def search(self, index: int, requests: list[SearchRequest]) -> TaskRun:
+        """Submit the searches of chunk `index`."""
+        return PrefectTaskRun(
+            self.execution.submit(
+                search_chunk,
+                index=index,
+                requests=quote(requests),
+                providers=self.providers,
+                slots=self.execution.search_slots,
+                stop=self.execution.search_stop,
+                raw_content_cap=self.raw_cap,
+            )
+        )
+
+    def classify(self, work: ChunkWork) -> TaskRun:
+        """Submit the classification of a chunk."""
+        return PrefectTaskRun(
+            self.execution.submit(
+                classify_chunk,
+                chunk=quote(work),
+                providers=self.providers,
+                llm_slots=self.execution.llm_slots,
+                stop=self.execution.stop,
+                options=self.options,
+            )
+        )
+
+
+class StoreSink:
+    """Where the scheduler's results go: priced, counted against the cap, stored, logged."""
+
+    def __init__(
+        self,
+        store: TerritoryStore,
+        run_id: str,
+        territory: str,
+        prices: Prices,
+        budget: Budget,
+        logger: Any,
+        n_chunks: int,
+        n_accounts: int,
+    ) -> None:
+        self.store, self.run_id, self.territory = store, run_id, territory
+        self.prices, self.budget, self.logger = prices, budget, logger
+        self.n_chunks, self.progress = n_chunks, Progress(territory, n_accounts)
+
+    def searched(self, outcomes: list[SearchOutcome]) -> None:
+        """Store paid-for searches; Tavily says what each cost, else its depth's price."""
+        paid = [
+            o
+            if o.credits is not None
+            else o.model_copy(update={"credits": search_credits(o, self.prices)})
+            for o in outcomes
+        ]
+        self.budget.searched(paid, self.prices)
+        self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
+
+    def classified(self, outcome: ChunkOutcome) -> None:
+        """Store a chunk's results and say how far the run is."""
+        self.budget.stored(outcome.results)
+        self.store.save_results(self.run_id, self.territory, outcome.results)
+        self.progress.add(len(outcome.results))
+        ok = sum(r.status == "ok" for r in outcome.results)
+        self.logger.info(
+            "chunk %d/%d stored: %d classified, %d failed (%d/%d done)",
+            outcome.index + 1,
+            self.n_chunks,
+            ok,
+            len(outcome.results) - ok,
+            self.progress.done,
+            self.progress.total,
+        )
 
 
 def min_relevance(settings: Settings, rubric: Rubric) -> float:
@@ -194,3 +248,27 @@ def log_pacing(logger: Any, providers: Providers) -> None:
         if pace.rate_limited:
             verdicts = "; ".join(pace.verdicts[-3:]) or "retried, pace kept"
             logger.info("%s answered 429 %d times: %s", name, pace.rate_limited, verdicts)
+
+
+def providers_from(settings: Settings, run_id: str, kinds: tuple[str, ...]) -> Providers:
+    """The run's providers from its settings (keys must already be present)."""
+    tavily_key, llm_key = settings.keys()
+    return Providers(
+        run_id=run_id,
+        tavily_key=tavily_key,
+        tavily_url=settings.tavily_base_url,
+        tavily_timeout=settings.tavily_timeout,
+        tavily_pool=settings.effective_tavily_concurrency,
+        llm_key=llm_key,
+        llm_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_timeout=settings.llm_timeout,
+        structured_output=settings.llm_structured_output,
+        max_output_tokens=settings.llm_max_output_tokens,
+        policy=RetryPolicy(
+            settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay
+        ),
+        rate_limit_window=settings.rate_limit_window,
+        outage_patience=settings.outage_patience,
+        signal_kinds=kinds,
+    )

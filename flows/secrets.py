@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from pydantic import SecretStr
 
-from territory.settings import Settings
+from flows.settings import Settings
 
 
 def fill_keys_from_blocks(settings: Settings) -> Settings:
-    """Keys missing from the environment are read from the named Secret blocks, if they exist."""
+    """Keys missing from the environment are read from the named Secret blocks, if they exist.
+
+    Only where a Prefect API is configured (a server or Cloud holds the blocks): without one,
+    looking would start a temporary server (15 s) only to find nothing there.
+    """
+    if not _api_configured():
+        return settings
     updates: dict[str, SecretStr] = {}
     for field, block_name in (
         ("tavily_api_key", settings.tavily_api_key_block),
@@ -23,11 +31,18 @@ def fill_keys_from_blocks(settings: Settings) -> Settings:
     return settings.model_copy(update=updates) if updates else settings
 
 
+def _api_configured() -> bool:
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
 def _load_secret(name: str) -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        value = Secret.load(name, _sync=True).get()  # type: ignore[call-overload]
+        block = cast(Secret, Secret.load(name, _sync=True))  # type: ignore[call-arg]
+        value = block.get()
     except ValueError:  # no block of that name
         return None
     return str(value).strip() or None

@@ -8,19 +8,31 @@ from pathlib import Path
 
 import duckdb
 
+from domain.accounts import Account, AccountList, InputError, parse_rows, read_accounts
+from domain.errors import first_line
 from flows.parameters import ResearchRequest
 from storage.duckdb_store import TerritoryStore
-from tasks.accounts import Account, InputError, parse_accounts, read_accounts, rows_to_csv
 
 # A table reference we can safely splice into SQL: [schema.]table, plain identifiers only.
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
+def parse_given(request: ResearchRequest) -> AccountList | None:
+    """The companies the request itself brings (a CSV or a list), parsed and checked before
+    any database is opened; None when they come from a database."""
+    if request.rescore or request.rerun_failed or request.accounts_table:
+        return None
+    if request.companies:
+        return parse_rows(request.companies, "companies")
+    assert request.companies_csv is not None  # the request model guarantees one source
+    return read_accounts(request.companies_csv)
+
+
 def load_accounts(
-    store: TerritoryStore, request: ResearchRequest
+    store: TerritoryStore, request: ResearchRequest, given: AccountList | None = None
 ) -> tuple[str, list[Account], int, int]:
     """The companies to research: a territory's failed ones, its stored ones (to re-score),
-    a CSV, a DuckDB table or a list."""
+    a DuckDB table, or those the request brings (`given`: already parsed)."""
     territory = request.territory
     if request.rescore:
         assert territory is not None  # the request model guarantees it
@@ -45,17 +57,17 @@ def load_accounts(
             for r in store.failed_companies(territory)
         ]
         return territory, accounts[: request.limit], len(accounts), 0
-    if request.companies:
-        parsed = parse_accounts(rows_to_csv(request.companies), "companies")
-        territory = territory or "lookups"
-    elif request.accounts_table:
+    if request.accounts_table:
         rows = read_accounts_table(store, request.accounts_table)
-        parsed = parse_accounts(rows_to_csv(rows), request.accounts_table)
+        parsed = parse_rows(rows, request.accounts_table)
         territory = territory or request.accounts_table.rsplit(":", 1)[-1]
     else:
-        assert request.companies_csv is not None  # the request model guarantees one source
-        parsed = read_accounts(request.companies_csv)
-        territory = territory or Path(request.companies_csv).stem
+        given = given or parse_given(request)
+        assert given is not None  # the request model guarantees one source
+        parsed = given
+        territory = territory or (
+            Path(request.companies_csv).stem if request.companies_csv else "lookups"
+        )
     n_rows = sum(len(a.rows) for a in parsed.accounts)
     return territory, parsed.accounts[: request.limit], n_rows, parsed.merged
 
@@ -72,7 +84,9 @@ def read_accounts_table(store: TerritoryStore, spec: str) -> list[dict[str, str]
         with store.session() as conn:
             return _string_rows(conn.execute(f"SELECT * FROM {table}"))
     except duckdb.Error as exc:
-        raise InputError(f"{spec}: cannot read the accounts table ({_first_line(exc)})") from None
+        raise InputError(
+            f"{spec}: cannot read the accounts table ({first_line(str(exc), type(exc).__name__)})"
+        ) from None
 
 
 def _string_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
@@ -81,7 +95,3 @@ def _string_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, str]]:
         {n: "" if v is None else str(v) for n, v in zip(names, row, strict=True)}
         for row in cursor.fetchall()
     ]
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -12,15 +12,13 @@ from prefect.exceptions import TerminationSignal
 from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from domain.accounts import InputError
+from domain.errors import ConfigError
 from flows.parameters import ResearchRequest
 from flows.reporting import publish_results
 from flows.research_run import run_chunks
-from flows.secrets import fill_keys_from_blocks
-from flows.sources import load_accounts
-from storage.duckdb_store import StoreError, TerritoryStore
-from tasks.accounts import Account, InputError
-from tasks.rubric import Rubric, load_rubric
-from territory.settings import ConfigError, Settings, load_settings
+from flows.run_context import start_run
+from storage.duckdb_store import StoreError
 
 # An upper bound on task threads; the scheduler keeps far fewer busy (searches in flight plus
 # open chunks), so the pool never queues one task behind another.
@@ -40,7 +38,7 @@ def run_name() -> str:
         if request.get("rerun_failed")
         else "rescore"
         if request.get("rescore")
-        else "refresh"
+        else "refresh"  # a full run, named for what it does to the territory
     )
     return f"{label}-{mode}-{datetime.now(UTC):%Y-%m-%d-%H%M}"
 
@@ -48,7 +46,7 @@ def run_name() -> str:
 @flow(
     name="territory-research",
     flow_run_name=run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=MAX_TASK_THREADS),
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_TASK_THREADS),  # type: ignore[arg-type]
     persist_result=False,
 )
 def research_territory(request: ResearchRequest) -> Any:
@@ -62,9 +60,9 @@ def research_territory(request: ResearchRequest) -> Any:
         # the UI and the CLI, not a traceback; the exception rides along for the exit code.
         logger.error("%s", exc)
         return Failed(message=str(exc), data=exc)
-    settings, rubric, store, run_id, territory, todo = run
+    store, run_id = run.store, run.run_id
     try:
-        report = run_chunks(settings, rubric, store, run_id, territory, todo, request, logger)
+        report = run_chunks(run, logger)
     except BaseException as exc:
         # Chunks already stored stay stored; the run row says how it ended.
         status = "cancelled" if _is_stop_signal(exc) else "failed"
@@ -103,75 +101,6 @@ def research_territory(request: ResearchRequest) -> Any:
     return result
 
 
-def start_run(
-    request: ResearchRequest,
-) -> tuple[Settings, Rubric, TerritoryStore, str, str, list[Account]]:
-    """Settings, rubric, accounts and a run row; what an unfinished run did is not redone."""
-    settings = load_settings(**request.settings_overrides())
-    if settings.keys_missing:
-        settings = fill_keys_from_blocks(settings)
-    settings.require_keys()
-    rubric = load_rubric(settings.rubric_file)
-    # No `with`: each store call takes the file briefly, so other runs and readers share it.
-    store = TerritoryStore.open(settings.territory_db)
-    territory, accounts, n_rows, n_merged = load_accounts(store, request)
-    parameters = request.model_dump(exclude={"companies"}) | {
-        "territory": territory,
-        "rubric": rubric.label,
-        "settings": settings.public_dict(),
-    }
-    run_id = store.start_run(
-        territory,
-        request.mode,
-        parameters,
-        _flow_run_id(),
-        n_rows,
-        n_merged,
-        len(accounts),
-        only_company=accounts[0].key if len(accounts) == 1 else None,
-    )
-    try:
-        todo = _skip_done(store, run_id, territory, accounts, request, settings)
-    except BaseException as exc:
-        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
-        raise
-    get_run_logger().info(
-        "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
-        run_id,
-        len(accounts),
-        territory,
-        n_merged,
-        f"; {len(accounts) - len(todo)} already classified by an unfinished run, not redone"
-        if len(todo) < len(accounts)
-        else "",
-    )
-    return settings, rubric, store, run_id, territory, todo
-
-
-def _skip_done(
-    store: TerritoryStore,
-    run_id: str,
-    territory: str,
-    accounts: list[Account],
-    request: ResearchRequest,
-    settings: Settings,
-) -> list[Account]:
-    """The accounts still to research: a crashed or stopped run is picked up where it ended.
-
-    Companies this flow run already classified (a retry) are skipped, and so, unless the run
-    refreshes or is told not to resume, are those classified by unfinished runs of the
-    territory since its last completed run, as long as that work is younger than the search
-    cache TTL (older work is refreshed like any other).
-    """
-    resume = request.resume and not request.refresh_cache and request.mode == "full"
-    since = datetime.now(UTC) - settings.search_cache_ttl if resume else None
-    done = store.carried_over(run_id, territory, since)
-    todo = [a for a in accounts if a.key not in done]
-    if len(todo) < len(accounts):
-        store.set_carried_over(run_id, len(accounts) - len(todo))
-    return todo
-
-
 def _is_stop_signal(exc: BaseException | None) -> bool:
     """Ctrl-C or a cancellation (SIGTERM), even when it surfaced as an interrupted DuckDB query."""
     seen = 0
@@ -182,8 +111,3 @@ def _is_stop_signal(exc: BaseException | None) -> bool:
             return True  # DuckDB turns the signal into "Query interrupted"
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
-
-
-def _flow_run_id() -> str | None:
-    value = runtime.flow_run.id
-    return str(value) if value else None

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import duckdb
 
+from domain.errors import first_line
 from storage.errors import RunConflictError, StoreError
 from storage.evals import EvalsMixin
 from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
 from storage.schema import KEYED_TABLES, SCHEMA, SCHEMA_VERSION, migrate, schema_version
 from storage.searches import SearchesMixin
-from storage.sql import first_line
 
 __all__ = [
     "KEYED_TABLES",
@@ -45,7 +45,7 @@ class TerritoryStore(RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin):
         self.path = path
         self.read_only = read_only
         self.lock_wait = lock_wait
-        self.conn: duckdb.DuckDBPyConnection | None = None
+        self._open: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def open(
@@ -77,14 +77,14 @@ class TerritoryStore(RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin):
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Hold the file for a block of work (re-entrant); released at the end of the block."""
-        if self.conn is not None:
-            yield self.conn
+        if self._open is not None:
+            yield self._open
             return
-        self.conn = self._connect()
+        conn = self._open = self._connect()
         try:
-            yield self.conn
+            yield conn
         finally:
-            conn, self.conn = self.conn, None
+            self._open = None
             conn.close()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:

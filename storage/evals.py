@@ -6,16 +6,12 @@ import json
 import uuid
 from typing import Any
 
-import duckdb
-
 from storage.schema import has_table
-from storage.sql import connected, dicts, insert_rows, transaction, utcnow
+from storage.sql import Session, connected, dicts, insert_rows, transaction, utcnow
 
 
-class EvalsMixin:
+class EvalsMixin(Session):
     """The `evals` and `eval_items` tables."""
-
-    conn: duckdb.DuckDBPyConnection | None
 
     @connected
     def save_eval(self, row: dict[str, Any], items: list[dict[str, Any]]) -> str:

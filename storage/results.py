@@ -6,18 +6,14 @@ import json
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
+from domain.models import CompanyResult
 from storage.errors import StoreError
-from storage.schema import RESULT_COLUMNS
-from storage.sql import connected, dicts, insert_rows, transaction, utcnow
-from tasks.models import CompanyResult
+from storage.schema import RESULT_COLUMN_NAMES, RESULT_COLUMNS
+from storage.sql import Session, connected, dicts, insert_rows, transaction, utcnow
 
 
-class ResultsMixin:
+class ResultsMixin(Session):
     """The `company_results` and `result_history` tables."""
-
-    conn: duckdb.DuckDBPyConnection | None
 
     @connected
     def save_results(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
@@ -142,35 +138,41 @@ class ResultsMixin:
 
 
 def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) -> list[Any]:
+    """One result as the values of RESULT_COLUMNS, in their order."""
+    row = _result_fields(run_id, territory, r, now)
+    return [row[column] for column in RESULT_COLUMN_NAMES]
+
+
+def _result_fields(run_id: str, territory: str, r: CompanyResult, now: datetime) -> dict[str, Any]:
+    """One result by column name (a column missing here is a KeyError, not a shifted row)."""
     c = r.classification
-    return [
-        territory,
-        r.company_key,
-        r.name,
-        r.domain,
-        json.dumps(r.metadata, ensure_ascii=False),
-        r.status,
-        c.tier if c else None,
-        c.score if c else None,
-        c.confidence if c else None,
-        c.reasoning if c else None,
-        json.dumps([s.model_dump(exclude_none=True) for s in c.signals], ensure_ascii=False)
-        if c
-        else None,
-        r.signals_dropped,
-        r.error,
-        run_id,
-        r.search_key,
-        r.search_fetched_at,
-        r.search_cached,
-        r.model,
-        r.usage.prompt_tokens if r.usage else None,
-        r.usage.completion_tokens if r.usage else None,
-        now,
-        r.rubric,
-        json.dumps(r.evidence, ensure_ascii=False) if r.evidence is not None else None,
-        r.tokens_estimated,
-        r.tavily_credits,
-        r.llm_cost_usd,
-        r.cost_usd,
-    ]
+    signals = [s.model_dump(exclude_none=True) for s in c.signals] if c else None
+    return {
+        "territory": territory,
+        "company_key": r.company_key,
+        "company": r.name,
+        "domain": r.domain,
+        "metadata": json.dumps(r.metadata, ensure_ascii=False),
+        "status": r.status,
+        "tier": c.tier if c else None,
+        "score": c.score if c else None,
+        "confidence": c.confidence if c else None,
+        "reasoning": c.reasoning if c else None,
+        "signals": json.dumps(signals, ensure_ascii=False) if signals is not None else None,
+        "signals_dropped": r.signals_dropped,
+        "error": r.error,
+        "run_id": run_id,
+        "search_key": r.search_key,
+        "search_fetched_at": r.search_fetched_at,
+        "search_cached": r.search_cached,
+        "model": r.model,
+        "prompt_tokens": r.usage.prompt_tokens if r.usage else None,
+        "completion_tokens": r.usage.completion_tokens if r.usage else None,
+        "updated_at": now,
+        "rubric": r.rubric,
+        "evidence": json.dumps(r.evidence, ensure_ascii=False) if r.evidence is not None else None,
+        "tokens_estimated": r.tokens_estimated,
+        "tavily_credits": r.tavily_credits,
+        "llm_cost_usd": r.llm_cost_usd,
+        "cost_usd": r.cost_usd,
+    }

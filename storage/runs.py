@@ -9,11 +9,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 import psutil
 
 from storage.errors import RunConflictError
-from storage.sql import connected, dicts, utcnow
+from storage.sql import Session, connected, dicts, utcnow
 
 # A run on another host that has stored nothing for this long is taken for dead (its process
 # cannot be checked from here); a run on this host is alive exactly while its process is.
@@ -22,10 +21,8 @@ STALE_RUN_AFTER = timedelta(minutes=30)
 UNFINISHED = ("interrupted", "stopped", "cancelled", "failed")
 
 
-class RunsMixin:
+class RunsMixin(Session):
     """The `runs` table."""
-
-    conn: duckdb.DuckDBPyConnection | None
 
     @connected
     def start_run(
@@ -50,13 +47,7 @@ class RunsMixin:
         cannot both pass it.
         """
         self._mark_dead_runs()
-        continued = None
-        if flow_run_id:
-            # A retry of the same Prefect flow run continues its run row (and skips its work).
-            found = self.conn.execute(
-                "SELECT run_id FROM runs WHERE flow_run_id = ?", [flow_run_id]
-            ).fetchone()
-            continued = str(found[0]) if found else None
+        continued = self._run_of_flow_run(flow_run_id)
         self._refuse_if_busy(territory, continued, only_company)
         me = [socket.gethostname(), os.getpid(), _process_started(os.getpid()), utcnow()]
         if continued:
@@ -90,9 +81,17 @@ class RunsMixin:
         )
         return run_id
 
+    def _run_of_flow_run(self, flow_run_id: str | None) -> str | None:
+        """A retry of the same Prefect flow run continues its run row (and skips its work)."""
+        if not flow_run_id:
+            return None
+        found = self.conn.execute(
+            "SELECT run_id FROM runs WHERE flow_run_id = ?", [flow_run_id]
+        ).fetchone()
+        return str(found[0]) if found else None
+
     def _refuse_if_busy(self, territory: str, continued: str | None, only: str | None) -> None:
         """Two runs of one territory would pay twice for the same companies: refuse the second."""
-        assert self.conn is not None
         row = self.conn.execute(
             "SELECT run_id, host, pid, started_at, only_company FROM runs "
             "WHERE status = 'running' AND territory = ? AND run_id IS DISTINCT FROM ? "
@@ -120,7 +119,6 @@ class RunsMixin:
         same time, so a recycled pid does not count); a run on another host is taken for dead
         once it has stored nothing for STALE_RUN_AFTER.
         """
-        assert self.conn is not None
         host = socket.gethostname()
         rows = self.conn.execute(
             "SELECT run_id, host, pid, pid_started, coalesce(heartbeat_at, started_at) "

@@ -107,12 +107,14 @@ CREATE TABLE IF NOT EXISTS result_history AS SELECT * FROM company_results WHERE
 CREATE UNIQUE INDEX IF NOT EXISTS result_history_key
     ON result_history (run_id, territory, company_key);
 """
-RESULT_COLUMNS = (
-    "territory, company_key, company, domain, metadata, status, tier, score, confidence, "
-    "reasoning, signals, signals_dropped, error, run_id, search_key, search_fetched_at, "
-    "search_cached, model, prompt_tokens, completion_tokens, updated_at, rubric, evidence, "
-    "tokens_estimated, tavily_credits, llm_cost_usd, cost_usd"
-)
+RESULT_COLUMN_NAMES = (
+    "territory", "company_key", "company", "domain", "metadata", "status", "tier", "score",
+    "confidence", "reasoning", "signals", "signals_dropped", "error", "run_id", "search_key",
+    "search_fetched_at", "search_cached", "model", "prompt_tokens", "completion_tokens",
+    "updated_at", "rubric", "evidence", "tokens_estimated", "tavily_credits", "llm_cost_usd",
+    "cost_usd",
+)  # fmt: skip
+RESULT_COLUMNS = ", ".join(RESULT_COLUMN_NAMES)
 # Columns added after the first release; ADD COLUMN IF NOT EXISTS keeps old files working.
 MIGRATIONS = """
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;

@@ -7,16 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from storage.sql import connected, insert_rows, transaction
-from tasks.models import SearchOutcome, SearchPage, SearchRequest
+from domain.models import SearchOutcome, SearchPage, SearchRequest
+from storage.sql import Session, connected, insert_rows, transaction
 
 
-class SearchesMixin:
+class SearchesMixin(Session):
     """The `searches` and `search_pages` tables."""
-
-    conn: duckdb.DuckDBPyConnection | None
 
     @connected
     def save_searches(
@@ -30,7 +26,8 @@ class SearchesMixin:
         outcomes = list(outcomes)
         if not outcomes:
             return
-        rows, pages = [], []
+        rows: list[list[Any]] = []
+        pages: list[list[Any]] = []
         for o in outcomes:
             r = o.request
             params = {

@@ -14,6 +14,19 @@ T = TypeVar("T")
 INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
 
 
+class Session:
+    """The connection a store method runs on: set for the length of a session."""
+
+    _open: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """The session's connection (methods run inside one: see `connected`)."""
+        if self._open is None:
+            raise RuntimeError("no open session: decorate the method with @connected")
+        return self._open
+
+
 def connected(method: Callable[..., T]) -> Callable[..., T]:
     """Run a store method inside a session (its own brief one unless a caller holds one)."""
 
@@ -64,10 +77,6 @@ class transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:200] if text.strip() else "unknown error"
 
 
 def utcnow() -> datetime:

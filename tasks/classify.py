@@ -10,18 +10,19 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.accounts import Account
-from tasks.context import Focus, build_sources, select_pages
-from tasks.costs import Prices, Spend, load_prices
-from tasks.entities import sort_out
-from tasks.errors import FatalProviderError, InvalidOutputError, ProviderError, RetryPolicy
-from tasks.evidence import check_signals, judge
+from domain.accounts import Account
+from domain.context import Focus, SourceBlock, build_sources, select_pages
+from domain.costs import Prices, Spend, load_prices
+from domain.entities import EntityCheck, sort_out
+from domain.errors import FatalProviderError, InvalidOutputError, ProviderError
+from domain.evidence import check_signals, judge
+from domain.models import Classification, CompanyResult, SearchOutcome, Usage
+from domain.prompt import build_messages
+from domain.rubric import Rubric
 from tasks.llm_client import Classifier
-from tasks.models import Classification, CompanyResult, SearchOutcome, Usage
 from tasks.pacing import paced_call
-from tasks.prompt import build_messages
 from tasks.providers import Providers
-from tasks.rubric import Rubric
+from tasks.retry import RetryPolicy
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
 
@@ -142,41 +143,9 @@ def classify_item(
     base |= dict(
         search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
     )
-    relevant = select_pages(item.outcome.pages, options.min_score)
-    entities = sort_out(item.name, item.domain, relevant)
-    if entities.rivals:
-        # Several organisations answer to this name: guessing would score the wrong one.
-        named = ", ".join(f"{d} ({n} pages)" for d, n in entities.rivals[:4])
-        return item.result(
-            **base,
-            status="ambiguous",
-            error=f"the results are about {len(entities.rivals)} organisations named "
-            f"{item.name!r}: {named}; give its domain to choose",
-            evidence={"pages_read": len(relevant), "organisations": entities.rivals[:4]},
-        )
-    focus = Focus(item.name, rubric.keywords) if options.trim else None
-    sources = build_sources(entities.kept, options.context_max_chars, focus)
-    if not sources:
-        # Nothing relevant to judge: say what was searched rather than pay for a guess.
-        returned = len(item.outcome.pages)
-        verdict = Classification(
-            tier="COLD",
-            score=0,
-            confidence="low",
-            signals=[],
-            reasoning=f"Searched: {returned} result{'s' if returned != 1 else ''}, none at or "
-            f"above relevance {options.min_score:g}"
-            + (f" about {item.domain}" if entities.set_aside else "")
-            + f"; no {rubric.absence} signal was found.",
-        )
-        summary = {
-            "pages_read": 0,
-            "domains_read": 0,
-            "sources": 0,
-            "set_aside": entities.set_aside,
-        }
-        return item.result(**base, status="ok", classification=verdict, evidence=summary)
-
+    entities, sources, early = _evidence(item, options, base)
+    if early is not None:
+        return early
     spend = Spend()
 
     def attempt() -> tuple[Classification, Usage | None]:
@@ -213,6 +182,59 @@ def classify_item(
         evidence=summary,
         **_costs(spend, item, classifier.model, options),
     )
+
+
+def _evidence(
+    item: ChunkItem, options: ClassifyOptions, base: dict[str, Any]
+) -> tuple[EntityCheck, list[SourceBlock], CompanyResult | None]:
+    """The pages to show the LLM; or, when there is nothing to ask about (a name shared by
+    several organisations, no relevant page), the company's result without asking."""
+    assert item.outcome is not None
+    rubric = options.rubric
+    relevant = select_pages(item.outcome.pages, options.min_score)
+    entities = sort_out(item.name, item.domain, relevant)
+    if entities.rivals:
+        # Several organisations answer to this name: guessing would score the wrong one.
+        named = ", ".join(f"{d} ({n} pages)" for d, n in entities.rivals[:4])
+        return (
+            entities,
+            [],
+            item.result(
+                **base,
+                status="ambiguous",
+                error=f"the results are about {len(entities.rivals)} organisations named "
+                f"{item.name!r}: {named}; give its domain to choose",
+                evidence={"pages_read": len(relevant), "organisations": entities.rivals[:4]},
+            ),
+        )
+    focus = Focus(item.name, rubric.keywords) if options.trim else None
+    sources = build_sources(entities.kept, options.context_max_chars, focus)
+    if not sources:
+        # Nothing relevant to judge: say what was searched rather than pay for a guess.
+        returned = len(item.outcome.pages)
+        verdict = Classification(
+            tier="COLD",
+            score=0,
+            confidence="low",
+            signals=[],
+            reasoning=f"Searched: {returned} result{'s' if returned != 1 else ''}, none at or "
+            f"above relevance {options.min_score:g}"
+            + (f" about {item.domain}" if entities.set_aside else "")
+            + f"; no {rubric.absence} signal was found.",
+        )
+        summary = {
+            "pages_read": 0,
+            "domains_read": 0,
+            "sources": 0,
+            "set_aside": entities.set_aside,
+        }
+        return (
+            entities,
+            sources,
+            item.result(**base, status="ok", classification=verdict, evidence=summary),
+        )
+
+    return entities, sources, None
 
 
 def _costs(spend: Spend, item: ChunkItem, model: str, options: ClassifyOptions) -> dict:

@@ -8,22 +8,23 @@ import re
 import threading
 import typing
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import openai
 import pydantic
 from openai.lib._parsing._completions import type_to_response_format_param
 
-from tasks.errors import (
+from domain.errors import (
     FatalProviderError,
     InvalidOutputError,
     PermanentError,
     RateLimitedError,
     TransientError,
+    first_problem,
 )
-from tasks.models import Classification, SignalKind, Usage
+from domain.models import Classification, SignalKind, Usage
+from domain.rubric import answer_model
 from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
-from tasks.rubric import answer_model
 
 DEFAULT_KINDS: tuple[str, ...] = typing.get_args(SignalKind)
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -155,8 +156,9 @@ class OpenAICompatibleClassifier:
         # The raw response carries the x-ratelimit-* headers the pacer reads.
         raw = self._client.chat.completions.with_raw_response.create(
             model=self.model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format=response_format,  # type: ignore[arg-type]
+            # Our plain dicts are what the SDK's TypedDicts describe.
+            messages=cast(Any, messages),
+            response_format=cast(Any, response_format),
             max_completion_tokens=self._max_tokens,
         )
         completion = raw.parse()
@@ -219,9 +221,8 @@ def _usage(usage: object) -> Usage | None:
 
 
 def _first(exc: pydantic.ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "output"
-    return f"{where}: {err.get('msg', 'invalid')}"[:200]
+    where, what = first_problem(exc, "output")
+    return f"{where}: {what}"[:200]
 
 
 def _message(exc: openai.APIStatusError) -> str:

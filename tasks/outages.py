@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 
-from tasks.errors import ProviderDownError
+from domain.errors import ProviderDownError
 
 RECENT = 20  # answers looked at...
 FAILING = 0.9  # ...of which this share failed: every request pauses

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from tasks.errors import (
+from domain.errors import (
     FatalProviderError,
     InvalidOutputError,
     PermanentError,

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from pydantic import SecretStr
 
-from tasks.errors import RetryPolicy
+from tasks.fakes import Fakes
 from tasks.llm_client import DEFAULT_KINDS, Classifier, OpenAICompatibleClassifier
 from tasks.pacing import Pacer
+from tasks.retry import RetryPolicy
 from tasks.tavily_client import SearchClient, TavilySearchClient
 
 _RUNS_KEPT = 4  # clients of this many recent runs stay cached per process
@@ -44,6 +44,7 @@ class Providers:
     rate_limit_window: float = 60.0
     outage_patience: float = 600.0  # how long a provider failing everything is waited for
     signal_kinds: tuple[str, ...] = DEFAULT_KINDS  # the rubric's: the LLM's answer schema
+    fakes: Fakes | None = None  # in-process clients instead of the live ones (tests)
 
     def search_client(self) -> SearchClient:
         """This process's Tavily client for the run."""
@@ -64,8 +65,8 @@ class Providers:
 
 @dataclass
 class _Built:
-    search: TavilySearchClient
-    classify: OpenAICompatibleClassifier
+    search: SearchClient
+    classify: Classifier
     search_pace: Pacer
     llm_pace: Pacer
 
@@ -78,19 +79,12 @@ def _built(p: Providers) -> _Built:
     with _cache_lock:
         built = _cache.get(p)
         if built is None:
+            search, classify = (
+                (p.fakes.search, p.fakes.classifier) if p.fakes is not None else _live(p)
+            )
             built = _cache[p] = _Built(
-                TavilySearchClient(
-                    p.tavily_key.get_secret_value(), p.tavily_url, p.tavily_timeout, p.tavily_pool
-                ),
-                OpenAICompatibleClassifier(
-                    p.llm_key.get_secret_value(),
-                    p.llm_url,
-                    p.llm_model,
-                    p.llm_timeout,
-                    p.structured_output,
-                    p.max_output_tokens,
-                    p.signal_kinds,
-                ),
+                search,
+                classify,
                 Pacer("Tavily", p.rate_limit_window, p.outage_patience, say=_say),
                 Pacer("The LLM", p.rate_limit_window, p.outage_patience, say=_say),
             )
@@ -99,32 +93,27 @@ def _built(p: Providers) -> _Built:
         return built
 
 
+def _live(p: Providers) -> tuple[SearchClient, Classifier]:
+    """The real clients: tavily-python and openai."""
+    return (
+        TavilySearchClient(
+            p.tavily_key.get_secret_value(), p.tavily_url, p.tavily_timeout, p.tavily_pool
+        ),
+        OpenAICompatibleClassifier(
+            p.llm_key.get_secret_value(),
+            p.llm_url,
+            p.llm_model,
+            p.llm_timeout,
+            p.structured_output,
+            p.max_output_tokens,
+            p.signal_kinds,
+        ),
+    )
+
+
 def _say(message: str) -> None:
     """A pacer's news (an outage, a recovery) in the run's log, from whichever task's thread."""
     try:
         get_run_logger().warning(message)
     except MissingContextError:
         logging.getLogger("territory").warning(message)
-
-
-def providers_from(settings: Any, run_id: str, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Providers:
-    """The run's providers from its settings (keys must already be present)."""
-    return Providers(
-        run_id=run_id,
-        tavily_key=settings.tavily_api_key,
-        tavily_url=settings.tavily_base_url,
-        tavily_timeout=settings.tavily_timeout,
-        tavily_pool=settings.effective_tavily_concurrency,
-        llm_key=settings.llm_api_key,
-        llm_url=settings.llm_base_url,
-        llm_model=settings.llm_model,
-        llm_timeout=settings.llm_timeout,
-        structured_output=settings.llm_structured_output,
-        max_output_tokens=settings.llm_max_output_tokens,
-        policy=RetryPolicy(
-            settings.max_attempts, settings.retry_base_delay, settings.retry_max_delay
-        ),
-        rate_limit_window=settings.rate_limit_window,
-        outage_patience=settings.outage_patience,
-        signal_kinds=kinds,
-    )

@@ -26,12 +26,10 @@ row, without a clean cohort between them, call for a probe again (the refusals m
 sporadic after all); half the requests refused is a limit plainly, and only cuts.
 
 Until a limit is known the pace is "free": at most FREE_HEADROOM times what the provider
-accepted over the last second (requests in flight count as accepted; over the time since the
-first request, a quarter second at least, in the first second), and at least START_RATE. A
-run so starts at START_RATE and doubles about every quarter second (TCP's slow start, fast),
-and a provider that refuses everything at once (a 429 takes milliseconds) cannot be flooded
-with retries faster than twice what it accepts; where nothing is refused, the concurrency
-caps bind long before the pace does.
+accepted over the last second (in-flight requests count as accepted), at least START_RATE. A
+run so starts at START_RATE and doubles about every quarter second (TCP's slow start), and a
+provider refusing everything at once cannot be flooded with retries faster than twice what it
+accepts; where nothing is refused, the concurrency caps bind long before the pace does.
 """
 
 from __future__ import annotations
@@ -41,11 +39,13 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from tasks.rate_counts import binomial_cdf, count_since
+
 START_RATE = 10.0  # requests per second at least (a run starts at this)
 FREE_HEADROOM = 2.0  # no limit known: at most this many times the accepted rate
 MAX_RATE = 1000.0
 BETA = 0.9  # on a limit, pace at this share of the rate the provider accepted...
-YIELD_BELOW, YIELD = 0.95, 0.9  # accepted well under the last plateau: yield (see _slow_down)
+YIELD_BELOW, YIELD = 0.95, 0.9  # accepted well under the last plateau: yield (see _cut)
 PROBE_BETA = 0.5  # ...but the first time, at this share: a sure answer whether it helps
 CUBIC_C = 1e-4  # growth back towards (and past) the accepted rate, requests/s per s^3
 MIN_RATE = 1 / 60  # never slower than one request a minute
@@ -60,10 +60,8 @@ DENSE = 0.5  # a refused share at or above this is a limit (or an outage), never
 MAX_BACKGROUND = 0.35
 PLAUSIBLE = 0.05  # a cohort's refusals fit the share before unless this unlikely
 BACKGROUND_HALF_LIFE = 600.0  # seconds
-# Until a probe measures it, refusals up to about this share are taken for background: a
-# busy provider refuses a few percent of requests, and a probe (half the pace for dozens of
-# requests) costs a small run more than the retries of a few 429s do. A limit overshot by
-# more than this, or once known, is acted on as before.
+# Refusals up to this share count as background until a probe measures it: a probe (half the
+# pace for dozens of requests) costs a small run more than the retries of a few 429s.
 BACKGROUND_PRIOR = 0.05
 BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
 RECENT = 50  # answers the excess of refusals is judged on
@@ -79,7 +77,7 @@ class Pace:
     w_max: float = 0.0  # the plateau: what the provider accepted at the last limit
     low: float = 0.0  # the pace right after the slow-down
 
-    def rate(self, now: float) -> float | None:
+    def rate(self, now: float) -> float:
         """Requests per second allowed at `now` (RateControl.rate paces the free mode)."""
         t = max(now - self.since, 0.0)
         if self.mode == "probe":
@@ -224,7 +222,7 @@ class RateControl:
         self.cohort = None
         n, k = max(cohort.answered, 1), cohort.refused
         before = self._share_before(cohort.since)
-        if k == 0 and before is not None and _binomial_cdf(0, n, before) >= PLAUSIBLE:
+        if k == 0 and before is not None and binomial_cdf(0, n, before) >= PLAUSIBLE:
             if cohort.size < MAX_COHORT:  # too few to tell yet: go on probing
                 cohort.size, cohort.last_sent = MAX_COHORT, None
                 self.cohort = cohort
@@ -251,7 +249,7 @@ class RateControl:
         elif (
             before is not None
             and k <= MAX_BACKGROUND * n
-            and (k >= before * n or _binomial_cdf(k, n, before) >= PLAUSIBLE)
+            and (k >= before * n or binomial_cdf(k, n, before) >= PLAUSIBLE)
         ):
             # (As many refused at half the speed, or more: whatever it is, not the pace.)
             # Half the speed, no fewer refused: not about the pace. Sporadic: back to the
@@ -276,10 +274,10 @@ class RateControl:
         self._trim(now)
         sent = self._sent
         since = max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
-        n = _count_since(sent, since)
+        n = count_since(sent, since)
         if n < MIN_EVIDENCE:
             return False  # too few requests to tell anything by
-        k = _count_since(self._refused_sent, since)
+        k = count_since(self._refused_sent, since)
         # Once a limit is known, a background share does not excuse refusals: two runs sharing
         # a key see each other's refusals as sporadic, and a run that let them pass would keep
         # more than its share. (Sporadic ones then cut a little, and soon call for a probe.)
@@ -287,12 +285,12 @@ class RateControl:
         return k > n * p + 3 * math.sqrt(n * p * (1 - p)) + (1 if p > 0 else 0)
 
     def _sparse(self, now: float) -> bool:
-        """Under half of what was sent since the last cut was refused (dense refusals are a
-        full window or an outage, not noise that a probe could tell from a limit)."""
-        n = _count_since(self._sent, self.last_cut)
+        """Under half of what was sent since the last cut was refused (more is a full window
+        or an outage)."""
+        n = count_since(self._sent, self.last_cut)
         if n < DENSE_EVIDENCE and self.pace.mode == "free":
             return True  # too few to call it half (a 20% share refuses 3 of 5 now and then)
-        return _count_since(self._refused_sent, self.last_cut) < DENSE * n
+        return count_since(self._refused_sent, self.last_cut) < DENSE * n
 
     def _probe(self, now: float, before: Pace | None = None) -> None:
         """Halve the pace and watch the next cohort: does slowing down stop the refusals?"""
@@ -311,11 +309,9 @@ class RateControl:
     def _cut(
         self, now: float, accepted: float, dense: bool = False, plateau: float | None = None
     ) -> None:
-        """Pace just under what the provider accepts, or under the pace if that is lower (a
-        token bucket's burst inflates what a short look at the accepted rate sees). When half
-        is refused, under the accepted rate alone: while a window is full every request is
-        refused whatever the pace, and cutting from the pace would ratchet it down to nothing
-        by the time the window empties."""
+        """Pace just under what the provider accepts, or under the pace if lower (a bucket's
+        burst inflates a short look at the accepted rate); when half is refused, under the
+        accepted rate alone (cutting from the pace would ratchet it to nothing)."""
         limited = self.pace.mode == "limited"
         rate = accepted if dense or not limited else min(accepted, self.pace.rate(now))
         low = max(MIN_RATE, BETA * rate)
@@ -356,8 +352,7 @@ class RateControl:
         return max(self._count_accepted(now - span) / span, self._over_window(now))
 
     def _binding_rate(self, now: float) -> float:
-        """Requests accepted per second since the last cut (or the run's start), over two
-        seconds at least: a shorter look sees whoever was lucky, not the rate."""
+        """Accepted per second since the last cut or the run's start, over 2 s at least."""
         since = max(min(self.last_cut, now - BINDING_SPAN), self._started(now))
         return max(self._count_accepted(since) / max(now - since, 0.5), MIN_RATE)
 
@@ -373,16 +368,15 @@ class RateControl:
         return max(self._count_accepted(now - self.window) / self.window, MIN_RATE)
 
     def _count_accepted(self, since: float) -> int:
-        """Requests sent since `since` that were not refused. A 5xx or a timeout was let
-        through by the provider's limiter (its outages are the FailureStreak's business):
-        counting it as refused would read a burst of faults as a limit near zero."""
-        return _count_since(self._sent, since) - _count_since(self._refused_sent, since)
+        """Requests sent since `since` that were not refused (a 5xx or a timeout got past
+        the limiter: counted as refused, a burst of faults would read as a limit near zero)."""
+        return count_since(self._sent, since) - count_since(self._refused_sent, since)
 
     def _send_rate(self, now: float) -> float:
         """Requests sent per second lately (what the caps let through when nothing paces)."""
         started = self._started(now)
         span = min(max(now - started, 1.0), 5.0)
-        return max(_count_since(self._sent, now - span) / span, MIN_RATE)
+        return max(count_since(self._sent, now - span) / span, MIN_RATE)
 
     def _started(self, now: float) -> float:
         """When the run sent its first request (now, if it has sent none)."""
@@ -404,15 +398,3 @@ class RateControl:
     def _verdict(self, text: str) -> None:
         if not self.verdicts or self.verdicts[-1] != text:
             self.verdicts.append(text)
-
-
-def _binomial_cdf(k: int, n: int, p: float) -> float:
-    """P(at most k of n refused) when each is refused with probability p."""
-    if k < 0:
-        return 0.0
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(min(k, n) + 1))
-
-
-def _count_since(stamps: deque[float], since: float) -> int:
-    """How many of the (ascending) time stamps are at or after `since`."""
-    return len(stamps) - bisect.bisect_left(stamps, since)

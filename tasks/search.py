@@ -16,8 +16,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.errors import FatalProviderError, ProviderError
-from tasks.models import SearchOutcome, SearchPage, SearchRequest
+from domain.errors import FatalProviderError, ProviderError
+from domain.models import SearchOutcome, SearchPage, SearchRequest
 from tasks.pacing import paced_call
 from tasks.providers import Providers
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority

@@ -12,7 +12,7 @@ from tavily import BadRequestError, InvalidAPIKeyError, TavilyClient, UsageLimit
 from tavily.errors import ForbiddenError
 from tavily.errors import TimeoutError as TavilyTimeoutError
 
-from tasks.errors import FatalProviderError, PermanentError, RateLimitedError, TransientError
+from domain.errors import FatalProviderError, PermanentError, RateLimitedError, TransientError
 from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
 
 TRANSIENT_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}

@@ -8,8 +8,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from domain.accounts import InputError
+from domain.errors import ConfigError
+from domain.models import TIERS
 from storage.duckdb_store import RunConflictError, StoreError
-from tasks.accounts import InputError
 from territory.console import EXIT_BUSY, EXIT_OK, EXIT_USAGE, CliError
 from territory.read_commands import cmd_changes, cmd_results, cmd_runs
 from territory.run_commands import (
@@ -19,7 +21,6 @@ from territory.run_commands import (
     cmd_rescore,
     cmd_run,
 )
-from territory.settings import ConfigError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     _simulate_flag(rescore)
     rescore.set_defaults(handler=cmd_rescore)
 
+    _reading_commands(sub)
+    return parser
+
+
+def _reading_commands(sub: argparse._SubParsersAction) -> None:
+    """The commands that read what runs stored: changes, eval, export, report, results, runs."""
     changes = sub.add_parser("changes", help="what moved: tiers, scores, signals")
     changes.add_argument("--territory", required=True)
     changes.add_argument(
@@ -144,14 +151,13 @@ def _parser() -> argparse.ArgumentParser:
 
     results = sub.add_parser("results", help="the latest result per company")
     results.add_argument("--territory")
-    results.add_argument("--tier", type=str.upper, choices=["HOT", "WARM", "COLD"])
+    results.add_argument("--tier", type=str.upper, choices=TIERS)
     results.add_argument("--format", choices=["table", "csv", "json"], default="table")
     results.set_defaults(handler=cmd_results)
 
     runs = sub.add_parser("runs", help="run history with counts")
     runs.add_argument("--format", choices=["table", "json"], default="table")
     runs.set_defaults(handler=cmd_runs)
-    return parser
 
 
 def _cost_flag(parser: argparse.ArgumentParser) -> None:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.accounts import Account, InputError, read_accounts
+from domain.metrics import TIERS, UNSCORED, Item, evaluate, render, render_comparison
 from storage.duckdb_store import TerritoryStore
-from tasks.accounts import Account, InputError, read_accounts
-from tasks.metrics import TIERS, UNSCORED, Item, evaluate, render, render_comparison
 
 EXPECTED_COLUMNS = ("expected_tier", "expected", "tier", "label")
 
@@ -58,13 +58,14 @@ def score_golden(golden: Golden, results: list[dict[str, Any]]) -> tuple[list[It
     for account in golden.accounts:
         result = by_key.get(account.key)
         ok = result is not None and result["status"] == "ok"
+        verdict = result if ok and result is not None else {}
         items.append(
             Item(
                 company_key=account.key,
                 company=account.name,
                 expected=golden.expected[account.key],
-                predicted=result["tier"] if ok else UNSCORED,
-                confidence=result["confidence"] if ok else None,
+                predicted=verdict.get("tier", UNSCORED),
+                confidence=verdict.get("confidence"),
                 status=result["status"] if result else "missing",
             )
         )

@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import Any
 
+from domain.costs import per_thousand
+from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
-from tasks.costs import per_thousand
 from territory.console import EXIT_OK, READ_LOCK_WAIT, print_table, text, write_csv
-from territory.settings import load_settings
 
 
 def reader() -> TerritoryStore:
@@ -75,7 +75,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from tasks.changes import changes_in
+    from domain.changes import changes_in
 
     with reader() as store:
         changes = changes_in(store.result_pairs(args.territory, args.since))

@@ -6,11 +6,13 @@ import argparse
 import os
 import sys
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, cast
 
+from domain.accounts import InputError, read_accounts
+from domain.costs import cost_line
+from domain.errors import ConfigError, first_problem
+from flows.settings import load_settings
 from storage.duckdb_store import RunConflictError, StoreError, TerritoryStore
-from tasks.accounts import InputError, read_accounts
-from tasks.costs import cost_line
 from territory.console import (
     EXIT_BUSY,
     EXIT_OK,
@@ -22,13 +24,12 @@ from territory.console import (
     text,
 )
 from territory.read_commands import reader
-from territory.settings import ConfigError, load_settings
 
 
 def _rubric_overrides(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
     """The request fields for --rubric and --model, when given; the rubric that will be used
     is checked here, so a broken one fails in one line before any work."""
-    from tasks.rubric import load_rubric
+    from domain.rubric import load_rubric
 
     out: dict[str, Any] = {}
     load_rubric(args.rubric or settings.rubric_file)
@@ -104,7 +105,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             quiet=True,
             **overrides,
         )
-        from tasks.accounts import normalize_name
+        from domain.names import normalize_name
 
         with TerritoryStore.open(
             settings.territory_db, read_only=True, lock_wait=READ_LOCK_WAIT
@@ -169,7 +170,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _prepare(stack: ExitStack, simulate: bool):
     """Validate configuration before any work; with --simulate, start the simulators first."""
     if simulate:
-        from territory.simulators.server import start_simulators
+        from simulators.server import start_simulators
 
         sims = stack.enter_context(
             start_simulators(tavily_keys={"tvly-sim-key"}, llm_keys={"sk-sim-key"}, latency="demo")
@@ -194,6 +195,7 @@ def _prepare(stack: ExitStack, simulate: bool):
 
 
 def _run_flow(quiet: bool = False, **parameters: Any) -> int:
+    from prefect.states import State
     from pydantic import ValidationError
 
     from flows.parameters import ResearchRequest
@@ -202,9 +204,9 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
     try:
         request = ResearchRequest(**parameters)
     except ValidationError as exc:
-        raise CliError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        raise CliError(first_problem(exc)[1]) from None
     _quiet_task_run_lines()
-    state = research_territory(request, return_state=True)
+    state = cast(State, research_territory(request, return_state=True))
     # The summary dict (also carried by a stopped run's Failed state), or the exception.
     summary = state.result(raise_on_failure=False) if state.data is not None else None
     if isinstance(summary, dict) and not quiet:
@@ -220,7 +222,7 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
         code = EXIT_USAGE
     else:
         code = EXIT_STOPPED
-    raise CliError(message, code)
+    raise CliError(message or "the run failed", code)
 
 
 def _quiet_task_run_lines() -> None:

@@ -4,6 +4,7 @@ reached the simulators. Run alone with `uv run pytest -m e2e`."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import duckdb
 import httpx
 import pytest
 
-from territory.simulators.faults import FaultRule
-from tests.conftest import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
+from simulators.faults import FaultRule
+from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).parent.parent.parent
@@ -98,11 +99,14 @@ def worker_factory(prefect_env, sims, tmp_path):
 
     yield start_worker
     for proc, log in started:
-        proc.terminate()
+        # Ctrl-C, as a person stops a worker: it exits at once (on SIGTERM it lingered 30 s,
+        # which was most of this file's time).
+        proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
 
 

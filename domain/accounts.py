@@ -1,0 +1,387 @@
+"""Read the accounts CSV into clean, de-duplicated accounts (pure Python, no Prefect)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
+
+NAME_COLUMNS = ("name", "company", "company_name")
+DOMAIN_COLUMNS = ("domain", "website")
+MAX_NAME_LENGTH = 300
+
+# "Company Name", "company-name" and "company_name" are all the same header to a person.
+_HEADER_SEPARATORS = re.compile(r"[\s_\-]+")
+
+# What is trimmed around a cell: white space, but not the separator controls (U+001C-U+001F,
+# U+0085) that str.strip() also counts as space; a name holding one is refused instead.
+_TRIMMED = "".join(
+    ch for ch in map(chr, range(0x3000 + 1)) if ch.isspace() and ch not in "\x1c\x1d\x1e\x1f\x85"
+)
+
+# Long values are cut in messages so every message stays a readable single line.
+_SHOW_LIMIT = 60
+
+
+class InputError(ValueError):
+    """Bad input: the message is one clear line meant for the user (no traceback needed)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One company, possibly merged from several CSV rows."""
+
+    key: str
+    name: str
+    domain: str | None
+    metadata: dict[str, str]
+    rows: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AccountList:
+    """The parsed file: accounts in order of first appearance plus what was folded away."""
+
+    accounts: list[Account]
+    merged: int
+    blank_rows: int
+    name_column: str
+    domain_column: str | None
+
+
+@dataclass
+class _Row:
+    """One non-blank data row after cleaning."""
+
+    line: int
+    name: str
+    key: str
+    domain: str | None
+    metadata: dict[str, str]
+
+
+def parse_accounts(
+    data: bytes, source: str = "input", max_name_length: int = MAX_NAME_LENGTH
+) -> AccountList:
+    """Parse CSV bytes into merged accounts; raise InputError with a one-line message."""
+    records, blank_rows = _records(_decode(data, source), source)
+    return _accounts(records, blank_rows, source, max_name_length)
+
+
+def parse_rows(
+    rows: list[dict[str, str]], source: str = "input", max_name_length: int = MAX_NAME_LENGTH
+) -> AccountList:
+    """Accounts from rows given as mappings (an inline list, a database table), with the
+    same checks as a CSV; row N is reported as line N + 1 (after a header line)."""
+    header: list[str] = []
+    for row in rows:
+        header.extend(c for c in row if c not in header)
+    records: list[tuple[int, list[str]]] = [(1, header)] if header else []
+    blank = 0
+    for line, row in enumerate(rows, start=2):
+        cells = [_cell(row.get(column)) for column in header]
+        if any(cells):
+            records.append((line, cells))
+        else:
+            blank += 1
+    return _accounts(records, blank, source, max_name_length)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).strip(_TRIMMED)
+
+
+def _accounts(
+    records: list[tuple[int, list[str]]], blank_rows: int, source: str, max_name_length: int
+) -> AccountList:
+    """Merged accounts from trimmed records (the first is the header)."""
+    if not records:
+        raise _error(source, "no companies found (the file is empty)")
+    header = [_one_line(cell) for cell in records[0][1]]
+    name_index, domain_index, columns = _columns(header, source)
+    rows = [
+        _row(line, cells, header, name_index, domain_index, columns, max_name_length, source)
+        for line, cells in records[1:]
+    ]
+    if not rows:
+        detail = "only blank rows after the header" if blank_rows else "only a header row"
+        raise _error(source, f"no companies found ({detail})")
+    accounts = _merge(rows)
+    return AccountList(
+        accounts=accounts,
+        merged=len(rows) - len(accounts),
+        blank_rows=blank_rows,
+        name_column=header[name_index],
+        domain_column=None if domain_index is None else header[domain_index],
+    )
+
+
+def read_accounts(path: str | os.PathLike, max_name_length: int = MAX_NAME_LENGTH) -> AccountList:
+    """Read and parse an accounts CSV file; every failure is an InputError."""
+    source = os.fsdecode(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise _error(source, "file not found") from None
+    except IsADirectoryError:
+        raise _error(source, "is a directory, not a CSV file") from None
+    except PermissionError:
+        raise _error(source, "permission denied; cannot read the file") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _error(source, f"cannot read the file ({reason})") from None
+    return parse_accounts(data, source=source, max_name_length=max_name_length)
+
+
+def _error(source: str, message: str, line: int | None = None) -> InputError:
+    """Build an InputError whose message is guaranteed to be a single line."""
+    where = f"line {line}: " if line is not None else ""
+    return InputError(" ".join(f"{_one_line(source)}: {where}{message}".split()))
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace and drop control characters so text fits on one line."""
+    return " ".join(_strip_invisible(text).split())
+
+
+def _show(value: str) -> str:
+    """Quote a user value for a message, shortened and on one line."""
+    value = _one_line(value)
+    if len(value) > _SHOW_LIMIT:
+        value = value[: _SHOW_LIMIT - 1] + "…"
+    return f"'{value}'"
+
+
+def _strip_invisible(text: str) -> str:
+    """For messages: whitespace controls become spaces, other controls and invisibles go."""
+    out = []
+    for ch in text:
+        if ch in INVISIBLE:
+            continue
+        if unicodedata.category(ch) == "Cc":
+            # A tab or newline inside a name separates words; other controls are just noise.
+            if ch.isspace():
+                out.append(" ")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _decode(data: bytes, source: str) -> str:
+    """Decode UTF-8 (optional BOM), rejecting binary and UTF-16 files with a clear hint."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _error(source, "is UTF-16 text; save the file as UTF-8")
+    if b"\x00" in data:
+        if data.startswith(b"PK\x03\x04"):
+            raise _error(source, "looks like an Excel workbook or zip archive; export it as CSV")
+        raise _error(source, "is a binary file (it contains NUL bytes), not CSV text")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + bom
+        raise _error(
+            source,
+            f"not valid UTF-8 text (byte 0x{data[offset]:02x} at offset {offset}); "
+            "save the file as UTF-8",
+        ) from None
+
+
+def _delimiter(text: str) -> str:
+    """Comma, unless a comma-free header uses ';' or tab (Excel in some locales)."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in header:
+        return ","
+    semicolons, tabs = header.count(";"), header.count("\t")
+    if not semicolons and not tabs:
+        return ","
+    return ";" if semicolons >= tabs else "\t"
+
+
+def _records(text: str, source: str) -> tuple[list[tuple[int, list[str]]], int]:
+    """Trimmed non-blank records with their starting line number, plus the blank-row count."""
+    # newline="" keeps CRLF and quoted line breaks intact for the csv module.
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=_delimiter(text),
+        strict=True,
+        skipinitialspace=True,
+    )
+    records: list[tuple[int, list[str]]] = []
+    blank = 0
+    end = 0
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _error(source, _csv_problem(str(exc)), start) from None
+        end = reader.line_num
+        cells = [cell.strip(_TRIMMED) for cell in cells]
+        if any(cells):
+            records.append((start, cells))
+        else:
+            blank += 1
+    return records, blank
+
+
+def _csv_problem(message: str) -> str:
+    """Translate a csv module error into plain words."""
+    if "unexpected end of data" in message or "EOF" in message:
+        return "a quoted value starting here is never closed"
+    if "field larger than field limit" in message:
+        return f"a value is longer than {csv.field_size_limit()} characters"
+    return "badly quoted value; a closing quote must be followed by a delimiter"
+
+
+def _columns(header: list[str], source: str) -> tuple[int, int | None, list[tuple[int, str]]]:
+    """Locate the name and domain columns and list the passthrough columns."""
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        if not cell:
+            continue
+        folded = cell.casefold()
+        if folded in seen:
+            raise _error(
+                source,
+                f"duplicate column {_show(cell)} (columns {seen[folded] + 1} and {index + 1}); "
+                "column names must be unique",
+            )
+        seen[folded] = index
+    keys = [_HEADER_SEPARATORS.sub("_", cell.casefold()) for cell in header]
+
+    names = [i for i, key in enumerate(keys) if key in NAME_COLUMNS]
+    if not names:
+        named = [_show(cell) for cell in header if cell]
+        found = ", ".join(named[:10]) + (f" and {len(named) - 10} more" if len(named) > 10 else "")
+        raise _error(
+            source,
+            f"no company name column; found columns: {found}; "
+            "expected one of: name, company, company_name, company name",
+        )
+    if len(names) > 1:
+        # "Name" next to "Company" is often a contact's name: refuse to guess.
+        both = " and ".join(_show(header[i]) for i in names)
+        raise _error(source, f"columns {both} both look like the company name; keep only one")
+    # A "domain" column is more specific than "website", so it wins; the other passes through.
+    domain = next((keys.index(c) for c in DOMAIN_COLUMNS if c in keys), None)
+    columns = [(i, cell) for i, cell in enumerate(header) if cell and i not in (names[0], domain)]
+    return names[0], domain, columns
+
+
+def _row(
+    line: int,
+    cells: list[str],
+    header: list[str],
+    name_index: int,
+    domain_index: int | None,
+    columns: list[tuple[int, str]],
+    max_name_length: int,
+    source: str,
+) -> _Row:
+    """Validate one data row and turn it into a _Row."""
+    if len(cells) > len(header):
+        # Trailing empty cells are harmless (spreadsheets add them); real extra values
+        # usually mean an unquoted delimiter inside a value.
+        if any(cells[len(header) :]):
+            raise _error(
+                source,
+                f"{len(cells)} values but the header has {len(header)} columns; "
+                "quote values that contain the delimiter",
+                line,
+            )
+        cells = cells[: len(header)]
+    cells = cells + [""] * (len(header) - len(cells))
+    for index, cell in enumerate(header):
+        if not cell and cells[index]:
+            raise _error(source, f"value in column {index + 1}, which has no header name", line)
+
+    # Stored exactly as written (the cell is already trimmed): what the user typed is what
+    # lands in DuckDB, byte for byte. Control characters are pasting accidents (ANSI colours,
+    # a line break in a cell) that would garble terminal and CSV output; silently dropping
+    # them would change the name, so they are refused.
+    name = cells[name_index]
+    control = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+    if control is not None:
+        raise _error(
+            source,
+            f"the company name contains a control character (U+{ord(control):04X}); remove it",
+            line,
+        )
+    if not "".join(ch for ch in name if ch not in INVISIBLE).strip():
+        raise _error(source, "empty company name", line)
+    if len(name) > max_name_length:
+        raise _error(
+            source,
+            f"company name is {len(name)} characters long (the limit is {max_name_length})",
+            line,
+        )
+
+    domain = None
+    if domain_index is not None and cells[domain_index]:
+        domain = normalize_domain(cells[domain_index])
+        if domain is not None and not is_domain(domain):
+            raise _error(
+                source,
+                f"{_show(cells[domain_index])} is not a valid domain "
+                "(leave the cell empty if there is none)",
+                line,
+            )
+    metadata = {column: cells[index] for index, column in columns}
+    return _Row(line, name, normalize_name(name), domain, metadata)
+
+
+def _merge(rows: list[_Row]) -> list[Account]:
+    """Union rows sharing a name key or a domain; chains merge transitively."""
+    parent = list(range(len(rows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        # The earlier row stays the root so the group keeps its first row's identity.
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    first_by_key: dict[str, int] = {}
+    first_by_domain: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        union(i, first_by_key.setdefault(row.key, i))
+        if row.domain:
+            union(i, first_by_domain.setdefault(row.domain, i))
+
+    groups: dict[int, list[_Row]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(find(i), []).append(row)
+
+    accounts = []
+    for root in sorted(groups):
+        members = groups[root]
+        first = members[0]
+        metadata = dict(first.metadata)
+        for row in members[1:]:
+            for column, value in row.metadata.items():
+                if value and not metadata.get(column):
+                    metadata[column] = value
+        accounts.append(
+            Account(
+                key=first.key,
+                name=first.name,
+                domain=next((row.domain for row in members if row.domain), None),
+                metadata=metadata,
+                rows=tuple(row.line for row in members),
+            )
+        )
+    return accounts

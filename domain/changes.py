@@ -1,0 +1,119 @@
+"""What changed between two results of a company: tier and score moves, signals that appeared
+or disappeared (pure functions over stored result rows, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.entities import host_of
+from domain.evidence import comparable
+
+TIER_RANK = {"COLD": 0, "WARM": 1, "HOT": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One company's move since its baseline result (None fields: it had no baseline)."""
+
+    company: str
+    old_tier: str | None
+    new_tier: str
+    old_score: int | None
+    new_score: int
+    appeared: list[dict[str, Any]] = field(default_factory=list)
+    disappeared: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None
+
+    @property
+    def importance(self) -> tuple[int, int, int, int]:
+        """Sort key, most important first: tier steps, up before down, score move, signals."""
+        if self.old_tier is None:
+            return (0, 0, 0, 0)  # new to the territory: listed after every real move
+        steps = TIER_RANK[self.new_tier] - TIER_RANK[self.old_tier]
+        delta = self.new_score - (self.old_score or 0)
+        return (abs(steps), steps > 0, abs(delta), len(self.appeared) + len(self.disappeared))
+
+    def describe(self) -> str:
+        """One line: `WARM -> HOT (55 -> 81): new signal '...', techcrunch.com, 2026-11-02`."""
+        if self.old_tier is None:
+            head = f"new: {self.new_tier} ({self.new_score})"
+        elif self.old_tier != self.new_tier:
+            head = f"{self.old_tier} -> {self.new_tier} ({self.old_score} -> {self.new_score})"
+        else:
+            head = f"{self.new_tier} ({self.old_score} -> {self.new_score})"
+        parts = [_signal_text("new signal", s) for s in self.appeared[:2]]
+        parts += [_signal_text("signal gone", s) for s in self.disappeared[:1]]
+        more = len(self.appeared) + len(self.disappeared) - len(parts)
+        if more > 0:
+            parts.append(f"{more} more signal change{'s' if more > 1 else ''}")
+        return head + (": " + "; ".join(parts) if parts else "")
+
+
+def _signal_text(label: str, signal: dict[str, Any]) -> str:
+    excerpt = " ".join(str(signal.get("excerpt", "")).split())
+    if len(excerpt) > 90:
+        excerpt = excerpt[:89] + "…"
+    where = ", ".join(
+        x for x in (host_of(str(signal.get("url", ""))), signal.get("published")) if x
+    )
+    return f"{label} '{excerpt}'" + (f", {where}" if where else "")
+
+
+def _identity(signal: dict[str, Any]) -> tuple[str, str]:
+    return str(signal.get("kind")), comparable(str(signal.get("excerpt", "")))
+
+
+def diff(current: dict[str, Any], baseline: dict[str, Any] | None) -> Change | None:
+    """The change from `baseline` to `current` (result rows with tier, score, signals), or None
+    when nothing a reader would care about moved."""
+    signals = current.get("signals") or []
+    if baseline is None:
+        return Change(
+            current["company"],
+            None,
+            current["tier"],
+            None,
+            current["score"],
+            [],
+            [],
+            current.get("run_id"),
+        )
+    before = baseline.get("signals") or []
+    old_ids = {_identity(s) for s in before}
+    new_ids = {_identity(s) for s in signals}
+    appeared = [s for s in signals if _identity(s) not in old_ids]
+    disappeared = [s for s in before if _identity(s) not in new_ids]
+    moved = current["tier"] != baseline["tier"] or current["score"] != baseline["score"]
+    if not moved and not appeared and not disappeared:
+        return None
+    return Change(
+        current["company"],
+        baseline["tier"],
+        current["tier"],
+        baseline["score"],
+        current["score"],
+        appeared,
+        disappeared,
+        current.get("run_id"),
+    )
+
+
+def ranked(changes: list[Change]) -> list[Change]:
+    """Most important first; ties by company name."""
+    return sorted(changes, key=lambda c: (tuple(-x for x in c.importance), c.company))
+
+
+def changes_in(
+    pairs: list[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
+) -> list[Change]:
+    """The changes among (current, baseline) pairs, most important first; with `run_id`, only
+    those whose current result that run produced."""
+    found = []
+    for current, baseline in pairs:
+        if run_id is not None and current.get("run_id") != run_id:
+            continue
+        change = diff(current, baseline)
+        if change is not None:
+            found.append(change)
+    return ranked(found)

@@ -1,0 +1,105 @@
+"""Which organisation a search result is about (pure functions, no I/O).
+
+Two companies can share a name ("Mercury Labs" the AI lab and "Mercury Labs" the dental lab).
+A page shows which one it is about by the domains it lives on or links to whose names spell
+the company's name. Domains named on the same page belong together (a company's .com and its
+.io); separate groups of them are separate organisations. With a domain given, pages about a
+different organisation are set aside; without one, results about several organisations are
+flagged ambiguous instead of guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from domain.models import SearchPage
+from domain.names import normalize_name
+
+# A bare domain or the host of a link, as it appears in page text or markdown.
+_DOMAIN = re.compile(
+    r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])", re.I
+)
+# Support an organisation needs (pages about it) before it counts as a rival namesake.
+MIN_PAGES_PER_ENTITY = 2
+
+
+def host_of(url: str) -> str:
+    """The host of a URL without `www.`, lower case ("" if it has none)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _name_keys(name: str) -> list[str]:
+    """The distinctive words of a name that a company's own domain would spell."""
+    words = [w for w in normalize_name(name).split() if len(w) >= 3 and w.isalnum()]
+    return words[:2]
+
+
+def _spells(domain: str, keys: list[str]) -> bool:
+    """Does the domain (without its last label) contain every distinctive word of the name?"""
+    if not keys:
+        return False
+    label = re.sub(r"[^a-z0-9]", "", domain.rsplit(".", 1)[0].lower())
+    return all(key in label for key in keys)
+
+
+def _same_site(a: str, b: str) -> bool:
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
+
+
+def page_entities(page: SearchPage, name: str) -> set[str]:
+    """The domains a page lives on or names whose names spell the company's name."""
+    keys = _name_keys(name)
+    text = f"{page.raw_content or ''} {page.content or ''}"
+    found = {host_of(page.url)} | {d.lower().removeprefix("www.") for d in _DOMAIN.findall(text)}
+    return {d for d in found if d and _spells(d, keys)}
+
+
+@dataclass(frozen=True)
+class EntityCheck:
+    """What the pages say about which organisation they describe."""
+
+    kept: list[SearchPage]
+    set_aside: int  # pages about another organisation of the same name
+    rivals: list[tuple[str, int]]  # without a domain: (domain, pages) per organisation, if >1
+
+
+def sort_out(name: str, domain: str | None, pages: list[SearchPage]) -> EntityCheck:
+    """Keep the pages about this company; name the organisations if it cannot be told."""
+    entities = [page_entities(p, name) for p in pages]
+    if domain:
+        if not any(any(_same_site(d, domain) for d in e) for e in entities):
+            # No result mentions the given domain: nothing to tell them apart by.
+            return EntityCheck(pages, 0, [])
+        kept = [
+            p
+            for p, e in zip(pages, entities, strict=True)
+            if not e or any(_same_site(d, domain) for d in e)
+        ]
+        return EntityCheck(kept, len(pages) - len(kept), [])
+    groups = _groups(entities)
+    support = sorted(
+        ((min(group), sum(1 for e in entities if e & group)) for group in groups),
+        key=lambda item: (-item[1], item[0]),
+    )
+    rivals = [(d, n) for d, n in support if n >= MIN_PAGES_PER_ENTITY]
+    return EntityCheck(pages, 0, rivals if len(rivals) > 1 else [])
+
+
+def _groups(entities: list[set[str]]) -> list[set[str]]:
+    """Domains named on the same page (or the same site) belong to one organisation."""
+    groups: list[set[str]] = []
+    for found in entities:
+        merged = set(found)
+        for group in [g for g in groups if _touches(g, found)]:
+            merged |= group
+            groups.remove(group)
+        if merged:
+            groups.append(merged)
+    return groups
+
+
+def _touches(group: set[str], found: set[str]) -> bool:
+    return any(_same_site(a, b) for a in group for b in found)

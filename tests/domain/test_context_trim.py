@@ -1,0 +1,263 @@
+"""Trimming pages to the passages the rubric looks for (CONTEXT_TRIM): boilerplate, near-
+duplicates, keyword passages, verbatim text, the budget, and the signals of the sample pages."""
+
+import csv
+import re
+import statistics
+from pathlib import Path
+
+from domain.context import OMISSION, Focus, build_sources, select_pages, split_paragraphs
+from domain.models import SearchPage
+from domain.prompt import build_messages
+from domain.rubric import load_rubric
+from simulators.classifier import classify, parse_prompt
+from simulators.content import DEFAULT_QUERY_TAIL, expected_tier, search_pages
+
+RUBRIC = load_rubric()
+FOCUS = Focus("Acme Robotics", RUBRIC.keywords)
+COMPANIES = Path(__file__).resolve().parents[2] / "examples" / "companies.csv"
+
+NAV = "Home | Products | Pricing | Blog | Contact"
+FOOTER_WITH_KEYWORD = "We are hiring: see our careers page."
+FILLER = "The weather in the harbour town was mild for most of the spring, locals said."
+
+
+def page(url, *paras, score=0.9, title=None):
+    return SearchPage(
+        url=url, title=title or url, score=score, content="snippet", raw_content="\n\n".join(paras)
+    )
+
+
+def kept(pages, focus=FOCUS, max_chars=60_000):
+    return {b.url: b.text for b in build_sources(pages, max_chars, focus)}
+
+
+def test_paragraphs_split_on_blank_lines_and_headings():
+    text = "# Title\nIntro line one\nline two\n\n\n## Section\nBody.\n  \nLast."
+    assert split_paragraphs(text) == [
+        "# Title",
+        "Intro line one\nline two",
+        "## Section",
+        "Body.",
+        "Last.",
+    ]
+
+
+def test_boilerplate_is_sent_once_if_it_holds_a_keyword_and_never_otherwise():
+    pages = [
+        page(f"https://news{i}.example/a", f"# Story {i}", NAV, f"Acme Robotics raised ${i}M.")
+        for i in range(3)
+    ]
+    for p in pages:
+        p.raw_content += f"\n\n{FOOTER_WITH_KEYWORD}"
+    texts = kept(pages)
+    assert len(texts) == 3
+    assert not any(NAV in t for t in texts.values())
+    assert [FOOTER_WITH_KEYWORD in t for t in texts.values()] == [True, False, False]
+    assert all(
+        f"Acme Robotics raised ${i}M." in texts[f"https://news{i}.example/a"] for i in range(3)
+    )
+
+
+def test_boilerplate_match_ignores_case_and_whitespace():
+    pages = [
+        page("https://a.example", "# A", "Acme Robotics trains models.", "Share  this\nPAGE."),
+        page("https://b.example", "# B", "Acme Robotics serves models.", "share this page."),
+    ]
+    assert not any("share" in t.lower() for t in kept(pages).values())
+
+
+def test_near_duplicate_pages_keep_only_the_better_one():
+    story = " ".join(
+        f"Acme Robotics opened warehouse number {n} with GPU racks." for n in range(30)
+    )
+    best = page("https://wire.example/story", "# Acme news", story, score=0.9)
+    copy = page("https://mirror.example/story", "# Acme news", story + " Updated.", score=0.8)
+    other = page("https://other.example/x", "# Other", "Acme Robotics raised $5M.", score=0.7)
+    assert list(kept([best, copy, other])) == [
+        "https://wire.example/story",
+        "https://other.example/x",
+    ]
+    # Whole pages (no focus) are sent as they are, duplicates and all.
+    assert len(build_sources([best, copy, other], 60_000)) == 3
+
+
+def test_keywords_match_whole_words_case_insensitively():
+    focus = Focus("Acme Robotics", ("AI", "model", "machine learning"))
+    p = page(
+        "https://a.example",
+        "# Title",
+        "Published 2026-03-14.",
+        "Acme Robotics opened a cafe.",  # the first paragraph naming the company: kept
+        "Acme Robotics said nothing new about its Shanghai office.",  # "AI" inside words
+        "Acme Robotics builds models for warehouses.",  # "models" is not listed
+        "Acme Robotics relies on ai for routing.",
+        "The MACHINE\nLEARNING team of Acme Robotics is small.",
+        "Acme Robotics is a model of good service.",
+        FILLER,
+    )
+    text = kept([p], focus)["https://a.example"]
+    for unwanted in ("said nothing", "builds models", FILLER):
+        assert unwanted not in text
+    for wanted in ("ai for routing", "MACHINE\nLEARNING", "a model of good", "opened a cafe"):
+        assert wanted in text
+
+
+def test_the_company_name_is_no_keyword():
+    focus = Focus("Acme AI", ("AI",))
+    p = page(
+        "https://a.example",
+        "# Acme AI news",
+        "Published 2026-03-14.",
+        "Acme AI was founded in Leeds.",
+        FILLER,
+        "Acme AI opened a second cafe.",
+        FILLER + " Again.",
+        "Acme AI adopted AI for routing.",
+    )
+    text = kept([p], focus)["https://a.example"]
+    assert "second cafe" not in text and "adopted AI" in text
+
+
+def test_lead_dateline_and_passages_stay_verbatim_with_omission_marks():
+    paras = [
+        "# Acme Robotics raises $40M",
+        "Published 2026-03-14.",
+        "[Acme Robotics](https://acme.example) raised $40 million  in a Series B.\nMore text.",
+        FILLER,
+        FILLER.replace("harbour", "river"),
+        "Acme Robotics operates a 512-GPU H100 cluster.",
+        FILLER.replace("harbour", "mountain"),
+    ]
+    text = kept([page("https://wire.example/a", *paras)])["https://wire.example/a"]
+    assert text.startswith("# Acme Robotics raises $40M\n\nPublished 2026-03-14.\n\n")
+    parts = text.split("\n\n")
+    assert parts == [paras[0], paras[1], paras[2], OMISSION, paras[5]]
+
+
+def test_a_passage_not_naming_the_company_brings_its_neighbours_and_heading():
+    long_neighbour = "Long paragraph. " * 60
+    p = page(
+        "https://blog.example/a",
+        "# Engineering at Acme Robotics",
+        "Published 2026-03-14.",
+        "Acme Robotics builds robots.",
+        "## Our infrastructure",
+        "Last year we moved to the north building.",
+        "The team now trains its vision models on rented GPUs.",
+        "Next year we plan to double it.",
+        FILLER,
+        long_neighbour,
+        "We are hiring engineers.",
+        FILLER.replace("harbour", "river"),
+        "Acme Robotics raised $5 million.",
+        FILLER.replace("harbour", "mountain"),
+    )
+    text = kept([p])["https://blog.example/a"]
+    for wanted in (
+        "## Our infrastructure",
+        "north building",
+        "double it",
+        "We are hiring",
+        "river town",  # short neighbour of "We are hiring"
+        "raised $5 million",
+    ):
+        assert wanted in text, wanted
+    # A long neighbour costs more than it tells; a passage naming the company needs no context.
+    assert long_neighbour.strip() not in text
+    assert "mountain" not in text
+
+
+def test_pages_with_nothing_relevant_are_left_out():
+    pages = [
+        page("https://a.example", "# Acme Robotics", "Acme Robotics trains models.", score=0.9),
+        page("https://b.example", "# Sourdough tips", FILLER, "Feed the starter daily.", score=0.5),
+    ]
+    assert list(kept(pages)) == ["https://a.example"]
+
+
+def test_a_rubric_without_keywords_keeps_whole_pages_minus_boilerplate():
+    focus = Focus("Acme Robotics", ())
+    pages = [
+        page("https://a.example", "# A", "Acme Robotics opened.", FILLER, NAV),
+        page("https://b.example", "# B", "Unrelated words here.", NAV),
+    ]
+    texts = kept(pages, focus)
+    assert texts["https://a.example"] == "\n\n".join(["# A", "Acme Robotics opened.", FILLER, NAV])
+    assert NAV not in texts["https://b.example"]
+
+
+def test_the_character_budget_still_caps_trimmed_context():
+    pages = [
+        page(
+            f"https://p{i}.example",
+            f"# Acme Robotics {i}",
+            " ".join(f"GPU cluster {i} news {n}." for n in range(150)),
+        )
+        for i in range(5)
+    ]
+    blocks = build_sources(pages, 5_000, FOCUS)
+    assert sum(len(b.text) for b in blocks) == 5_000
+    assert [b.url for b in blocks] == ["https://p0.example", "https://p1.example"]
+
+
+def test_without_focus_whole_pages_are_sent_unchanged():
+    raw = "\n\n".join(["# T", NAV, FILLER, "Acme Robotics trains models.", FILLER])
+    pages = [page("https://a.example", raw), page("https://b.example", raw)]
+    assert [b.text for b in build_sources(pages, 60_000)] == [raw, raw]
+    assert [b.text for b in build_sources(pages, 60_000, None)] == [raw, raw]
+
+
+# --- the sample pages of the simulated web ---------------------------------------------------
+
+
+def _sample_companies(per_tier: int = 10) -> list[tuple[str, str]]:
+    """The first `per_tier` sample companies of each tier."""
+    with COMPANIES.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    picked: dict[str, list[tuple[str, str]]] = {"HOT": [], "WARM": [], "COLD": []}
+    for row in rows:
+        tier = expected_tier(row["name"], row["domain"])
+        if tier in picked and len(picked[tier]) < per_tier:
+            picked[tier].append((row["name"], row["domain"]))
+    return [c for tier in picked.values() for c in tier]
+
+
+def _prompt(name, domain, pages, focus):
+    sources = build_sources(select_pages(pages, 0.4), 60_000, focus)
+    return build_messages(RUBRIC, name, domain, sources, include_schema=False)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_signal_passages_of_the_sample_pages_survive_trimming():
+    companies = _sample_companies()
+    assert len(companies) == 30
+    ratios = []
+    for name, domain in companies:
+        pages = [
+            SearchPage(
+                url=p.url, title=p.title, score=p.score, content="", raw_content=p.raw_content()
+            )
+            for p in search_pages(f"{name} {DEFAULT_QUERY_TAIL}", 20)
+        ]
+        whole = _prompt(name, domain, pages, None)
+        trimmed = _prompt(name, domain, pages, Focus(name, RUBRIC.keywords))
+        before, after = classify(parse_prompt(whole)), classify(parse_prompt(trimmed))
+        text = trimmed[1]["content"]
+        for signal in before["signals"]:
+            assert signal["excerpt"] in text, (name, signal)
+        assert (after["tier"], after["score"]) == (before["tier"], before["score"]), name
+        assert before["signals"], name  # every sample company has something to cite
+        # What is sent is still the pages' own text: each passage is in its cached page.
+        raw = {p.url: _squash(p.raw_content) for p in pages}
+        for source in parse_prompt(trimmed).sources:
+            for passage in source.text.split("\n\n"):
+                if passage != OMISSION:
+                    assert _squash(passage) in raw[source.url], (name, passage)
+        ratios.append(len(text) / len(whole[1]["content"]))
+    reduction = 1 - statistics.mean(ratios)
+    print(f"trimmed prompts are {reduction:.0%} shorter on average ({len(ratios)} companies)")
+    assert reduction >= 0.4

@@ -1,0 +1,168 @@
+"""The chunk scheduler through fakes of its seams (plan, tasks, sink): ordering, crashes,
+fatal errors, the cache, re-scores and the cost cap, in milliseconds and without Prefect."""
+
+import threading
+from datetime import UTC, datetime
+
+from domain.accounts import Account
+from domain.models import SearchOutcome, SearchRequest
+from flows.pipeline import ChunkScheduler
+from tasks.classify import ChunkOutcome
+from tasks.search import SearchChunkOutcome
+
+
+class Finished:
+    """A task run that has already ended, with a value or a crash."""
+
+    def __init__(self, value=None, crash: BaseException | None = None):
+        self.value, self.crash = value, crash
+
+    def add_done_callback(self, fn):
+        fn(self)
+
+    def outcome(self):
+        return (None, self.crash) if self.crash else (self.value, None)
+
+
+class Plan:
+    def __init__(self, cached=()):
+        self.cached_keys = set(cached)
+
+    def request(self, account):
+        return SearchRequest(company_key=account.key, name=account.name, query=account.name)
+
+    def cached(self, requests):
+        return {r.company_key: outcome(r) for r in requests if r.company_key in self.cached_keys}
+
+
+def outcome(request):
+    return SearchOutcome(request=request, fetched_at=datetime.now(UTC), pages=[])
+
+
+class Tasks:
+    """Answers each submission at once; `search_fatal`/`classify_fatal` name the chunk whose
+    task reports a fatal provider error, `crash` the chunk whose search task breaks."""
+
+    def __init__(self, search_fatal=None, classify_fatal=None, crash=None):
+        self.search_fatal, self.classify_fatal, self.crash = search_fatal, classify_fatal, crash
+        self.calls = []
+
+    def search(self, index, requests):
+        self.calls.append(("search", index, [r.company_key for r in requests]))
+        if index == self.crash:
+            return Finished(crash=RuntimeError("worker died"))
+        result = SearchChunkOutcome(index, {r.company_key: outcome(r) for r in requests})
+        if index == self.search_fatal:
+            result = SearchChunkOutcome(index, fatal="Tavily 432: plan limit reached")
+        return Finished(result)
+
+    def classify(self, work):
+        self.calls.append(("classify", work.index, [i.company_key for i in work.items]))
+        results = [
+            i.result(status="ok" if i.outcome else "failed", error=i.search_error)
+            for i in work.items
+        ]
+        if work.index == self.classify_fatal:
+            keys = [i.company_key for i in work.items]
+            return Finished(ChunkOutcome(work.index, [], keys, "LLM 401: invalid key"))
+        return Finished(ChunkOutcome(work.index, results))
+
+
+class Sink:
+    def __init__(self):
+        self.calls = []
+        self.results = {}
+
+    def searched(self, outcomes):
+        self.calls.append(("searched", sorted(o.request.company_key for o in outcomes)))
+
+    def classified(self, chunk):
+        self.calls.append(("classified", chunk.index))
+        self.results.update({r.company_key: (r.status, r.error) for r in chunk.results})
+
+
+def chunks(n_chunks, size=3):
+    return [
+        [Account(f"c{c}{i}", f"Company {c}{i}", None, {}, (c * size + i,)) for i in range(size)]
+        for c in range(n_chunks)
+    ]
+
+
+def schedule(n_chunks=4, plan=None, tasks=None, budget=None, may_search=True):
+    stop, search_stop = threading.Event(), threading.Event()
+    plan, tasks, sink = plan or Plan(), tasks or Tasks(), Sink()
+    scheduler = ChunkScheduler(
+        chunks(n_chunks),
+        plan,
+        tasks,
+        sink,
+        max_open_chunks=2,
+        max_searching=1,
+        stop=stop,
+        search_stop=search_stop,
+        may_search=may_search,
+        budget=budget,
+    )
+    return scheduler.run(), tasks, sink, stop, search_stop
+
+
+def test_every_chunk_is_searched_then_classified_and_stored_in_order():
+    report, tasks, sink, stop, _ = schedule()
+    assert report.chunks_done == 4 and report.fatal is None and report.unprocessed == []
+    assert report.searches_sent == 12 and len(sink.results) == 12
+    assert all(status == ("ok", None) for status in sink.results.values())
+    # Each chunk's pages are stored before its classification is submitted.
+    for index in range(4):
+        assert sink.calls.index(
+            ("searched", [f"c{index}{i}" for i in range(3)])
+        ) < sink.calls.index(("classified", index))
+    assert not stop.is_set()
+
+
+def test_cached_companies_skip_the_search_and_a_rescore_never_searches():
+    report, tasks, sink, *_ = schedule(n_chunks=1, plan=Plan(cached={"c00", "c01"}))
+    assert [c for c in tasks.calls if c[0] == "search"] == [("search", 0, ["c02"])]
+    assert (report.searches_cached, report.searches_sent) == (2, 1)
+
+    report, tasks, sink, *_ = schedule(n_chunks=1, plan=Plan(cached={"c00"}), may_search=False)
+    assert [c[0] for c in tasks.calls] == ["classify"]
+    assert sink.results["c01"] == ("failed", "no stored search content to re-score")
+
+
+def test_a_search_task_that_breaks_fails_its_companies_and_the_run_goes_on():
+    report, tasks, sink, *_ = schedule(tasks=Tasks(crash=1))
+    assert sink.results["c10"] == ("failed", "search task failed: worker died")
+    assert sink.results["c20"] == ("ok", None) and report.chunks_done == 4
+
+
+def test_a_fatal_search_error_stops_searching_but_classifies_what_was_searched():
+    report, tasks, sink, stop, search_stop = schedule(tasks=Tasks(search_fatal=1))
+    assert report.fatal == "Tavily 432: plan limit reached" and search_stop.is_set()
+    assert not stop.is_set()  # the LLM may still classify what is searched
+    assert {k for k, v in sink.results.items() if v == ("ok", None)} == {"c00", "c01", "c02"}
+    assert sorted(report.unprocessed) == [f"c{c}{i}" for c in (1, 2, 3) for i in range(3)]
+
+
+def test_a_fatal_llm_error_stops_everything_and_leaves_the_rest_for_the_next_run():
+    report, tasks, sink, stop, _ = schedule(tasks=Tasks(classify_fatal=0))
+    assert report.fatal == "LLM 401: invalid key" and stop.is_set()
+    assert sink.results == {}
+    assert sorted(report.unprocessed) == [f"c{c}{i}" for c in range(4) for i in range(3)]
+
+
+def test_the_cost_cap_skips_the_chunks_that_do_not_fit():
+    class Cap:
+        def __init__(self):
+            self.released = []
+
+        def admit(self, index, companies, searches):
+            return index < 2
+
+        def done(self, index):
+            self.released.append(index)
+
+    cap = Cap()
+    report, tasks, sink, *_ = schedule(budget=cap)
+    assert [a.key for a in report.skipped] == [f"c{c}{i}" for c in (2, 3) for i in range(3)]
+    assert len(sink.results) == 6 and cap.released == [0, 1]
+    assert not any(call[1] >= 2 for call in tasks.calls)  # nothing was sent for them

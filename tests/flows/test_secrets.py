@@ -1,0 +1,102 @@
+"""Secrets: run the real command with recognisable keys, then search everything it wrote.
+
+The command runs in its own process with its own Prefect home, so the Prefect server it starts
+(a real one, with its SQLite database of flow runs, parameters, logs and artifacts) and its
+result storage are all in one folder we can read afterwards. Even with results persisted by
+default, the flow writes none to result storage (its tasks hand results to the flow in memory),
+which the test checks too. The whole suite is also checked for its own keys at the end
+(tests/conftest.py)."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulators.faults import FaultRule
+from tests.helpers import files_holding, key_needles, simulator_env
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[2]
+TAVILY_CANARY = "tvly-CANARY-5d41402abc4b2a76"
+LLM_CANARY = "sk-CANARY-7d793037a0760186"
+
+
+def run_territory(args, env):
+    return subprocess.run(
+        [sys.executable, "-m", "territory.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims):
+    sims.tavily.configure(keys={TAVILY_CANARY})
+    sims.llm.configure(keys={LLM_CANARY})
+    home, db = tmp_path / "prefect-home", tmp_path / "territory.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVILY_", "LLM_", "PREFECT_"))}
+    env |= simulator_env(sims, db) | {
+        "TAVILY_API_KEY": TAVILY_CANARY,
+        "LLM_API_KEY": LLM_CANARY,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOGGING_LEVEL": "DEBUG",  # the most a user could ask it to log
+    }
+    names = [f"Canary Robotics {i}" for i in range(6)]
+    csv = tmp_path / "canary.csv"
+    csv.write_text("name,owner\n" + "\n".join(f"{n},Rep" for n in names) + "\n")
+
+    # A run with failures along the way, then one the LLM provider refuses (a 401 whose body
+    # echoes part of the key, as OpenAI's does).
+    sims.tavily.add_fault(FaultRule(kind="server_error", match=names[1]))
+    sims.llm.add_fault(FaultRule(kind="bad_gateway_html", match=names[2], times=1))
+    first = run_territory(["run", str(csv)], env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    sims.reset()
+    sims.tavily.configure(keys={TAVILY_CANARY})
+    sims.llm.configure(keys={LLM_CANARY})
+    sims.llm.add_fault(FaultRule(kind="unauthorized", match=names[0]))
+    second = run_territory(["run", str(csv), "--territory", "canary-2", "--refresh"], env)
+    assert second.returncode == 1 and "rejected the API key (401)" in second.stderr
+
+    # What we search really is what the runs wrote: the server's database holds the runs'
+    # parameters, logs and artifacts; nothing went to result storage.
+    server_db = home / "prefect.db"
+    with sqlite3.connect(server_db) as conn:
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("flow_run", "log", "artifact")
+        }
+    assert counts["flow_run"] == 2 and counts["log"] > 10 and counts["artifact"] >= 3, counts
+    assert not (home / "storage").exists()
+    assert db.stat().st_size > 0 and names[0].encode() in server_db.read_bytes()
+
+    outputs = [first.stdout, first.stderr, second.stdout, second.stderr]
+    assert "canary: 6 companies" in first.stdout and "chunk 1/1 stored" in first.stderr
+    needles = [n for key in (TAVILY_CANARY, LLM_CANARY) for n in key_needles(key)]
+    for output in outputs:
+        assert not any(n.decode() in output for n in needles)
+    assert files_holding([TAVILY_CANARY, LLM_CANARY], tmp_path) == []
+
+
+def test_the_search_finds_a_key_in_plain_text_or_base64(tmp_path):
+    import base64
+
+    (tmp_path / "clean.log").write_text("nothing to see")
+    (tmp_path / "plain.log").write_text(f"Authorization: Bearer {LLM_CANARY}\n")
+    for offset in range(3):  # a pickled result, base64-encoded at any alignment
+        blob = base64.b64encode(b"x" * offset + TAVILY_CANARY.encode() + b"rest")
+        (tmp_path / f"result-{offset}.json").write_bytes(b'{"data": "' + blob + b'"}')
+    found = files_holding([TAVILY_CANARY, LLM_CANARY], tmp_path)
+    assert sorted(Path(f).name for f in found) == [
+        "plain.log",
+        "result-0.json",
+        "result-1.json",
+        "result-2.json",
+    ]

@@ -1,0 +1,154 @@
+"""What the tests share: the session's recognisable keys, the settings to clear, the runs'
+environment, reading DuckDB back, writing account files, and looking for leaked keys."""
+
+import base64
+from pathlib import Path
+
+import duckdb
+
+TAVILY_KEY = "tvly-test-KEY-7f3a9c"
+LLM_KEY = "sk-test-KEY-51e2b8"
+
+
+def _setting_names() -> list[str]:
+    """Every environment variable the Settings model reads (names and aliases), so that a
+    developer's shell or .env cannot leak into a test."""
+    from pydantic import AliasChoices
+
+    from flows.settings import Settings
+
+    names = []
+    for name, field in Settings.model_fields.items():
+        names.append(name.upper())
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice).upper() for choice in alias.choices]
+    return sorted(set(names))
+
+
+SETTING_NAMES = _setting_names()
+
+
+def simulator_env(sims, db) -> dict[str, str]:
+    """Settings that point a run (in this process or another) at the simulators and `db`."""
+    return {
+        "TAVILY_API_KEY": TAVILY_KEY,
+        "TAVILY_BASE_URL": sims.tavily_url,
+        "LLM_API_KEY": LLM_KEY,
+        "LLM_BASE_URL": sims.llm_url,
+        "LLM_MODEL": "sim-model",
+        "TERRITORY_DB": str(db),
+        "RETRY_BASE_DELAY": "0.05",
+        "RETRY_MAX_DELAY": "0.2",
+    }
+
+
+def key_needles(key: str) -> list[bytes]:
+    """How a key could sit in a file: as text, or inside base64 (pickled or encoded results),
+    at each of the three alignments base64 can give it."""
+    raw = key.encode()
+    needles = [raw]
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw)
+        # Drop the characters that mix in the neighbouring bytes at either end.
+        start = (offset * 4 + 2) // 3 + (1 if offset else 0)
+        needles.append(encoded[start : len(encoded) - 4])
+    return [n for n in needles if len(n) >= 12]
+
+
+def files_holding(keys: list[str], *places: Path | str) -> list[str]:
+    """Every file under `places` that holds any of `keys` (in any form of key_needles)."""
+    needles = [n for key in keys for n in key_needles(key)]
+    found = []
+    for place in map(Path, places):
+        paths = [place] if place.is_file() else sorted(p for p in place.rglob("*") if p.is_file())
+        for path in paths:
+            try:
+                blob = path.read_bytes()
+            except OSError:
+                continue  # a socket, or a file that vanished while we looked
+            if any(n in blob for n in needles):
+                found.append(str(path))
+    return found
+
+
+def query(where, sql, args=()):
+    """Rows of `sql` against a DuckDB file, or against `territory.duckdb` in a directory."""
+    path = Path(where)
+    db = path / "territory.duckdb" if path.is_dir() else path
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql, list(args)).fetchall()
+
+
+def write_csv(path, names, domains=None, extra=None):
+    """An accounts file of `names` (with owners and CRM ids); returns its path as text."""
+    lines = ["name,domain,owner,crm_id"]
+    for i, name in enumerate(names):
+        domain = (domains or {}).get(name, "")
+        lines.append(f"{name},{domain},Owner {i % 3},CRM-{i:04d}")
+    lines.extend(extra or [])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def run_flow(**params):
+    """The flow, in this process, against the session's Prefect server; its final state."""
+    from flows.parameters import ResearchRequest
+    from flows.territory_research import research_territory
+
+    return research_territory(ResearchRequest(**params), return_state=True)
+
+
+def seed_database(db):
+    """A database holding one finished run with a HOT, a COLD and a failed company."""
+    from domain.models import Classification, CompanyResult, Signal
+    from storage.duckdb_store import TerritoryStore
+
+    hot = Classification(
+        tier="HOT",
+        score=91,
+        confidence="high",
+        reasoning="Trains models.",
+        signals=[
+            Signal(
+                kind="ml_training",
+                url="https://h.example/a",
+                excerpt="Helix trains LLMs on 2,000 H100s.",
+            )
+        ],
+    )
+    cold = Classification(
+        tier="COLD", score=5, confidence="medium", reasoning="A bakery.", signals=[]
+    )
+    with TerritoryStore.open(db) as store:
+        run = store.start_run("emea", "full", {}, None, 3, 0, 3)
+        store.save_results(
+            run,
+            "emea",
+            [
+                CompanyResult(
+                    company_key="helix",
+                    name="Helix AI",
+                    domain="h.example",
+                    status="ok",
+                    classification=hot,
+                    metadata={"owner": "Dana", "crm_id": "7"},
+                ),
+                CompanyResult(
+                    company_key="crumb",
+                    name="Crumb Bakery",
+                    status="ok",
+                    classification=cold,
+                    metadata={"owner": "Lee", "crm_id": "8"},
+                ),
+                CompanyResult(
+                    company_key="initech",
+                    name="Initech",
+                    status="failed",
+                    error="search failed: Tavily HTTP 500",
+                    metadata={"owner": "Lee", "crm_id": "9"},
+                ),
+            ],
+        )
+        store.finish_run(run, "completed")
+    return db

@@ -1,0 +1,250 @@
+"""Runs of many requests on a fake clock: the pacer and the retry policy against push-back.
+
+An event loop stands in for a run's threads: every company waits for one of the run's slots,
+asks the real `Pacer` for its turn, is answered by a provider shape after its latency, and on
+a refusal waits what the real `Tries` says before queueing again. Shapes are the push-back
+providers show: sporadic refusals, a token bucket, a sliding window, stated limits, outages.
+Hours of provider time run in a fraction of a second, so each shape is tested at the limits
+and defaults a user has.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from domain.errors import ProviderDownError, RateLimitedError, TransientError
+from simulators.limits import SlidingWindowLimiter, TokenBucketLimiter
+from tasks.pacing import Pacer
+from tasks.rate_headers import StatedLimits
+from tasks.retry import RetryPolicy, Tries
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the provider does with one request."""
+
+    status: int  # 200, 429 or 503
+    latency: float
+    retry_after: float | None = None
+    stated: StatedLimits | None = None
+
+
+def lognormal(median: float, sigma: float = 0.35) -> Callable[[random.Random], float]:
+    """A latency sampler like the simulators' profiles."""
+    return lambda rng: median * math.exp(sigma * rng.gauss(0.0, 1.0))
+
+
+class Clean:
+    """A provider that answers everything after its latency."""
+
+    def __init__(self, latency: Callable[[random.Random], float]) -> None:
+        self.latency = latency
+
+    def answer(self, now: float, rng: random.Random) -> Answer:
+        return Answer(200, self.latency(rng))
+
+
+class Sporadic(Clean):
+    """Refuses a share of requests at random, whatever the pace (a busy or shared provider)."""
+
+    def __init__(self, share: float, retry_after: float | None, latency) -> None:
+        super().__init__(latency)
+        self.share, self.retry_after = share, retry_after
+
+    def answer(self, now: float, rng: random.Random) -> Answer:
+        if rng.random() < self.share:
+            return Answer(429, 0.01, self.retry_after)
+        return super().answer(now, rng)
+
+
+class Bucket(Clean):
+    """A token bucket: `per_minute` refill with room for `burst`; may state its limits."""
+
+    def __init__(self, per_minute: int, burst: int, latency, stated: bool = False) -> None:
+        super().__init__(latency)
+        self.bucket = TokenBucketLimiter()
+        self.per_minute, self.burst, self.stated = per_minute, burst, stated
+
+    def answer(self, now: float, rng: random.Random) -> Answer:
+        decision = self.bucket.try_acquire("key", self.per_minute, self.burst, now)
+        stated = (
+            StatedLimits(requests_limit=self.per_minute, requests_remaining=decision.remaining)
+            if self.stated
+            else None
+        )
+        if not decision.allowed:
+            return Answer(429, 0.01, None, stated)
+        return Answer(200, self.latency(rng), None, stated)
+
+
+class Window(Clean):
+    """A sliding window: at most `limit` accepted requests in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float, latency) -> None:
+        super().__init__(latency)
+        self.limiter = SlidingWindowLimiter()
+        self.limit, self.window = limit, window
+
+    def answer(self, now: float, rng: random.Random) -> Answer:
+        if not self.limiter.try_acquire("key", self.limit, self.window, now).allowed:
+            return Answer(429, 0.01)
+        return super().answer(now, rng)
+
+
+class Outage(Clean):
+    """Every request refused (429) or failed (503) from `start` to `end`, then answered."""
+
+    def __init__(self, start: float, end: float, status: int, latency) -> None:
+        super().__init__(latency)
+        self.start, self.end, self.status = start, end, status
+        self.during = 0  # requests that reached it while it was down
+
+    def answer(self, now: float, rng: random.Random) -> Answer:
+        if self.start <= now < self.end:
+            self.during += 1
+            return Answer(self.status, 0.05)
+        return super().answer(now, rng)
+
+
+@dataclass
+class Run:
+    """One run's companies, caps and what became of them."""
+
+    companies: int
+    concurrency: int
+    start_at: float = 0.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    window: float = 60.0
+    patience: float = 600.0
+    # Filled in by `simulate`:
+    pacer: Pacer | None = None
+    accepted: list[float] = field(default_factory=list)  # when each accepted request was sent
+    refused: int = 0
+    failed: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+    finished_at: float = 0.0
+
+    @property
+    def wall(self) -> float:
+        """Seconds from the run's start to its last company."""
+        return self.finished_at - self.start_at
+
+    def sustained(self, skip: float) -> float:
+        """Accepted requests per second after the first `skip` seconds (a bucket's burst or a
+        window's first fill), up to the last accepted one."""
+        steady = [t for t in self.accepted if t >= self.start_at + skip]
+        if len(steady) < 2:
+            return 0.0
+        return (len(steady) - 1) / (steady[-1] - steady[0])
+
+    def sustained_between(self, start: float, end: float) -> float:
+        """Accepted requests per second between two moments."""
+        return sum(1 for t in self.accepted if start <= t < end) / (end - start)
+
+
+def simulate(shape: Clean, *runs: Run, seed: int = 1) -> list[Run]:
+    """Play the runs against one provider (one key) until every company is done."""
+    rng = random.Random(seed)
+    now = 0.0
+    events: list[tuple[float, int, Callable[[], None]]] = []
+    order = itertools.count()
+
+    def at(when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(events, (when, next(order), action))
+
+    for run in runs:
+        _start(run, shape, rng, lambda: now, at)
+    while events:
+        now, _, action = heapq.heappop(events)
+        action()
+    return list(runs)
+
+
+def _start(run: Run, shape: Clean, rng: random.Random, clock, at) -> None:
+    run.pacer = Pacer(
+        "provider",
+        run.window,
+        run.patience,
+        clock=clock,
+        sleep=lambda s: None,
+        say=run.said.append,
+    )
+    pacer = run.pacer
+    free = [run.concurrency]
+    waiting: deque[int] = deque()  # for a slot
+    line: deque[int] = deque()  # for the pace
+    tries = {c: Tries(run.policy, pacer.outage) for c in range(run.companies)}
+
+    def done(company: int, failed: str | None = None) -> None:
+        if failed is not None:
+            run.failed.append(failed)
+        run.finished_at = max(run.finished_at, clock())
+
+    def want_slot(company: int) -> None:
+        if free[0] > 0:
+            free[0] -= 1
+            ask(company)
+        else:
+            waiting.append(company)
+
+    def release() -> None:
+        if waiting:
+            ask(waiting.popleft())
+        else:
+            free[0] += 1
+
+    def ask(company: int) -> None:
+        # Requests wait in line for the pace, as in Pacer.wait: only the first one asks.
+        if not line or line[0] != company:
+            line.append(company)
+            if line[0] != company:
+                return
+        try:
+            delay = pacer.admit()
+        except ProviderDownError as exc:
+            done(company, str(exc))
+            next_in_line()
+            at(clock(), release)  # later, not from inside another company's turn
+            return
+        if delay > 0:
+            at(clock() + min(delay, 0.25), lambda: ask(company))
+            return
+        next_in_line()
+        sent = clock()
+        answer = shape.answer(sent, rng)
+        at(sent + answer.latency, lambda: answered(company, sent, answer))
+
+    def next_in_line() -> None:
+        line.popleft()
+        if line:
+            at(clock(), lambda c=line[0]: ask(c))
+
+    def answered(company: int, sent: float, answer: Answer) -> None:
+        release()
+        if answer.status == 200:
+            pacer.on_success(sent, answer.stated)
+            run.accepted.append(sent)
+            done(company)
+            return
+        if answer.status == 429:
+            run.refused += 1
+            pacer.on_rate_limited(sent, answer.retry_after)
+            error: TransientError = RateLimitedError("429", answer.retry_after)
+        else:
+            pacer.on_failure(sent, answer.retry_after, f"HTTP {answer.status}")
+            error = TransientError(f"HTTP {answer.status}", answer.retry_after)
+        try:
+            wait = tries[company].after(error)
+        except TransientError as exc:
+            done(company, str(exc))
+            return
+        at(clock() + wait, lambda: want_slot(company))
+
+    for company in range(run.companies):
+        at(run.start_at, lambda c=company: want_slot(c))

@@ -1,0 +1,190 @@
+"""The two tasks' logic through in-process fakes: retries, fatal errors, unusable answers and
+the evidence check, each in milliseconds (no HTTP, no Prefect server). The same paths over
+the wire, with the real clients, are in tests/flows/test_faults.py against the simulators."""
+
+import threading
+import uuid
+from datetime import date
+
+import pytest
+from pydantic import SecretStr
+
+from domain.errors import (
+    FatalProviderError,
+    InvalidOutputError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
+from domain.models import Classification, SearchRequest, Signal, Usage
+from domain.rubric import load_rubric
+from flows.limits import SlotPool
+from tasks.classify import ChunkItem, ChunkWork, ClassifyOptions, classify_chunk
+from tasks.fakes import FakeClassifier, Fakes, FakeSearchClient
+from tasks.providers import Providers
+from tasks.retry import RetryPolicy
+from tasks.search import search_chunk, to_outcome
+
+RAW = "Helix AI trains large language models on a cluster of 2,000 H100 GPUs in Oslo."
+
+
+def body(company: str = "helix", raw: str = RAW) -> dict:
+    return {
+        "results": [
+            {
+                "url": f"https://{company}.example/about",
+                "title": f"{company} about",
+                "score": 0.9,
+                "content": raw[:80],
+                "raw_content": raw,
+            }
+        ],
+        "response_time": 0.4,
+        "usage": {"credits": 2},
+    }
+
+
+def providers(search=None, classifier=None, attempts=3) -> Providers:
+    return Providers(
+        run_id=str(uuid.uuid4()),  # a fresh run: fresh pacers
+        tavily_key=SecretStr("unused"),
+        tavily_url="http://fake.invalid",
+        tavily_timeout=1.0,
+        tavily_pool=4,
+        llm_key=SecretStr("unused"),
+        llm_url=None,
+        llm_model="fake-model",
+        llm_timeout=1.0,
+        structured_output="json_schema",
+        max_output_tokens=1000,
+        policy=RetryPolicy(max_attempts=attempts, base_delay=0.001, max_delay=0.001),
+        fakes=Fakes(search or FakeSearchClient(), classifier or FakeClassifier()),
+    )
+
+
+def requests(*keys: str) -> list[SearchRequest]:
+    return [SearchRequest(company_key=k, name=k.title(), query=f"{k} gpu") for k in keys]
+
+
+def search(p: Providers, keys, stop=None):
+    return search_chunk.fn(0, requests(*keys), p, SlotPool(4), stop or threading.Event(), 1000)
+
+
+def test_a_failed_search_is_retried_and_the_pages_are_kept():
+    fake = FakeSearchClient(TransientError("Tavily HTTP 502"), body())
+    outcome = search(providers(fake), ["helix"])
+    assert outcome.errors == {} and outcome.fatal is None
+    pages = outcome.outcomes["helix"].pages
+    assert [p.url for p in pages] == ["https://helix.example/about"] and pages[0].raw_content == RAW
+    assert outcome.outcomes["helix"].credits == 2
+    assert [c.query for c in fake.calls] == ["helix gpu", "helix gpu"]  # the same search, twice
+
+
+def test_a_search_that_cannot_succeed_fails_its_company_only():
+    def answer(call):
+        return PermanentError("Tavily HTTP 400: bad query") if call.query == "bad gpu" else body()
+
+    fake = FakeSearchClient(default=answer)
+    outcome = search(providers(fake), ["bad", "good"])
+    assert outcome.errors == {"bad": "Tavily HTTP 400: bad query"}
+    assert list(outcome.outcomes) == ["good"]
+    assert sum(c.query == "bad gpu" for c in fake.calls) == 1  # a 400 is not retried
+
+
+def test_running_out_of_attempts_fails_the_company_with_the_last_reason():
+    fake = FakeSearchClient(default=lambda c: TransientError("Tavily HTTP 503"))
+    outcome = search(providers(fake, attempts=3), ["helix"])
+    assert outcome.errors == {"helix": "Tavily HTTP 503 (gave up after 3 attempts)"}
+    assert len(fake.calls) == 3
+
+
+def test_a_fatal_search_error_stops_the_run_and_leaves_the_rest_unsearched():
+    stop = threading.Event()
+    fake = FakeSearchClient(FatalProviderError("Tavily 432: plan limit reached"), default=body)
+    p = providers(fake)
+    outcome = search(p, ["a", "b", "c", "d", "e", "f"], stop)
+    assert outcome.fatal == "Tavily 432: plan limit reached" and stop.is_set()
+    # The first request goes alone (its answer may state the limits): nothing else was sent.
+    assert len(fake.calls) == 1 and outcome.outcomes == {} and outcome.errors == {}
+
+
+def test_rate_limits_get_more_attempts_than_other_failures():
+    fake = FakeSearchClient(*[RateLimitedError("429", 0.001)] * 5, body())
+    outcome = search(providers(fake, attempts=3), ["helix"])
+    assert list(outcome.outcomes) == ["helix"] and len(fake.calls) == 6
+
+
+# -- classification ---------------------------------------------------------------------------
+
+OPTIONS = ClassifyOptions(0.0, 60_000, load_rubric(), date(2026, 12, 1))
+
+
+def item(key: str = "helix", raw: str = RAW) -> ChunkItem:
+    (request,) = requests(key)
+    chunk_item = ChunkItem(key, key.title(), None, {"owner": "Dana"})
+    chunk_item.outcome = to_outcome(request, body(key, raw), 60_000)
+    return chunk_item
+
+
+def verdict(*excerpts: str, key: str = "helix") -> Classification:
+    return Classification(
+        tier="HOT",
+        score=90,
+        confidence="high",
+        reasoning="Trains LLMs on its own GPUs.",
+        signals=[
+            Signal(kind="ml_training", url=f"https://{key}.example/about", excerpt=e)
+            for e in excerpts
+        ],
+    )
+
+
+def classify(p: Providers, *items: ChunkItem, stop=None, slots=4):
+    work = ChunkWork(0, list(items))
+    return classify_chunk.fn(work, p, SlotPool(slots), stop or threading.Event(), OPTIONS)
+
+
+def test_an_unusable_answer_is_retried_and_billed():
+    unusable = InvalidOutputError("finish_reason=length: the answer was cut off")
+    unusable.usage, unusable.answer = Usage(prompt_tokens=900, completion_tokens=50), '{"tier":'
+    fake = FakeClassifier(unusable, (verdict(RAW), Usage(prompt_tokens=900, completion_tokens=70)))
+    (result,) = classify(providers(classifier=fake), item()).results
+    assert result.status == "ok" and result.classification.tier == "HOT"
+    assert result.usage == Usage(prompt_tokens=1800, completion_tokens=120)  # both calls
+    assert len(fake.calls) == 2
+    assert "Helix AI trains large language models" in fake.calls[0][-1]["content"]
+
+
+def test_a_quote_that_is_not_on_the_page_is_dropped():
+    made_up = "Helix AI operates 50,000 GPUs across three continents."
+    fake = FakeClassifier(verdict(RAW, made_up))
+    (result,) = classify(providers(classifier=fake), item()).results
+    assert result.status == "ok" and result.signals_dropped == 1
+    assert [s.excerpt for s in result.classification.signals] == [RAW]
+
+
+def test_an_llm_that_keeps_failing_fails_the_company_with_the_reason():
+    fake = FakeClassifier(default=lambda m: TransientError("LLM HTTP 500"))
+    (result,) = classify(providers(classifier=fake, attempts=2), item()).results
+    assert (result.status, result.error) == ("failed", "LLM HTTP 500 (gave up after 2 attempts)")
+    assert result.metadata == {"owner": "Dana"} and len(fake.calls) == 2
+
+
+def test_a_company_whose_search_failed_is_not_sent_to_the_llm():
+    failed = ChunkItem("gone", "Gone", None, {}, search_error="Tavily HTTP 500")
+    fake = FakeClassifier()
+    (result,) = classify(providers(classifier=fake), failed).results
+    assert (result.status, result.error) == ("failed", "search failed: Tavily HTTP 500")
+    assert fake.calls == []
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_fatal_llm_error_stops_the_chunk_and_reports_the_rest_unprocessed(first):
+    stop = threading.Event()
+    answers = [verdict(RAW, key="a")] * first + [FatalProviderError("LLM 401: invalid key")]
+    fake = FakeClassifier(*answers, default=lambda m: verdict(RAW))
+    # One slot: the calls go one after another, so the 401 is the (first + 1)th.
+    outcome = classify(providers(classifier=fake), *(item(k) for k in "abcd"), stop=stop, slots=1)
+    assert outcome.fatal == "LLM 401: invalid key" and stop.is_set()
+    assert len(outcome.results) == first and len(outcome.unprocessed) == 4 - first
+    assert len(fake.calls) == first + 1  # nothing more was sent after the 401
