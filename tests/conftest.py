@@ -21,10 +21,12 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 from tests.helpers import (  # noqa: E402
     LLM_KEY,
+    MIGRATED_PREFECT_DB,
     SETTING_NAMES,
     TAVILY_KEY,
     files_holding,
     simulator_env,
+    snapshot_database,
 )
 
 
@@ -49,6 +51,7 @@ def prefect_server():
     ensure_logging_setup()
     with prefect_test_harness(server_startup_timeout=60):
         database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
+        snapshot_database(database, MIGRATED_PREFECT_DB)  # empty, migrated: see helpers
         yield
     # The server is stopped and its logs drained; its database (flow runs, parameters, logs,
     # artifacts of every test) must not hold a key either.

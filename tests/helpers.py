@@ -2,6 +2,9 @@
 environment, reading DuckDB back, writing account files, and looking for leaked keys."""
 
 import base64
+import os
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -70,6 +73,26 @@ def files_holding(keys: list[str], *places: Path | str) -> list[str]:
             if any(n in blob for n in needles):
                 found.append(str(path))
     return found
+
+
+# An empty Prefect database at the current schema, copied from the test server's as it starts.
+# A CLI run on a fresh PREFECT_HOME migrates a new database before its flow starts (10-20 s
+# here); homes made by `fresh_prefect_home` start from this copy instead.
+MIGRATED_PREFECT_DB = Path(tempfile.gettempdir()) / f"territory-tests-prefect-{os.getpid()}.db"
+
+
+def snapshot_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (through SQLite's backup, WAL included)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def fresh_prefect_home(path: Path) -> Path:
+    """A new PREFECT_HOME whose database is already migrated (needs the `prefect_server`
+    fixture, which makes the copy)."""
+    path.mkdir(parents=True, exist_ok=True)
+    snapshot_database(MIGRATED_PREFECT_DB, path / "prefect.db")
+    return path
 
 
 def query(where, sql, args=()):

@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.helpers import simulator_env
+from tests.helpers import fresh_prefect_home, simulator_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 
 
-def test_ctrl_c_keeps_finished_chunks_and_marks_the_run(tmp_path, sims):
+def test_ctrl_c_keeps_finished_chunks_and_marks_the_run(tmp_path, sims, prefect_server):
     sims.llm.configure(latency={"median": 0.7, "sigma": 0.0, "max": 0.7})
     csv = tmp_path / "big.csv"
     csv.write_text("name\n" + "\n".join(f"Interrupted Co {i:02d}" for i in range(24)) + "\n")
@@ -26,7 +26,7 @@ def test_ctrl_c_keeps_finished_chunks_and_marks_the_run(tmp_path, sims):
     env |= simulator_env(sims, db) | {
         "BATCH_SIZE": "4",
         "LLM_CONCURRENCY": "2",  # about 8 s of LLM calls: time to interrupt it
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_HOME": str(fresh_prefect_home(tmp_path / "prefect-home")),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PREFECT_API_URL", None)
