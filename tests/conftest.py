@@ -52,7 +52,10 @@ def prefect_server():
     with prefect_test_harness(server_startup_timeout=60):
         database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
         snapshot_database(database, MIGRATED_PREFECT_DB)  # empty, migrated: see helpers
-        yield
+        try:
+            yield
+        finally:
+            MIGRATED_PREFECT_DB.unlink(missing_ok=True)
     # The server is stopped and its logs drained; its database (flow runs, parameters, logs,
     # artifacts of every test) must not hold a key either.
     leaks = files_holding([TAVILY_KEY, LLM_KEY], *database.parent.glob(database.name + "*"))
