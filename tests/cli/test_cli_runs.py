@@ -12,13 +12,13 @@ import pytest
 from simulators.content import expected_tier
 from simulators.faults import FaultRule
 from territory.cli import main
-from tests.helpers import query
+from tests.helpers import fresh_prefect_home, query
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 
 
-def test_readme_quickstart_stores_every_sample_company(tmp_path):
+def test_readme_quickstart_stores_every_sample_company(tmp_path, prefect_server):
     """`territory run examples/companies.csv --simulate`, as the README says, from the repo."""
     env = {
         k: v
@@ -27,7 +27,8 @@ def test_readme_quickstart_stores_every_sample_company(tmp_path):
     }
     env |= {
         "TERRITORY_DB": str(tmp_path / "quickstart.duckdb"),
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        # A new home, as a first-time user has; its database migrated ahead (see helpers).
+        "PREFECT_HOME": str(fresh_prefect_home(tmp_path / "prefect-home")),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "territory.cli", "run", "examples/companies.csv", "--simulate"],

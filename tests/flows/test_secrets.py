@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from simulators.faults import FaultRule
-from tests.helpers import files_holding, key_needles, simulator_env
+from tests.helpers import files_holding, fresh_prefect_home, key_needles, simulator_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
@@ -35,10 +35,12 @@ def run_territory(args, env):
     )
 
 
-def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims):
+def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims, prefect_server):
     sims.tavily.configure(keys={TAVILY_CANARY})
     sims.llm.configure(keys={LLM_CANARY})
-    home, db = tmp_path / "prefect-home", tmp_path / "territory.duckdb"
+    # A home of its own, its database migrated ahead (as a first run leaves it), so that
+    # everything in it was written by these runs.
+    home, db = fresh_prefect_home(tmp_path / "prefect-home"), tmp_path / "territory.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVILY_", "LLM_", "PREFECT_"))}
     env |= simulator_env(sims, db) | {
         "TAVILY_API_KEY": TAVILY_CANARY,
@@ -75,7 +77,8 @@ def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims):
         }
     assert counts["flow_run"] == 2 and counts["log"] > 10 and counts["artifact"] >= 3, counts
     assert not (home / "storage").exists()
-    assert db.stat().st_size > 0 and names[0].encode() in server_db.read_bytes()
+    server_files = b"".join(f.read_bytes() for f in home.glob("prefect.db*"))  # and its WAL
+    assert db.stat().st_size > 0 and names[0].encode() in server_files
 
     outputs = [first.stdout, first.stderr, second.stdout, second.stderr]
     assert "canary: 6 companies" in first.stdout and "chunk 1/1 stored" in first.stderr
