@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators.faults import FaultRule
+from simulators.faults import DEFAULT_HANG_SECONDS, FaultRule
 from simulators.state import SimulatorState
 from simulators.stats import RequestRecord, StatsRecorder, recordable_headers
 
@@ -164,13 +164,50 @@ async def wait_while_connected(request: Request, seconds: float, state: Simulato
         await asyncio.sleep(min(remaining, 0.05))
 
 
+async def simulate_delay(
+    request: Request, state: SimulatorState, fault: FaultRule | None, depth: str | None = None
+) -> None:
+    """A "hang" fault's delay, if that is the fault, then the request's sampled latency.
+
+    The latency is drawn only after the hang, so concurrent requests draw from the seeded
+    latency generator in the order they reach this point.
+    """
+    if fault is not None and fault.kind == "hang":
+        delay = fault.delay if fault.delay is not None else DEFAULT_HANG_SECONDS
+        await wait_while_connected(request, delay, state)
+    await wait_while_connected(request, state.sample_latency(depth), state)
+
+
 def admin_router(state: SimulatorState) -> APIRouter:
     """`/_sim/*` endpoints so a simulator in another process can be inspected and driven."""
     router = APIRouter(prefix="/_sim")
+    # Registered in this order (health, stats, reset, config, faults) on purpose: for a path
+    # with several methods, Starlette's 405 answer names the methods of the first route.
+    _add_status_routes(router, state)
+    _add_config_routes(router, state)
+    _add_fault_routes(router, state)
+    return router
 
-    async def json_body(request: Request) -> Any:
-        raw = await request.body()
-        return json.loads(raw) if raw.strip() else {}
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    return json.loads(raw) if raw.strip() else {}
+
+
+def _stats_document(state: SimulatorState, log: str) -> dict[str, Any]:
+    """The stats snapshot with its request log in the requested detail."""
+    snapshot = state.stats()
+    if log == "times":  # enough to compute rates, without megabytes of request bodies
+        snapshot["log"] = [[e["t"], e["t_end"], e["status"]] for e in snapshot["log"]]
+    elif log == "company":  # ...and whose request it was (two runs sharing one key)
+        snapshot["log"] = [[e["t"], e["t_end"], e["status"], e["company"]] for e in snapshot["log"]]
+    elif log == "none":
+        snapshot.pop("log")
+    return snapshot
+
+
+def _add_status_routes(router: APIRouter, state: SimulatorState) -> None:
+    """GET /health, GET /stats and POST /reset."""
 
     @router.get("/health")
     async def health() -> Response:
@@ -178,21 +215,16 @@ def admin_router(state: SimulatorState) -> APIRouter:
 
     @router.get("/stats")
     async def stats(log: str = "full") -> Response:
-        snapshot = state.stats()
-        if log == "times":  # enough to compute rates, without megabytes of request bodies
-            snapshot["log"] = [[e["t"], e["t_end"], e["status"]] for e in snapshot["log"]]
-        elif log == "company":  # ...and whose request it was (two runs sharing one key)
-            snapshot["log"] = [
-                [e["t"], e["t_end"], e["status"], e["company"]] for e in snapshot["log"]
-            ]
-        elif log == "none":
-            snapshot.pop("log")
-        return json_response(200, snapshot)
+        return json_response(200, _stats_document(state, log))
 
     @router.post("/reset")
     async def reset() -> Response:
         state.reset()
         return json_response(200, {"ok": True})
+
+
+def _add_config_routes(router: APIRouter, state: SimulatorState) -> None:
+    """GET /config and POST /config (a JSON object of settings to change)."""
 
     @router.get("/config")
     async def get_config() -> Response:
@@ -201,13 +233,25 @@ def admin_router(state: SimulatorState) -> APIRouter:
     @router.post("/config")
     async def set_config(request: Request) -> Response:
         try:
-            changes = await json_body(request)
+            changes = await _json_body(request)
             if not isinstance(changes, dict):
                 raise ValueError("expected a JSON object of settings")
             config = state.configure(**changes)
         except (ValueError, TypeError) as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(200, config.public())
+
+
+def _parse_fault_rules(rules: Any) -> list[FaultRule]:
+    """Fault rules from a JSON rule or list of rules; ValueError or TypeError if invalid."""
+    rules = [rules] if isinstance(rules, dict) else rules
+    if not isinstance(rules, list):
+        raise ValueError("expected a JSON list of fault rules")
+    return [FaultRule.from_dict(rule) for rule in rules]
+
+
+def _add_fault_routes(router: APIRouter, state: SimulatorState) -> None:
+    """GET /faults, POST /faults (`?replace=1` disarms the old ones first) and DELETE /faults."""
 
     @router.get("/faults")
     async def get_faults() -> Response:
@@ -216,11 +260,7 @@ def admin_router(state: SimulatorState) -> APIRouter:
     @router.post("/faults")
     async def add_faults(request: Request) -> Response:
         try:
-            rules = await json_body(request)
-            rules = [rules] if isinstance(rules, dict) else rules
-            if not isinstance(rules, list):
-                raise ValueError("expected a JSON list of fault rules")
-            parsed = [FaultRule.from_dict(rule) for rule in rules]
+            parsed = _parse_fault_rules(await _json_body(request))
         except (ValueError, TypeError) as exc:
             return json_response(400, {"error": str(exc)})
         if request.query_params.get("replace", "").lower() in ("1", "true", "yes"):
@@ -235,5 +275,3 @@ def admin_router(state: SimulatorState) -> APIRouter:
     async def clear_faults() -> Response:
         state.clear_faults()
         return json_response(200, [])
-
-    return router

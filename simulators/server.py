@@ -18,12 +18,8 @@ from starlette.types import ASGIApp
 
 from simulators.asgi import install_drop_log_filter
 from simulators.faults import LATENCY_PROFILES
-from simulators.llm_app import (
-    DEFAULT_LLM_KEY,
-    LLMConfig,
-    LLMSimulator,
-    create_llm_app,
-)
+from simulators.llm_app import create_llm_app
+from simulators.llm_state import DEFAULT_LLM_KEY, LLMConfig, LLMSimulator
 from simulators.llm_wire import LLM_MODES
 from simulators.state import SimulatorState
 from simulators.tavily_app import (
@@ -219,8 +215,7 @@ def _parse_latency(value: str) -> str | dict[str, Any]:
     return parsed
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run both simulators until Ctrl-C."""
+def _argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulators",
         description="Run the Tavily and OpenAI-compatible simulators on 127.0.0.1.",
@@ -239,7 +234,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--epoch", type=int, default=0, help="how far the simulated web has moved on (0, 1, ...)"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _serve_until_interrupted(sims: Simulators) -> None:
+    """Block until Ctrl-C or SIGTERM, then stop both simulators."""
+
+    def on_terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_terminate)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("Stopping simulators.")
+    finally:
+        # A second Ctrl-C or TERM (e.g. forwarded by a wrapper) must not abort the shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sims.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run both simulators until Ctrl-C."""
+    args = _argument_parser().parse_args(argv)
 
     tavily_keys = args.tavily_key or [DEFAULT_TAVILY_KEY]
     llm_keys = args.llm_key or [DEFAULT_LLM_KEY]
@@ -265,19 +284,5 @@ def main(argv: list[str] | None = None) -> int:
     print(f"LLM simulator:    {sims.llm_url}  keys: {', '.join(llm_keys)}  mode: {args.llm_mode}")
     print(f"Latency profile:  {args.latency} x{args.time_scale}. Press Ctrl-C to stop.")
     sys.stdout.flush()
-
-    def on_terminate(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_terminate)
-    try:
-        while True:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("Stopping simulators.")
-    finally:
-        # A second Ctrl-C or TERM (e.g. forwarded by a wrapper) must not abort the shutdown.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        sims.stop()
+    _serve_until_interrupted(sims)
     return 0

@@ -21,14 +21,14 @@ from simulators.asgi import (
     json_response,
     new_app,
     record_of,
-    wait_while_connected,
+    simulate_delay,
 )
-from simulators.content import company_from_query, injection_page, search_pages
-from simulators.faults import DEFAULT_HANG_SECONDS, TAVILY_FAULT_KINDS, FaultRule
+from simulators.content import Page, company_from_query, injection_page, search_pages
+from simulators.faults import TAVILY_FAULT_KINDS, FaultRule
 from simulators.html_errors import proxy_error_page
 from simulators.limits import CreditLedger
 from simulators.state import BaseConfig, SimulatorState
-from simulators.stats import scrub_body
+from simulators.stats import RequestRecord, scrub_body
 from simulators.tavily_wire import (
     CREDIT_COST,
     HTML_STATUSES,
@@ -172,79 +172,119 @@ def create_tavily_app(sim: TavilySimulator) -> ASGIApp:
     @app.post("/search")
     async def search(request: Request) -> Response:
         """Auth, validation, limits, credits, faults, latency, then synthetic results."""
-        started = time.monotonic()
-        record = record_of(request)
-        keyless = request.headers.get("x-tavily-access-mode", "").lower() == "keyless"
-        key = bearer_token(request)
-        record.set(keyless=keyless)
-        if keyless or key is None or key not in sim.config.keys:
-            return json_response(401, error_body(401))
-        sim.recorder.enter_in_flight(record)
-
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return json_response(400, error_body(400, "Invalid JSON body."))
-        if not isinstance(body, dict):
-            return json_response(400, error_body(400, "Request body must be a JSON object."))
-        body = scrub_body(body)
-        query = body.get("query") if isinstance(body.get("query"), str) else None
-        company = company_from_query(query)[0] if query and query.strip() else None
-        depth = body.get("search_depth")
-        if depth is None and body.get("auto_parameters"):
-            depth = "advanced"  # like the real service, auto_parameters may pick advanced
-        depth = depth or "basic"
-        record.set(
-            body=body,
-            query=query,
-            company=company,
-            search_depth=depth,
-            max_results=body.get("max_results", 5),
-        )
-
-        window = sim.check_rate(key)
-        if window is not None and not window.allowed:
-            retry = _retry_after_header(sim.config.rpm_retry_after)
-            return json_response(429, error_body(429), retry)
-
-        problem = _validation_error(body)
-        if problem:
-            return json_response(400, error_body(400, problem))
-
-        cost = CREDIT_COST[depth]
-        if not sim.try_spend(key, cost):
-            return json_response(432, error_body(432))
-
-        fault = sim.pick_fault(query)
-        if fault is not None:
-            record.set(fault=fault.kind)
-            immediate = _immediate_fault_response(fault)
-            if immediate is not None:
-                sim.refund(key, cost)  # error answers are not billed
-                return immediate
-            if fault.kind == "hang":
-                delay = fault.delay if fault.delay is not None else DEFAULT_HANG_SECONDS
-                await wait_while_connected(request, delay, sim)
-
-        await wait_while_connected(request, sim.sample_latency(depth), sim)
-        if fault is not None and fault.kind == "empty_results":
-            pages = []
-        else:
-            pages = search_pages(
-                body["query"],
-                body.get("max_results", 5),
-                body.get("include_domains"),
-                body.get("exclude_domains"),
-                epoch=sim.config.epoch,  # type: ignore[attr-defined]
-            )
-        if fault is not None and fault.kind == "prompt_injection" and pages:
-            pages = [injection_page(body["query"], pages[0].url), *pages][: len(pages)]
-        document = search_response(body, pages, depth, time.monotonic() - started, cost)
-        if fault is not None and fault.kind == "drop":
-            return PartialBodyResponse(json.dumps(document).encode(), sim.recorder, record)
-        if fault is not None and fault.kind == "invalid_json":
-            text = json.dumps(document)
-            return Response(text[: len(text) // 2], 200, media_type="application/json")
-        return json_response(200, document)
+        return await _answer(sim, request)
 
     return RecordingMiddleware(app, sim.recorder, frozenset({"/search"}))
+
+
+async def _answer(sim: TavilySimulator, request: Request) -> Response:
+    started = time.monotonic()
+    record = record_of(request)
+    key = _accepted_key(sim, request, record)
+    if key is None:
+        return json_response(401, error_body(401))
+    sim.recorder.enter_in_flight(record)
+
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    query, depth = _read_search(body, record)
+    refused = _refusal(sim, key, body)
+    if refused is not None:
+        return refused
+    cost = CREDIT_COST[depth]
+    if not sim.try_spend(key, cost):
+        return json_response(432, error_body(432))
+
+    fault = sim.pick_fault(query)
+    if fault is not None:
+        record.set(fault=fault.kind)
+        immediate = _immediate_fault_response(fault)
+        if immediate is not None:
+            sim.refund(key, cost)  # error answers are not billed
+            return immediate
+    await simulate_delay(request, sim, fault, depth)
+    kind = fault.kind if fault is not None else None
+    pages = _result_pages(sim, body, kind)
+    document = search_response(body, pages, depth, time.monotonic() - started, cost)
+    return _success(sim, record, document, kind)
+
+
+def _accepted_key(sim: TavilySimulator, request: Request, record: RequestRecord) -> str | None:
+    """The request's API key if the simulator accepts it (never in keyless mode), else None."""
+    keyless = request.headers.get("x-tavily-access-mode", "").lower() == "keyless"
+    key = bearer_token(request)
+    record.set(keyless=keyless)
+    if keyless or key is None or key not in sim.config.keys:
+        return None
+    return key
+
+
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object without credential fields, or the 400 answer."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json_response(400, error_body(400, "Invalid JSON body."))
+    if not isinstance(body, dict):
+        return json_response(400, error_body(400, "Request body must be a JSON object."))
+    return scrub_body(body)
+
+
+def _read_search(body: dict[str, Any], record: RequestRecord) -> tuple[str | None, str]:
+    """The query and search depth of a request, logged with its body."""
+    query = body.get("query") if isinstance(body.get("query"), str) else None
+    company = company_from_query(query)[0] if query and query.strip() else None
+    depth = body.get("search_depth")
+    if depth is None and body.get("auto_parameters"):
+        depth = "advanced"  # like the real service, auto_parameters may pick advanced
+    depth = depth or "basic"
+    record.set(
+        body=body,
+        query=query,
+        company=company,
+        search_depth=depth,
+        max_results=body.get("max_results", 5),
+    )
+    return query, depth
+
+
+def _refusal(sim: TavilySimulator, key: str, body: dict[str, Any]) -> Response | None:
+    """A 429 when the key is over its RPM limit, else a 400 for an invalid body, else None."""
+    window = sim.check_rate(key)
+    if window is not None and not window.allowed:
+        retry = _retry_after_header(sim.config.rpm_retry_after)
+        return json_response(429, error_body(429), retry)
+    problem = _validation_error(body)
+    if problem:
+        return json_response(400, error_body(400, problem))
+    return None
+
+
+def _result_pages(sim: TavilySimulator, body: dict[str, Any], kind: str | None) -> list[Page]:
+    """The synthetic results, emptied or topped by an injected page as the fault says."""
+    if kind == "empty_results":
+        pages = []
+    else:
+        pages = search_pages(
+            body["query"],
+            body.get("max_results", 5),
+            body.get("include_domains"),
+            body.get("exclude_domains"),
+            epoch=sim.config.epoch,  # type: ignore[attr-defined]
+        )
+    if kind == "prompt_injection" and pages:
+        pages = [injection_page(body["query"], pages[0].url), *pages][: len(pages)]
+    return pages
+
+
+def _success(
+    sim: TavilySimulator, record: RequestRecord, document: dict[str, Any], kind: str | None
+) -> Response:
+    """The 200 answer; cut short for the "drop" and "invalid_json" faults."""
+    if kind == "drop":
+        return PartialBodyResponse(json.dumps(document).encode(), sim.recorder, record)
+    if kind == "invalid_json":
+        text = json.dumps(document)
+        return Response(text[: len(text) // 2], 200, media_type="application/json")
+    return json_response(200, document)
