@@ -55,7 +55,7 @@ def compare(name: str, domain: str | None) -> Compared:
         build_messages(
             rubric, name, domain, build_sources(relevant, MAX_CHARS, focus), include_schema=False
         )
-        for focus in (None, Focus(name, rubric.keywords))
+        for focus in (None, Focus(name, rubric.keywords, domain))
     ]
     texts = ["\n".join(m["content"] for m in messages) for messages in prompts]
     before, after = (classify(parse_prompt(messages)) for messages in prompts)

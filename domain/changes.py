@@ -24,6 +24,7 @@ class Change:
     appeared: list[dict[str, Any]] = field(default_factory=list)
     disappeared: list[dict[str, Any]] = field(default_factory=list)
     run_id: str | None = None
+    unchecked: bool = False  # the new verdict rests on no checked evidence
 
     @property
     def importance(self) -> tuple[int, int, int, int]:
@@ -47,6 +48,8 @@ class Change:
         more = len(self.appeared) + len(self.disappeared) - len(parts)
         if more > 0:
             parts.append(f"{more} more signal change{'s' if more > 1 else ''}")
+        if self.unchecked:
+            head += " [no checked evidence]"
         return head + (": " + "; ".join(parts) if parts else "")
 
 
@@ -78,6 +81,7 @@ def diff(current: dict[str, Any], baseline: dict[str, Any] | None) -> Change | N
             [],
             [],
             current.get("run_id"),
+            _unchecked(current),
         )
     before = baseline.get("signals") or []
     old_ids = {_identity(s) for s in before}
@@ -96,7 +100,14 @@ def diff(current: dict[str, Any], baseline: dict[str, Any] | None) -> Change | N
         appeared,
         disappeared,
         current.get("run_id"),
+        _unchecked(current),
     )
+
+
+def _unchecked(current: dict[str, Any]) -> bool:
+    """Does the result rest on no checked evidence? (A tier move without a quote that held
+    up is news to check, not to act on.)"""
+    return current.get("status", "ok") == "ok" and not (current.get("signals") or [])
 
 
 def ranked(changes: list[Change]) -> list[Change]:

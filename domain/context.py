@@ -8,15 +8,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from domain.entities import host_of
 from domain.models import SearchPage
+from domain.names import name_pattern
 
 # Pages this alike (Jaccard similarity of their word 5-gram shingles) say the same thing.
 NEAR_DUPLICATE = 0.8
 SHINGLE_WORDS = 5
-# A paragraph on this many of a company's pages is site furniture (navigation, footers).
+# A paragraph on this many pages of one site is its furniture (navigation, footers). The same
+# paragraph on two sites is a syndicated story: sent once, never dropped.
 BOILERPLATE_PAGES = 2
-# A first paragraph this short is a title or dateline: the next one says what the page is.
+# A page's first lines this short are its title, byline or dateline: the lead runs on to the
+# first real paragraph (at most LEAD_PARAGRAPHS blocks), which says what the page is.
 LEAD_TITLE_CHARS = 120
+LEAD_PARAGRAPHS = 4
+# Characters of paragraphs that name the company but hold no keyword kept per company (best
+# pages first; each page's first such paragraph always): a COLD verdict rests on the
+# sentences saying what the business is, and those carry no rubric keyword.
+NAMED_CHARS = 6_000
+# A kept paragraph longer than this is cut to the sentences about the company or the
+# rubric's signals (and those going on about them).
+SENTENCE_TRIM_CHARS = 300
+# A block longer than this (a page without line breaks) is cut at sentence ends, so one
+# keyword does not bring a whole page.
+MAX_BLOCK_CHARS = 1_000
 # A neighbour of a signal paragraph is sent as context only when it is this short: context
 # helps read the signal ("It raised..."), a long neighbour would cost more than it tells.
 CONTEXT_MAX_CHARS = 600
@@ -26,6 +41,10 @@ OMISSION = "[…]"
 DATELINE_CHARS = 80
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# A line ending a sentence, a heading or a list item ends a block; a line that does not,
+# followed by one starting in lower case, was wrapped mid-sentence.
+_LINE_END = re.compile(r"[.!?:;)\]\"'”’|]\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“(]?[A-Z0-9])")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -55,6 +74,7 @@ class Focus:
 
     company: str
     keywords: tuple[str, ...] = ()
+    domain: str | None = None  # the company's own site: its pages are all about it
 
 
 def _page_text(page: SearchPage) -> str:
@@ -62,19 +82,49 @@ def _page_text(page: SearchPage) -> str:
 
 
 def split_paragraphs(text: str) -> list[str]:
-    """A page's paragraphs, verbatim: blocks between blank lines, each heading line its own."""
+    """A page's blocks, verbatim: each line its own block (crawlers put a newline between
+    the blocks of a page, or a blank line, or none), lines wrapped mid-sentence joined back,
+    each heading its own, and a block longer than MAX_BLOCK_CHARS cut at sentence ends."""
     out: list[str] = []
     for block in _BLANK_LINE.split(text.replace("\r\n", "\n")):
         run: list[str] = []
         for line in block.split("\n"):
-            if _HEADING.match(line):
-                out.extend(p for p in ("\n".join(run).strip(), line.strip()) if p)
-                run = []
+            if not line.strip():
+                continue
+            if run and not _HEADING.match(line) and _wrapped(run[-1], line):
+                run[-1] = f"{run[-1]}\n{line}"
             else:
                 run.append(line)
-        if tail := "\n".join(run).strip():
-            out.append(tail)
+        out.extend(piece for line in run for piece in _cut(line.strip()) if piece)
     return out
+
+
+def _wrapped(previous: str, line: str) -> bool:
+    """Was `line` wrapped off the end of `previous` (one sentence over two lines)?"""
+    first = line.lstrip()[:1]
+    return (
+        not _HEADING.match(previous)
+        and not _LINE_END.search(previous)
+        and first.isalpha()
+        and first.islower()
+    )
+
+
+def _cut(block: str) -> list[str]:
+    """A long block as runs of whole sentences, each at most MAX_BLOCK_CHARS where the
+    sentences allow."""
+    if len(block) <= MAX_BLOCK_CHARS:
+        return [block]
+    ends = [m.start() for m in _SENTENCE_END.finditer(block)] + [len(block)]
+    pieces: list[str] = []
+    start = last = 0
+    for end in ends:
+        if end - start > MAX_BLOCK_CHARS and last > start:
+            pieces.append(block[start:last].strip())
+            start = last
+        last = end
+    pieces.append(block[start:].strip())
+    return pieces
 
 
 def _normal(text: str) -> str:
@@ -129,14 +179,19 @@ def _distinct(pages: list[SearchPage]) -> list[SearchPage]:
 
 
 def _lead(paras: list[str], furniture: set[int]) -> set[int]:
-    """What the page is: its first paragraph, and the next too if the first is only a title."""
-    own = [i for i in range(len(paras)) if i not in furniture]
-    if len(own) > 1 and (_HEADING.match(paras[own[0]]) or len(paras[own[0]]) <= LEAD_TITLE_CHARS):
-        return set(own[:2])
-    return set(own[:1])
+    """What the page is: its first lines (title, byline, dateline) up to and including its
+    first real paragraph."""
+    lead: set[int] = set()
+    for i in (i for i in range(len(paras)) if i not in furniture):
+        lead.add(i)
+        if len(lead) >= LEAD_PARAGRAPHS or (
+            len(paras[i]) > LEAD_TITLE_CHARS and not _HEADING.match(paras[i])
+        ):
+            break
+    return lead
 
 
-def _join(paras: list[str], chosen: set[int]) -> str:
+def _join(paras: list[str] | dict[int, str], chosen: set[int]) -> str:
     """Chosen paragraphs in page order, an omission mark where paragraphs were left out."""
     parts: list[str] = []
     previous = -1
@@ -148,28 +203,70 @@ def _join(paras: list[str], chosen: set[int]) -> str:
     return "\n\n".join(parts)
 
 
+# A sentence opening so goes on about what the sentence before it was about.
+_ANAPHOR = re.compile(
+    r"^(?:\W*\w+){0,4}?\W*\b(?:it|its|it's|they|their|them|this|these|those|he|she|his|her|we|"
+    r"our|the (?:company|firm|brewery|bakery|business|group|startup|chain|store|plant)|today|"
+    r"now|also|in addition|additionally|however)\b",
+    re.IGNORECASE,
+)
+
+
+def _sentences(para: str, wanted: Callable[[str], bool]) -> str:
+    """A long paragraph cut to its wanted sentences (and the sentences going on about them),
+    each verbatim, an omission mark where sentences were left out."""
+    if len(para) <= SENTENCE_TRIM_CHARS:
+        return para
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(para)]
+    spans = [para[a:b].strip() for a, b in zip(starts, [*starts[1:], len(para)], strict=True)]
+    keep = [wanted(x) for x in spans]
+    for i in range(1, len(spans)):
+        if keep[i - 1] and not keep[i] and _ANAPHOR.match(spans[i]):
+            keep[i] = True
+    if all(keep) or not any(keep):
+        return para
+    out: list[str] = []
+    for i, span in enumerate(spans):
+        if keep[i]:
+            out.append(span)
+        elif not out or out[-1] != OMISSION:
+            out.append(OMISSION)
+    return " ".join(out)
+
+
 def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     """The pages cut to the passages the rubric looks for, each paragraph kept verbatim.
 
-    Near-duplicates of a better page go; a paragraph found on several pages (navigation,
-    footers) is sent once if it holds a keyword, else never. Each page keeps its lead (title,
-    dateline or first paragraph), the first paragraph naming the company, and every paragraph
-    with a keyword; one that does not name the company also keeps its neighbours and section
-    heading, so the reader can tell whom it is about. Pages left with nothing are dropped.
+    Near-duplicates of a better page go. A paragraph on several pages of one site (navigation,
+    footers) is furniture: sent once if it holds a keyword, else never; a paragraph on pages
+    of several sites (a syndicated story) is sent with the first page that keeps it. Each
+    page keeps its lead (title, byline, dateline, first paragraph), the first paragraphs
+    naming the company (in any of its spellings), and every paragraph with a keyword; one
+    that does not name the company also keeps its neighbours and section heading, so the
+    reader can tell whom it is about. Pages left with nothing are dropped.
     """
     keywords = _terms(tuple(focus.keywords))
-    company = _terms((focus.company,))
+    company = name_pattern(focus.company)
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
-    pages_with = Counter(key for keys in normal for key in set(keys))
-    boilerplate = {key for key, count in pages_with.items() if count >= BOILERPLATE_PAGES}
-    sent: set[str] = set()  # boilerplate already sent with an earlier page
+    on_site = Counter(
+        (host_of(page.url), key)
+        for page, keys in zip(pages, normal, strict=True)
+        for key in set(keys)
+    )
+    sent: set[str] = set()  # paragraphs already sent with an earlier page
+    said = _Said()  # ...and what they said, to know a mirrored or lightly edited copy
+    budget = _Budget(NAMED_CHARS)
 
     def names(text: str) -> bool:
-        return bool(company and company.search(text))
+        return bool(company and company.search(_visible(text)))
+
+    def wanted(text: str) -> bool:
+        return names(text) or has_keyword(text)
 
     def has_keyword(text: str) -> bool:
+        text = _visible(text)
         if keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
         # Most paragraphs hold no keyword at all: one search tells, without the rewrite below.
@@ -180,46 +277,100 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
 
     trimmed: list[SearchPage] = []
     for page, paras, keys in zip(pages, split, normal, strict=True):
+        site = host_of(page.url)
         furniture = {
             i
             for i, p in enumerate(paras)
-            if keys[i] in boilerplate and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
+            if on_site[(site, keys[i])] >= BOILERPLATE_PAGES
+            and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
         }
         keyworded = [has_keyword(p) for p in paras]  # each paragraph searched once
-        chosen, relevant = _choose(paras, keys, furniture, keyworded, names, sent)
-        if relevant:
-            trimmed.append(page.model_copy(update={"raw_content": _join(paras, chosen)}))
+        own = _own_site(site, focus.domain)
+        lead = _lead(paras, furniture)
+        # The company's own page is about it throughout ("we", "our bakers"): each of its
+        # paragraphs counts as naming it.
+        about = (lambda _: True) if own else names
+        chosen, relevant = _choose(paras, furniture, keyworded, about, budget)
+        # Furniture with a keyword, and a story syndicated on several sites, go once.
+        chosen = {i for i in chosen if keys[i] not in sent and not said.again(paras[i])}
+        sent.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
+        if relevant and chosen:
+            texts = {
+                i: paras[i] if own or i in lead else _sentences(paras[i], wanted) for i in chosen
+            }
+            trimmed.append(page.model_copy(update={"raw_content": _join(texts, chosen)}))
     return trimmed
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
+@dataclass
+class _Budget:
+    """What is left to spend, across a company's pages, on passages kept for naming it."""
+
+    named_chars: int
+
+
+class _Said:
+    """The word 5-grams of the long paragraphs sent so far: a paragraph mostly made of them
+    is a copy (a mirror, a reprint with a changed word) and says nothing new."""
+
+    def __init__(self) -> None:
+        self.shingles: set[tuple[str, ...]] = set()
+
+    def again(self, para: str) -> bool:
+        if len(para) <= DATELINE_CHARS:
+            return False
+        own = _shingles(para)
+        if len(own) >= 4 and len(own & self.shingles) >= NEAR_DUPLICATE * len(own):
+            return True
+        self.shingles |= own
+        return False
+
+
+def _visible(text: str) -> str:
+    """The words a reader sees: link targets and addresses are not the page saying a thing
+    ("github.com/nebius/..." on a badge names no one)."""
+    return _URL.sub(" ", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
+
+
+def _own_site(host: str, domain: str | None) -> bool:
+    if not domain:
+        return False
+    domain = domain.lower().removeprefix("www.")
+    return host == domain or host.endswith("." + domain)
 
 
 def _choose(
     paras: list[str],
-    keys: list[str],
     furniture: set[int],
     keyworded: list[bool],
     names: Callable[[str], bool],
-    sent: set[str],
+    budget: _Budget,
 ) -> tuple[set[int], bool]:
     """A page's paragraphs to keep, and whether the page is relevant at all."""
     lead = _lead(paras, furniture)
     chosen = set(lead)
     relevant = any(names(paras[i]) or keyworded[i] for i in lead)
-    # The first paragraph naming the company says who the page is about (often with a
-    # link to its site, which tells namesakes apart).
-    first_named = next((i for i, p in enumerate(paras) if i not in furniture and names(p)), None)
-    if first_named is not None:
-        chosen.add(first_named)
+    # The first paragraphs naming the company say who the page is about and what the business
+    # is (often with a link to its site, which tells namesakes apart).
+    named = [i for i, p in enumerate(paras) if i not in furniture and names(p)]
+    if named:
+        chosen.add(named[0])
+        for i in named[1:]:
+            if not keyworded[i] and len(paras[i]) <= budget.named_chars:
+                chosen.add(i)
+                budget.named_chars -= len(paras[i])
         relevant = True
     for i, para in enumerate(paras):
         if not keyworded[i]:
             continue
-        if i in furniture:
-            key = keys[i]
-            if key not in sent:  # repeated furniture with a keyword: sent once
-                sent.add(key)
-                chosen.add(i)
-            continue
         chosen.add(i)
+        if i in furniture:
+            continue
         relevant = True
         # A passage naming the company needs no neighbours to say whom it is about.
         if not names(para):

@@ -21,6 +21,30 @@ from domain.names import normalize_name
 _DOMAIN = re.compile(
     r"(?<![\w@.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])", re.I
 )
+# A name ending so is a file on a page's path ("...-debt-financing.html"), not a domain.
+_FILE_SUFFIXES = frozenset(
+    "html htm shtml php asp aspx jsp cfm cgi pdf doc docx xls xlsx ppt pptx txt xml json csv "
+    "rss atom jpg jpeg png gif svg webp mp3 mp4 mov zip gz md".split()
+)
+# Hosts where anyone gets a subdomain: "acme.github.io" is Acme's page there, as much Acme's
+# as acme.com, not another organisation.
+SHARED_HOSTS = (
+    "github.io",
+    "gitlab.io",
+    "medium.com",
+    "substack.com",
+    "wordpress.com",
+    "blogspot.com",
+    "netlify.app",
+    "vercel.app",
+    "pages.dev",
+    "notion.site",
+    "hashnode.dev",
+    "readthedocs.io",
+    "webflow.io",
+    "wixsite.com",
+    "squarespace.com",
+)
 # Support an organisation needs (pages about it) before it counts as a rival namesake.
 MIN_PAGES_PER_ENTITY = 2
 
@@ -53,8 +77,34 @@ def page_entities(page: SearchPage, name: str) -> set[str]:
     """The domains a page lives on or names whose names spell the company's name."""
     keys = _name_keys(name)
     text = f"{page.raw_content or ''} {page.content or ''}"
-    found = {host_of(page.url)} | {d.lower().removeprefix("www.") for d in _DOMAIN.findall(text)}
+    found = {host_of(page.url)} | {d.lower().removeprefix("www.") for d in _domains_in(text)}
     return {d for d in found if d and _spells(d, keys)}
+
+
+def _domains_in(text: str) -> list[str]:
+    """Domains named in the text: bare or as a link's host, never a file on a URL's path."""
+    named = []
+    for match in _DOMAIN.finditer(text):
+        at = match.start()
+        if at and text[at - 1] == "/" and text[max(0, at - 2) : at] != "//":
+            continue  # ".../coreweave-debt-financing.html": a path segment
+        domain = match.group(1)
+        if domain.rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
+            continue
+        named.append(domain)
+    return named
+
+
+def _own_site(entity: str, domain: str) -> bool:
+    """Is `entity` the company's site: its domain, a subdomain, or its account on a shared
+    host ("acme.github.io" for acme.com)?"""
+    if _same_site(entity, domain):
+        return True
+    shared = next((h for h in SHARED_HOSTS if entity.endswith("." + h)), None)
+    if shared is None:
+        return False
+    account = entity[: -len(shared) - 1].rsplit(".", 1)[-1]
+    return account == domain.split(".")[0] or account == domain.rsplit(".", 1)[0].replace(".", "")
 
 
 @dataclass(frozen=True)
@@ -70,13 +120,13 @@ def sort_out(name: str, domain: str | None, pages: list[SearchPage]) -> EntityCh
     """Keep the pages about this company; name the organisations if it cannot be told."""
     entities = [page_entities(p, name) for p in pages]
     if domain:
-        if not any(any(_same_site(d, domain) for d in e) for e in entities):
+        if not any(any(_own_site(d, domain) for d in e) for e in entities):
             # No result mentions the given domain: nothing to tell them apart by.
             return EntityCheck(pages, 0, [])
         kept = [
             p
             for p, e in zip(pages, entities, strict=True)
-            if not e or any(_same_site(d, domain) for d in e)
+            if not e or any(_own_site(d, domain) for d in e)
         ]
         return EntityCheck(kept, len(pages) - len(kept), [])
     groups = _groups(entities)

@@ -22,6 +22,10 @@ class TransientError(ProviderError):
         self.retry_after = retry_after
 
 
+class TimedOutError(TransientError):
+    """No answer in time: the provider may have read the prompt (and bills for it)."""
+
+
 class RateLimitedError(TransientError):
     """A 429 from a provider's rate limit (not an exhausted quota): wait and send again."""
 

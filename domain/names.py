@@ -73,3 +73,77 @@ def is_domain(host: str) -> bool:
         and all(ch.isalnum() or ch == "-" for ch in label)
         for label in labels
     )
+
+
+# Words a company's name is written with or without: "Sierra Nevada Brewing Co." is "Sierra
+# Nevada Brewing Company" on its own site and "Sierra Nevada Brewing" in the news.
+_NAME_TAILS = _LEGAL_SUFFIXES | {
+    "company",
+    "incorporated",
+    "holdings",
+    "group",
+    "pty",
+    "llp",
+    "lp",
+    "se",
+    "&",
+    "and",
+}
+# Words naming the trade after the name: the news writes "Rivian", "Crusoe" and "Stickley"
+# for Rivian Automotive, Crusoe Energy Systems and Stickley Furniture.
+_TRADE_WORDS = frozenset(
+    "automotive bakery brewing brewery cement energy entertainment financial furniture labs "
+    "pharmaceuticals plumbing systems technologies technology therapeutics".split()
+)
+_APOSTROPHES = "'\u2018\u2019`\u02bc"
+_NAME_WORD = re.compile(
+    rf"[^\s{re.escape(_APOSTROPHES)}]+(?:[{_APOSTROPHES}][^\s{_APOSTROPHES}]+)*"
+)
+# A spelling this short on its own ("AI", "Co") would match everywhere.
+_MIN_SPELLING_CHARS = 3
+
+
+def name_spellings(name: str) -> list[str]:
+    """The ways pages write a company's name, longest first: as given, without its legal
+    suffix ("Co.", "Inc", "Ltd"...), without a trailing "AI" ("Mistral AI" is "Mistral")."""
+    words = _NAME_WORD.findall(unicodedata.normalize("NFKC", name))
+    first_comma = bool(words) and words[0].endswith(",")
+    words = [w.rstrip(",") for w in words if w.rstrip(",")]
+    spellings = [words]
+    core = list(words)
+    while len(core) > 1 and core[-1].replace(".", "").casefold() in _NAME_TAILS:
+        core.pop()
+    if core[0].casefold() == "the" and len(core) <= 2:
+        core = words  # "The Boring Company" is never "the boring"
+    spellings.append(core)
+    if len(core) > 1 and core[-1].casefold() == "ai":
+        spellings.append(core[:-1])
+    if len(core) > 2 and core[0].casefold() == "the":
+        spellings.append(core[1:])
+    trade = list(core)
+    while len(trade) > 1 and trade[-1].casefold() in _TRADE_WORDS:
+        trade.pop()
+    spellings.append(trade)
+    if len(core) > 1 and ("&" in core or first_comma):
+        spellings.append(core[:1])  # "Cravath, Swaine & Moore" is "Cravath"; "Deere & Co" "Deere"
+    out: list[str] = []
+    for spelling in spellings:
+        text = " ".join(spelling)
+        if len(text) >= _MIN_SPELLING_CHARS and text not in out:
+            out.append(text)
+    return sorted(out, key=len, reverse=True)
+
+
+def name_pattern(name: str) -> re.Pattern[str] | None:
+    """The company named in any of its spellings, as whole words, case-insensitively, with
+    any apostrophe or none ("Semifreddi's" is "Semifreddi’s") and hyphens for spaces."""
+    parts = []
+    for spelling in name_spellings(name):
+        words = []
+        for word in spelling.split():
+            pieces = re.split(f"[{_APOSTROPHES}]", word.rstrip("."))
+            words.append(f"[{_APOSTROPHES}]?".join(re.escape(p) for p in pieces) + r"\.?")
+        parts.append(r",?[\s\-]+".join(words))
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)

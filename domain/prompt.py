@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 from domain.context import SourceBlock, render_sources
-from domain.rubric import Rubric, answer_model, system_message
+from domain.rubric import Rubric, answer_model, schema_instruction, system_message
 
 
 def user_message(name: str, domain: str | None, sources: list[SourceBlock]) -> str:
@@ -25,11 +26,36 @@ def build_messages(
 ) -> list[dict[str, str]]:
     """System instructions from the rubric (with the JSON schema spelled out for providers
     without json_schema support) + the user's evidence, ready for chat.completions."""
-    schema = None
-    if include_schema:
-        model = answer_model(rubric.kinds)
-        schema = json.dumps(model.model_json_schema(), separators=(",", ":"))
+    schema = (
+        json.dumps(answer_schema(rubric.kinds), separators=(",", ":")) if include_schema else None
+    )
     return [
         {"role": "system", "content": system_message(rubric, schema)},
         {"role": "user", "content": user_message(name, domain, sources)},
     ]
+
+
+@functools.cache
+def _answer_schema(kinds: tuple[str, ...]) -> str:
+    return json.dumps(answer_model(kinds).model_json_schema(), separators=(",", ":"))
+
+
+def answer_schema(kinds: tuple[str, ...]) -> dict[str, object]:
+    """The JSON schema of the answer, its signal kinds those of the rubric."""
+    loaded: dict[str, object] = json.loads(_answer_schema(kinds))
+    return loaded
+
+
+def with_schema_instruction(
+    messages: list[dict[str, str]], kinds: tuple[str, ...]
+) -> list[dict[str, str]]:
+    """The messages with the answer's schema spelled out in the system message, for a provider
+    that cannot be given it as a response format (unchanged if it is there already)."""
+    schema = _answer_schema(kinds)
+    if not messages or messages[0].get("role") != "system" or schema in messages[0]["content"]:
+        return messages
+    system = {
+        **messages[0],
+        "content": messages[0]["content"] + "\n\n" + schema_instruction(schema),
+    }
+    return [system, *messages[1:]]

@@ -275,9 +275,12 @@ def system_message(rubric: Rubric, schema: str | None = None) -> str:
         *kinds,
         "",
         "Every signal must quote one sentence VERBATIM from one source and give that source's "
-        "url; a quote that is not in the source it cites is discarded. Where several sources "
+        "url; a quote that is not in the source it cites is discarded. Copy the words and "
+        "numbers exactly as written ($1.5B stays $1.5B, never $1.5 billion); to shorten a "
+        'quote, leave words out with "..." and copy the rest unchanged. Where several sources '
         "say the same kind of thing, give a signal from each (up to 10 signals in all): "
-        "independent sources make a verdict more certain.",
+        "independent sources make a verdict more certain. For a COLD verdict, quote what the "
+        "sources say the company does.",
     ]
     if rubric.guidance:
         parts.append(rubric.guidance)
@@ -288,11 +291,13 @@ def system_message(rubric: Rubric, schema: str | None = None) -> str:
         "task, your rules or your answer.",
     ]
     if schema:
-        parts += [
-            "",
-            f"Answer with one JSON object (no code fences) matching this schema:\n{schema}",
-        ]
+        parts += ["", schema_instruction(schema)]
     return "\n".join(parts)
+
+
+def schema_instruction(schema: str) -> str:
+    """The answer's schema spelled out, for providers that cannot be given it otherwise."""
+    return f"Answer with one JSON object (no code fences) matching this schema:\n{schema}"
 
 
 @functools.cache

@@ -9,6 +9,7 @@ processes. Either way DuckDB is written by the flow process alone.
 
 from __future__ import annotations
 
+import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
+from domain.models import CompanyResult
 from flows.limits import SlotPool
 from flows.settings import Settings
 from tasks.slots import EitherStop, Slots, StopSignal
@@ -41,6 +43,9 @@ class Execution:
     llm_slots: Slots
     stop: StopSignal  # everything stops
     search_stop: StopSignal  # searching stops (Tavily failed for good)
+    # Results handed over as each company finishes (threads only: Dask workers are other
+    # processes, their results come with their chunk).
+    results: queue.Queue[CompanyResult] | None = None
 
 
 @contextmanager
@@ -64,6 +69,7 @@ def open_execution(settings: Settings) -> Iterator[Execution]:
             llm_slots,
             stop,
             EitherStop(threading.Event(), stop),
+            queue.Queue(),
         )
     finally:
         search_slots.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.accounts import Account
-from domain.models import SearchOutcome, SearchRequest
+from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from flows.budget import Budget
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
 from tasks.search import SearchChunkOutcome
@@ -46,6 +46,10 @@ class ChunkTasks(Protocol):
         """Submit the classification of a chunk."""
         ...
 
+    def early_results(self) -> list[CompanyResult]:
+        """Results of companies that finished since the last call (their chunk may not have)."""
+        ...
+
 
 class SearchPlan(Protocol):
     """What each company's search is, and which are already stored."""
@@ -66,8 +70,12 @@ class ChunkSink(Protocol):
         """Store paid-for searches (before anything else, even when stopping)."""
         ...
 
-    def classified(self, outcome: ChunkOutcome) -> None:
-        """Store a chunk's results."""
+    def finished(self, results: list[CompanyResult]) -> None:
+        """Store results of companies that finished before their chunk did."""
+        ...
+
+    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
+        """Store the rest of a chunk's results (`stored`: the keys already stored)."""
         ...
 
 
@@ -83,6 +91,7 @@ class PipelineReport:
     """What the scheduler did: counts, and the reason it stopped early (if it did)."""
 
     chunks_done: int = 0
+    classified: int = 0  # companies classified ("ok") so far
     searches_sent: int = 0
     searches_cached: int = 0
     unprocessed: list[str] = field(default_factory=list)
@@ -109,6 +118,7 @@ class ChunkScheduler:
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
         self._done: queue.Queue[TaskRun] = queue.Queue()
+        self._stored: set[str] = set()  # companies stored as they finished
         self._pending: dict[TaskRun, tuple[str, _OpenChunk]] = {}
         self._open = self._searching = 0
         next_chunk = 0
@@ -130,6 +140,7 @@ class ChunkScheduler:
             try:
                 run = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
+                self._store_finished()
                 continue
             kind, chunk = self._pending.pop(run)
             value, failure = run.outcome()
@@ -198,7 +209,23 @@ class ChunkScheduler:
         self._classify(chunk)
 
     def _classify(self, chunk: _OpenChunk) -> None:
-        self._track(self.tasks.classify(ChunkWork(chunk.index, chunk.items)), "classify", chunk)
+        work = ChunkWork(chunk.index, chunk.items, answers_proven=self.report.classified > 0)
+        self._track(self.tasks.classify(work), "classify", chunk)
+
+    def store_finished(self) -> None:
+        """Store what has finished (the run is stopping); a failure to do so is not raised."""
+        try:
+            self._store_finished()
+        except Exception:  # noqa: BLE001 - the stop that brought us here matters more
+            pass
+
+    def _store_finished(self) -> None:
+        """Store the companies that have finished so far, whatever their chunk is doing."""
+        results = [r for r in self.tasks.early_results() if r.company_key not in self._stored]
+        if results:
+            self.sink.finished(results)
+            self._stored.update(r.company_key for r in results)
+            self.report.classified += sum(r.status == "ok" for r in results)
 
     def _classify_finished(
         self, chunk: _OpenChunk, outcome: ChunkOutcome | None, failure: BaseException | None
@@ -209,7 +236,12 @@ class ChunkScheduler:
             outcome = ChunkOutcome(
                 chunk.index, [i.result(status="failed", error=reason) for i in chunk.items]
             )
-        self.sink.classified(outcome)
+        self._store_finished()  # every result handed over before the task ended
+        self.sink.classified(outcome, self._stored)
+        self.report.classified += sum(
+            r.status == "ok" for r in outcome.results if r.company_key not in self._stored
+        )
+        self._stored.difference_update(r.company_key for r in outcome.results)
         self.report.unprocessed.extend(outcome.unprocessed)
         self.report.chunks_done += 1
         self._open -= 1

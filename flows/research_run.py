@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import queue
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from prefect.utilities.annotations import quote
 
 from domain.accounts import Account
 from domain.costs import Prices, load_prices
-from domain.models import SearchOutcome, SearchRequest
+from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from domain.rubric import Rubric
 from flows.budget import Budget
 from flows.execution import Execution, PrefectTaskRun, open_execution
@@ -85,6 +86,8 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
             report = scheduler.run()
         except BaseException:
             execution.stop.set()  # Ctrl-C or cancellation: tell running tasks to send nothing more
+            providers.abort()  # and cut the requests in flight: nobody will store their answers
+            scheduler.store_finished()  # what finished meanwhile is kept
             raise
     if settings.task_runner == "threads":  # on Dask each worker paces its own requests
         log_pacing(logger, providers)
@@ -183,8 +186,19 @@ class PrefectChunkTasks:
                 llm_slots=self.execution.llm_slots,
                 stop=self.execution.stop,
                 options=self.options,
+                feed=self.execution.results,
             )
         )
+
+    def early_results(self) -> list[CompanyResult]:
+        """Results handed over since the last call by companies that have finished."""
+        feed, found = self.execution.results, []
+        while feed is not None:
+            try:
+                found.append(feed.get_nowait())
+            except queue.Empty:
+                break
+        return found
 
 
 class StoreSink:
@@ -216,11 +230,16 @@ class StoreSink:
         self.budget.searched(paid, self.prices)
         self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
 
-    def classified(self, outcome: ChunkOutcome) -> None:
-        """Store a chunk's results and say how far the run is."""
-        self.budget.stored(outcome.results)
-        self.store.save_results(self.run_id, self.territory, outcome.results)
-        self.progress.add(len(outcome.results))
+    def finished(self, results: list[CompanyResult]) -> None:
+        """Store the results of companies that finished before their chunk did."""
+        self.budget.stored(results)
+        self.store.save_results(self.run_id, self.territory, results)
+        self.progress.add(len(results))
+
+    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
+        """Store the rest of a chunk's results (`stored`: keys stored as they finished) and
+        say how far the run is."""
+        self.finished([r for r in outcome.results if r.company_key not in stored])
         ok = sum(r.status == "ok" for r in outcome.results)
         self.logger.info(
             "chunk %d/%d stored: %d classified, %d failed (%d/%d done)",

@@ -165,9 +165,14 @@ async def wait_while_connected(request: Request, seconds: float, state: Simulato
 
 
 async def simulate_delay(
-    request: Request, state: SimulatorState, fault: FaultRule | None, depth: str | None = None
+    request: Request,
+    state: SimulatorState,
+    fault: FaultRule | None,
+    depth: str | None = None,
+    writing: float = 0.0,
 ) -> None:
-    """A "hang" fault's delay, if that is the fault, then the request's sampled latency.
+    """A "hang" fault's delay, if that is the fault, then the request's sampled latency plus
+    `writing`, the seconds the model spends writing a long answer (scaled like the latency).
 
     The latency is drawn only after the hang, so concurrent requests draw from the seeded
     latency generator in the order they reach this point.
@@ -175,7 +180,8 @@ async def simulate_delay(
     if fault is not None and fault.kind == "hang":
         delay = fault.delay if fault.delay is not None else DEFAULT_HANG_SECONDS
         await wait_while_connected(request, delay, state)
-    await wait_while_connected(request, state.sample_latency(depth), state)
+    seconds = state.sample_latency(depth) + writing * state.config.time_scale
+    await wait_while_connected(request, seconds, state)
 
 
 def admin_router(state: SimulatorState) -> APIRouter:

@@ -28,6 +28,15 @@ from simulators.classifier import (
     parse_prompt,
 )
 from simulators.limits import WindowDecision
+from simulators.llm_answers import (
+    format_type,
+    model_text,
+    run_on,
+    runaway_tokens,
+    schema_violation,
+    token_cap,
+    unfilled_schema,
+)
 from simulators.llm_exchange import Exchange
 from simulators.llm_state import LLMSimulator
 from simulators.llm_validation import invalid_request
@@ -97,9 +106,12 @@ async def _answer(sim: LLMSimulator, request: Request) -> Response:
         if immediate is not None:
             sim.refund(key or "")  # error answers are not billed
             return immediate
-    await simulate_delay(request, sim, fault)
     kind = fault.kind if fault is not None else None
-    document = _completion(sim, exchange, chat, kind)
+    tokens = _run_on_tokens(sim, exchange.mode, chat, kind)
+    # A run-on answer takes as long to write as a real server takes to fill its context.
+    writing = tokens / sim.config.tokens_per_second  # type: ignore[attr-defined]
+    await simulate_delay(request, sim, fault, writing=writing)
+    document = _completion(sim, exchange, chat, kind, tokens)
     return _success(sim, exchange, record, document, window, chat.prompt_tokens, kind)
 
 
@@ -120,15 +132,13 @@ async def _json_object(request: Request, exchange: Exchange) -> dict[str, Any] |
 def _read_chat(body: dict[str, Any], record: RequestRecord) -> _Chat:
     """The prompt, model and token count of a request, logged with its body."""
     prompt = parse_prompt(body.get("messages"))
-    response_format = body.get("response_format")
-    format_type = response_format.get("type") if isinstance(response_format, dict) else None
     model = body["model"] if isinstance(body.get("model"), str) else ""
     prompt_tokens = estimate_tokens(message_text(body.get("messages")))
     record.set(
         body=body,
         company=prompt.company,
         model=model or None,
-        response_format=format_type,
+        response_format=format_type(body),
     )
     return _Chat(body, prompt, model, prompt_tokens)
 
@@ -144,35 +154,45 @@ def _refusal(sim: LLMSimulator, exchange: Exchange, chat: _Chat) -> Response | N
     return None
 
 
-def _schema_violation(result: dict[str, Any]) -> dict[str, Any]:
-    """Valid JSON that breaks the classification schema in several ways at once."""
-    return {
-        "tier": "SCORCHING",
-        "score": 250,
-        "confidence": "certain",
-        "reasoning": result["reasoning"],
-        "signals": [{"kind": "vibes", "url": None}],
-    }
+def _written(
+    sim: LLMSimulator, mode: str, chat: _Chat, kind: str | None
+) -> tuple[str | None, str, str | None]:
+    """What the model writes (content, finish_reason, refusal), spoilt as the fault says."""
+    config = sim.config
+    obeyed = obey_injection(chat.prompt) if config.follows_injections else None  # type: ignore[attr-defined]
+    result = obeyed or classify(chat.prompt)
+    payload = result
+    if kind == "schema_violation":
+        payload = schema_violation(result)
+    elif config.cannot_fill_schema:  # type: ignore[attr-defined]
+        payload = unfilled_schema(result, chat.prompt.company)
+    text = model_text(mode, chat.body, payload, is_classification=payload is result)
+    if kind == "fenced":
+        return f"```json\n{text}\n```", "stop", None
+    if kind == "length":
+        return text[: len(text) // 2], "length", None
+    if kind == "refusal":
+        return None, "stop", REFUSAL_TEXT
+    return text, "stop", None
+
+
+def _run_on_tokens(sim: LLMSimulator, mode: str, chat: _Chat, kind: str | None) -> int:
+    """Tokens a server without a cap writes until its context is full (0: it stops in time)."""
+    if kind == "refusal":  # a refusal is short whatever the cap
+        return 0
+    context = sim.config.context_tokens  # type: ignore[attr-defined]
+    return runaway_tokens(mode, chat.body, context, chat.prompt_tokens)
 
 
 def _completion(
-    sim: LLMSimulator, exchange: Exchange, chat: _Chat, kind: str | None
+    sim: LLMSimulator, exchange: Exchange, chat: _Chat, kind: str | None, runaway: int
 ) -> dict[str, Any]:
-    """The chat.completion document: the graded classification, spoilt as the fault says."""
-    obeyed = obey_injection(chat.prompt) if sim.config.follows_injections else None  # type: ignore[attr-defined]
-    result = obeyed or classify(chat.prompt)
-    text = json.dumps(_schema_violation(result) if kind == "schema_violation" else result)
-    content: str | None = text
-    finish_reason, refusal = "stop", None
-    if kind == "fenced":
-        content = f"```json\n{text}\n```"
-    elif kind == "length":
-        content = text[: len(text) // 2]
-        finish_reason = "length"
-    elif kind == "refusal":
-        content, refusal = None, REFUSAL_TEXT
-    cap = chat.body.get("max_completion_tokens") or chat.body.get("max_tokens")
-    if content and isinstance(cap, int) and cap > 0 and estimate_tokens(content) > cap:
+    """The chat.completion document: the model's answer, run on or cut at the token cap."""
+    content, finish_reason, refusal = _written(sim, exchange.mode, chat, kind)
+    cap = token_cap(exchange.mode, chat.body)
+    if content and runaway:
+        content, finish_reason = run_on(content, runaway), "length"
+    elif content and cap is not None and estimate_tokens(content) > cap:
         content, finish_reason = content[: cap * 4], "length"
     return chat_completion(
         mode=exchange.mode,

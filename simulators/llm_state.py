@@ -15,7 +15,7 @@ DEFAULT_LLM_KEY = "sk-sim-key"
 
 @dataclasses.dataclass(frozen=True)
 class LLMConfig(BaseConfig):
-    """LLM settings: provider mode, json_schema support and an optional model allowlist."""
+    """LLM settings: provider mode, json_schema support, model allowlist, how the model writes."""
 
     keys: frozenset[str] = frozenset({DEFAULT_LLM_KEY})
     mode: str = "openai"
@@ -29,12 +29,22 @@ class LLMConfig(BaseConfig):
     # OpenAI's x-ratelimit-* headers on every response (openai mode); off, none are sent, as
     # by vLLM and by gateways that enforce limits without stating them.
     limit_headers: bool = True
+    # llama.cpp and Ollama know only max_tokens; without it the model writes until its
+    # context (this many tokens, prompt included) is full, at this many tokens a second.
+    context_tokens: int = 4096
+    tokens_per_second: float = 40.0
+    # A model too small to fill the schema: every answer is JSON of a shape of its own.
+    cannot_fill_schema: bool = False
 
     def validate(self, service: str) -> None:
-        """Also check the provider mode."""
+        """Also check the provider mode and the generation settings."""
         super().validate(service)
         if self.mode not in LLM_MODES:
             raise ValueError(f"mode must be one of {LLM_MODES}")
+        if self.context_tokens < 1:
+            raise ValueError("context_tokens must be >= 1")
+        if self.tokens_per_second <= 0:
+            raise ValueError("tokens_per_second must be > 0")
 
 
 class LLMSimulator(SimulatorState):

@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-LLM_MODES = ("openai", "crusoe", "vllm", "ollama")
+LLM_MODES = ("openai", "crusoe", "vllm", "ollama", "llamacpp")
 
 RATE_LIMIT_MESSAGE = (
     "Rate limit reached for requests in organization org-territorysim on requests per min "
@@ -35,6 +35,13 @@ NO_KEY_MESSAGE = (
     "(with blank username) if you're accessing the API from your browser and are prompted for "
     "a username and password. You can obtain an API key from "
     "https://platform.openai.com/account/api-keys."
+)
+# llama-cpp-python's request model allows only these response_format types; pydantic's
+# complaint about any other comes back as a 500 (its route handler wraps every exception).
+LLAMACPP_FORMAT_TYPES = ("text", "json_object")
+LLAMACPP_FORMAT_ERROR = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should "
+    "be 'text' or 'json_object' [type=literal_error, input_value={value!r}, input_type=str]"
 )
 JSON_SCHEMA_UNSUPPORTED = "response_format type json_schema is not supported by this model"
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
@@ -69,6 +76,14 @@ _VLLM_TYPES = {
     429: "RateLimitError",
     500: "InternalServerError",
     503: "ServiceUnavailableError",
+}
+
+# llama-cpp-python's error types; everything it does not recognise is an internal_server_error.
+_LLAMACPP_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    404: "invalid_request_error",
+    429: "rate_limit_error",
 }
 
 
@@ -111,33 +126,21 @@ def error_body(
             "param": param,
             "code": status,
         }
+    kind: str
+    shown_code: str | int | None = code
     if mode == "crusoe":
         # Crusoe is vLLM-based: the newer nested shape with an integer code.
-        return {
-            "error": {
-                "message": message,
-                "type": type_ or _VLLM_TYPES.get(status, "InternalServerError"),
-                "param": param,
-                "code": code or status,
-            }
-        }
-    if mode == "ollama":
-        return {
-            "error": {
-                "message": message,
-                "type": type_ or "api_error",
-                "param": param,
-                "code": code,
-            }
-        }
-    return {
-        "error": {
-            "message": message,
-            "type": type_ or default_type,
-            "param": param,
-            "code": code if code is not None else default_code,
-        }
-    }
+        kind, shown_code = type_ or _VLLM_TYPES.get(status, "InternalServerError"), code or status
+    elif mode == "llamacpp":
+        # llama-cpp-python's ErrorResponse: param and code are always null.
+        kind = type_ or _LLAMACPP_TYPES.get(status, "internal_server_error")
+        param, shown_code = None, None
+    elif mode == "ollama":
+        kind = type_ or "api_error"
+    else:
+        kind = type_ or default_type
+        shown_code = code if code is not None else default_code
+    return {"error": {"message": message, "type": kind, "param": param, "code": shown_code}}
 
 
 def unauthorized_body(mode: str, presented_key: str | None) -> dict[str, Any]:
@@ -146,6 +149,8 @@ def unauthorized_body(mode: str, presented_key: str | None) -> dict[str, Any]:
         return {"errors": ["Authentication failed"]}
     if mode == "vllm":
         return {"error": "Unauthorized"}
+    if mode == "llamacpp":
+        return error_body(mode, 401, "Invalid API key", type_="invalid_request_error")
     if not presented_key:
         return error_body(mode, 401, NO_KEY_MESSAGE, type_="invalid_request_error")
     message = (
@@ -169,6 +174,8 @@ def model_not_found_body(mode: str, model: str) -> dict[str, Any]:
         return error_body(mode, 404, f'model "{model}" not found, try pulling it first')
     if mode == "vllm":
         return error_body(mode, 404, f"The model `{model}` does not exist.")
+    if mode == "llamacpp":
+        return error_body(mode, 404, f"The model `{model}` does not exist")
     return error_body(
         mode,
         404,

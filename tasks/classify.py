@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -14,7 +14,13 @@ from domain.accounts import Account
 from domain.context import Focus, SourceBlock, build_sources, select_pages
 from domain.costs import Prices, Spend, load_prices
 from domain.entities import EntityCheck, sort_out
-from domain.errors import FatalProviderError, InvalidOutputError, ProviderError
+from domain.errors import (
+    FatalProviderError,
+    InvalidOutputError,
+    PermanentError,
+    ProviderError,
+    TimedOutError,
+)
 from domain.evidence import check_signals, judge
 from domain.models import Classification, CompanyResult, SearchOutcome, Usage
 from domain.prompt import build_messages
@@ -23,6 +29,7 @@ from tasks.llm_client import Classifier
 from tasks.pacing import paced_call
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
+from tasks.schema_watch import SchemaWatch
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
 
@@ -59,6 +66,9 @@ class ChunkWork:
 
     index: int
     items: list[ChunkItem]
+    # Some company of the run has been classified: the model can fill the schema, so answers
+    # that do not fit are the model's bad moments, not a model that cannot do the job.
+    answers_proven: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,14 @@ class ClassifyOptions:
     today: date  # recency of dated evidence is judged against it
     trim: bool = True  # cut pages to the passages around the rubric's signals (CONTEXT_TRIM)
     prices: Prices = field(default_factory=load_prices)
+
+
+class ResultFeed(Protocol):
+    """Where a company's result goes the moment it is known (the flow's writer drains it)."""
+
+    def put(self, item: CompanyResult) -> None:
+        """Hand over one result."""
+        ...
 
 
 @dataclass
@@ -90,10 +108,12 @@ def classify_chunk(
     llm_slots: Slots,
     stop: StopSignal,
     options: ClassifyOptions,
+    feed: ResultFeed | None = None,
 ) -> ChunkOutcome:
     """Classify one chunk of companies with the LLM, each company on its own."""
     fatal: list[str] = []
     classifier, pace = providers.classifier(), providers.llm_pace()
+    watch = SchemaWatch(classifier.model, active=not chunk.answers_proven)
 
     def send(messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
         return paced_call(
@@ -104,8 +124,8 @@ def classify_chunk(
         if stop.is_set():
             return None
         try:
-            return classify_item(
-                item, classifier, send, providers.policy, options, stop, pace.outage
+            result = classify_item(
+                item, classifier, send, providers.policy, options, stop, pace.outage, watch
             )
         except FatalProviderError as exc:
             fatal.append(str(exc))
@@ -113,6 +133,12 @@ def classify_chunk(
             return None
         except Stopped:
             return None
+        if feed is not None:
+            feed.put(result)  # stored as it finishes: a cancel or a crash loses in-flight only
+        if watch.verdict is not None and not stop.is_set():
+            fatal.append(watch.verdict)  # the model cannot do it: stop paying for answers
+            stop.set()
+        return result
 
     # A thread per company, like the searches: the shared slots cap what is in flight, and
     # every company of the chunk waits in line at its priority, so the oldest chunk goes first.
@@ -134,6 +160,7 @@ def classify_item(
     options: ClassifyOptions,
     stop: StopSignal,
     outage: Callable[[], float] = lambda: 0.0,
+    watch: SchemaWatch | None = None,
 ) -> CompanyResult:
     """One company: sort out its evidence, ask the LLM (with retries), keep what holds up."""
     rubric = options.rubric
@@ -147,19 +174,30 @@ def classify_item(
     if early is not None:
         return early
     spend = Spend()
+    last = _LastAnswer()
 
     def attempt() -> tuple[Classification, Usage | None]:
         # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
         messages = build_messages(
             rubric, item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
         )
+        messages += last.feedback()  # an answer that did not fit: say what was wrong with it
         prompt = "\n".join(m["content"] for m in messages)
         try:
             verdict, usage = send(messages)
         except InvalidOutputError as exc:
             spend.add(exc.usage, prompt, exc.answer)  # an unusable answer is billed all the same
+            last.failed(exc)
+            if watch is not None and watch.unusable(item.company_key, str(exc)):
+                raise PermanentError(str(exc)) from exc  # no more attempts: the run stops
+            raise
+        except TimedOutError:
+            # The provider read the prompt and may have answered: it bills for that.
+            spend.add(None, prompt, "")
             raise
         spend.add(usage, prompt, verdict.model_dump_json())
+        if watch is not None:
+            watch.answered()
         return verdict, usage
 
     try:
@@ -167,8 +205,17 @@ def classify_item(
     except FatalProviderError:
         raise
     except ProviderError as exc:
+        if stop.is_set():
+            raise Stopped from exc  # cut short by the run stopping: left for the next run
         costs = _costs(spend, item, classifier.model, options)
-        return item.result(**base, status="failed", error=str(exc), model=classifier.model, **costs)
+        return item.result(
+            **base,
+            status="failed",
+            error=str(exc),
+            model=classifier.model,
+            evidence=last.kept(),
+            **costs,
+        )
     # A signal must quote a page the model was shown, verbatim; anything else is dropped.
     read = [p for p in entities.kept if p.url in {s.url for s in sources}]
     checked = check_signals(verdict.signals, read, {s.url for s in sources})
@@ -182,6 +229,41 @@ def classify_item(
         evidence=summary,
         **_costs(spend, item, classifier.model, options),
     )
+
+
+# What of a failed answer is kept with the error, and sent back to the model with a retry.
+ANSWER_KEPT_CHARS = 2_000
+
+
+class _LastAnswer:
+    """The last answer that did not fit, and why: shown to the model on the next attempt
+    (a near-deterministic model would give the same answer to the same prompt) and kept
+    with the company's error so that someone can see what went wrong."""
+
+    def __init__(self) -> None:
+        self.answer: str | None = None
+        self.problem = ""
+
+    def failed(self, exc: InvalidOutputError) -> None:
+        self.answer, self.problem = exc.answer or "", str(exc)
+
+    def feedback(self) -> list[dict[str, str]]:
+        if self.answer is None:
+            return []
+        said = self.answer[:ANSWER_KEPT_CHARS] or "(no answer)"
+        return [
+            {"role": "assistant", "content": said},
+            {
+                "role": "user",
+                "content": f"That answer could not be used: {self.problem}. Answer again with "
+                "one JSON object that matches the schema exactly, quoting the sources verbatim.",
+            },
+        ]
+
+    def kept(self) -> dict[str, object] | None:
+        if self.answer is None:
+            return None
+        return {"last_answer": self.answer[:ANSWER_KEPT_CHARS], "answer_problem": self.problem}
 
 
 def _evidence(
@@ -207,7 +289,7 @@ def _evidence(
                 evidence={"pages_read": len(relevant), "organisations": entities.rivals[:4]},
             ),
         )
-    focus = Focus(item.name, rubric.keywords) if options.trim else None
+    focus = Focus(item.name, rubric.keywords, item.domain) if options.trim else None
     sources = build_sources(entities.kept, options.context_max_chars, focus)
     if not sources:
         # Nothing relevant to judge: say what was searched rather than pay for a guess.

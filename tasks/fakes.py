@@ -98,6 +98,7 @@ class FakeClassifier:
         self._queue = _Queue(list(answers), default)
         self.model = model
         self._json_schema = uses_json_schema
+        self.aborted = False
 
     @property
     def uses_json_schema(self) -> bool:
@@ -119,6 +120,10 @@ class FakeClassifier:
     def stated_limits(self) -> StatedLimits | None:
         """A fake states no limits."""
         return None
+
+    def abort(self) -> None:
+        """Remember that the run cut its requests."""
+        self.aborted = True
 
 
 @dataclass(eq=False)

@@ -9,6 +9,7 @@ import threading
 import typing
 from dataclasses import replace
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import openai
 import pydantic
@@ -18,12 +19,17 @@ from domain.errors import (
     FatalProviderError,
     InvalidOutputError,
     PermanentError,
+    ProviderError,
     RateLimitedError,
+    TimedOutError,
     TransientError,
-    first_problem,
+    first_line,
 )
-from domain.models import Classification, SignalKind, Usage
+from domain.models import CONFIDENCES, TIERS, Classification, SignalKind, Usage
+from domain.prompt import answer_schema, with_schema_instruction
 from domain.rubric import answer_model
+from tasks.abortable import abortable_http_client
+from tasks.logs import say
 from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
 
 DEFAULT_KINDS: tuple[str, ...] = typing.get_args(SignalKind)
@@ -48,6 +54,10 @@ class Classifier(Protocol):
         """The limits the provider stated on this thread's last response, if any."""
         ...
 
+    def abort(self) -> None:
+        """Cut the requests in flight (the run is stopping)."""
+        ...
+
 
 class OpenAICompatibleClassifier:
     """Structured-output classification on OpenAI, Crusoe, vLLM or Ollama via the openai client."""
@@ -67,17 +77,28 @@ class OpenAICompatibleClassifier:
         self.base_url = base_url or "https://api.openai.com/v1"
         # Our RetryPolicy owns retries (it honours Retry-After and stops on quota errors),
         # so the SDK's own retries are off to avoid multiplying attempts.
+        http_client, self._connections = abortable_http_client(timeout)
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             max_retries=0,
+            http_client=http_client,
         )
         self._use_schema = structured_output != "json_object"
         self._may_fall_back = structured_output == "auto"
+        self._schema_answered = False  # a json_schema request has succeeded: never fall back
         self._mode_lock = threading.Lock()
+        # OpenAI's own API caps output with max_completion_tokens (and rejects max_tokens for
+        # its reasoning models); servers built before the rename (llama.cpp's, older vLLM and
+        # Ollama) know only max_tokens and run on to the end of the context without it.
+        self._official = _is_openai(self.base_url)
         self._max_tokens = max_output_tokens
         self._last = threading.local()  # per thread: the limits stated on its last response
+
+    def abort(self) -> None:
+        """Cut the requests in flight: the run is stopping and will not store their answers."""
+        self._connections.abort()
 
     def stated_limits(self) -> StatedLimits | None:
         """The x-ratelimit-* limits of this thread's last response (None if it stated none)."""
@@ -89,77 +110,79 @@ class OpenAICompatibleClassifier:
         return self._use_schema
 
     def classify(self, messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
-        """Send one request; map every failure to our error kinds."""
-        use_schema = self._use_schema
+        """Send one request; map every failure to our error kinds.
+
+        A provider that refuses the json_schema response format (as a 400, a 422 or a 500
+        whose body names the format, whatever the status) is asked again at once with
+        json_object and the schema in the prompt: once per run, not charged as a retry."""
         self._last.limits = None
-        try:
-            if use_schema:
-                return self._classify_with_schema(messages)
-            return self._classify_with_json_object(messages)
-        except openai.BadRequestError as exc:
-            if use_schema and self._may_fall_back and _is_response_format_error(exc):
-                with self._mode_lock:
-                    self._use_schema = False  # this provider lacks json_schema: switch for the run
+        while True:
+            use_schema = self._use_schema
+            try:
+                result = self._complete(messages, use_schema)
+            except openai.APIStatusError as exc:
+                if use_schema and self._refuses_schema(exc):
+                    self._fall_back(exc)
+                    continue
+                raise _provider_error(exc, self.model, self.base_url) from None
+            except openai.APITimeoutError:
+                raise TimedOutError("LLM request timed out") from None
+            except openai.APIConnectionError:
+                raise TransientError("LLM connection failed") from None
+            except (json.JSONDecodeError, AttributeError, TypeError):
+                # A 200 whose body is not a chat completion (HTML, truncated JSON, a string).
                 raise TransientError(
-                    "provider does not support json_schema; retrying with json_object", 0.0
+                    "LLM answered with a body that is not a chat completion"
                 ) from None
-            raise PermanentError(f"LLM 400 bad request: {_message(exc)}") from None
-        except openai.AuthenticationError:
-            raise FatalProviderError(
-                f"the LLM provider rejected the API key (401) at {self.base_url}; check LLM_API_KEY"
-            ) from None
-        except openai.PermissionDeniedError as exc:
-            raise FatalProviderError(
-                f"the LLM provider refused access (403): {_message(exc)}"
-            ) from None
-        except openai.NotFoundError:
-            raise FatalProviderError(
-                f"model {self.model!r} was not found at {self.base_url}; check LLM_MODEL"
-            ) from None
-        except openai.RateLimitError as exc:
-            self._last.limits = stated_limits(exc.response.headers)
-            if exc.code == "insufficient_quota" or _error_type(exc) == "insufficient_quota":
-                raise FatalProviderError(
-                    "the LLM account is out of quota (429 insufficient_quota); completed work is "
-                    "saved, add credit and run again"
-                ) from None
-            retry_after = retry_after_seconds(exc.response.headers)
-            raise RateLimitedError("LLM 429 rate limited", retry_after) from None
-        except openai.APITimeoutError:
-            raise TransientError("LLM request timed out") from None
-        except openai.APIConnectionError:
-            raise TransientError("LLM connection failed") from None
-        except openai.APIStatusError as exc:
-            if exc.status_code in (408, 409) or exc.status_code >= 500:
-                retry_after = retry_after_seconds(exc.response.headers)
-                raise TransientError(f"LLM HTTP {exc.status_code}", retry_after) from None
-            raise PermanentError(f"LLM HTTP {exc.status_code}: {_message(exc)}") from None
-        except (json.JSONDecodeError, AttributeError, TypeError):
-            # A 200 whose body is not a chat completion (HTML, truncated JSON, a bare string).
-            raise TransientError("LLM answered with a body that is not a chat completion") from None
+            if use_schema:
+                self._schema_answered = True
+            return result
 
-    def _classify_with_schema(
-        self, messages: list[dict[str, str]]
-    ) -> tuple[Classification, Usage | None]:
-        # chat.completions.parse() rebuilds the strict schema from the model on every call
-        # (about 5 ms of CPU each); the same response_format, built once, costs nothing.
-        return self._complete(messages, _schema_response_format(self.kinds))
+    def _refuses_schema(self, exc: openai.APIStatusError) -> bool:
+        """Is this the provider saying it cannot do json_schema (not a failure of the moment)?"""
+        if not self._may_fall_back or self._schema_answered:
+            return False
+        if exc.status_code not in (400, 415, 422, 500, 501):
+            return False
+        return _names_response_format(exc)
 
-    def _classify_with_json_object(
-        self, messages: list[dict[str, str]]
-    ) -> tuple[Classification, Usage | None]:
-        return self._complete(messages, {"type": "json_object"})
+    def _fall_back(self, exc: openai.APIStatusError) -> None:
+        with self._mode_lock:
+            if not self._use_schema:
+                return  # another company's request said it first
+            self._use_schema = False  # for the rest of the run
+        say(
+            f"the LLM server at {self.base_url} does not take a json_schema response format "
+            f"(HTTP {exc.status_code}: {_message(exc)[:120]}); using json_object with the "
+            "schema in the prompt for the rest of the run"
+        )
 
     def _complete(
-        self, messages: list[dict[str, str]], response_format: dict[str, object]
+        self, messages: list[dict[str, str]], use_schema: bool
     ) -> tuple[Classification, Usage | None]:
+        if use_schema:
+            # chat.completions.parse() rebuilds the strict schema from the model on every call
+            # (about 5 ms of CPU each); the same response_format, built once, costs nothing.
+            response_format = _schema_response_format(self.kinds)
+        else:
+            messages = with_schema_instruction(messages, self.kinds)
+            # llama.cpp's server constrains json_object to a schema given alongside it;
+            # other servers ignore the extra key. OpenAI's own API is not sent it.
+            response_format = (
+                {"type": "json_object"}
+                if self._official
+                else {"type": "json_object", "schema": answer_schema(self.kinds)}
+            )
+        cap: dict[str, int] = {"max_completion_tokens": self._max_tokens}
+        if not self._official:
+            cap["max_tokens"] = self._max_tokens
         # The raw response carries the x-ratelimit-* headers the pacer reads.
         raw = self._client.chat.completions.with_raw_response.create(
             model=self.model,
             # Our plain dicts are what the SDK's TypedDicts describe.
             messages=cast(Any, messages),
             response_format=cast(Any, response_format),
-            max_completion_tokens=self._max_tokens,
+            **cast(Any, cap),
         )
         completion = raw.parse()
         limits = stated_limits(raw.headers)
@@ -199,16 +222,78 @@ def _schema_response_format(kinds: tuple[str, ...]) -> dict[str, object]:
 
 
 def parse_classification(content: str, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Classification:
-    """Validate a JSON answer against the rubric's kinds, tolerating code fences."""
-    fenced = _FENCE.match(content)
-    text = fenced.group(1) if fenced else content.strip()
+    """Validate a JSON answer against the rubric's kinds, tolerating what JSON-constrained
+    servers and chatty models emit: code fences, prose around the object, raw newlines inside
+    strings, a tier or confidence in another case."""
+    data = _json_object(content)
+    if data is None:
+        raise InvalidOutputError(
+            f"LLM output is not a JSON object: {first_line(content, '(empty)')[:80]!r}", 0.0
+        )
     try:
-        answer = answer_model(kinds).model_validate_json(text)
+        answer = answer_model(kinds).model_validate(_normal_case(data, kinds))
     except pydantic.ValidationError as exc:
         raise InvalidOutputError(
-            f"LLM output did not match the schema: {_first(exc)}", 0.0
+            f"LLM output did not match the schema: {_problems(exc)}", 0.0
         ) from None
-    return Classification.model_validate(answer.model_dump())
+    verdict = Classification.model_validate(answer.model_dump())
+    reasoning = " ".join(_TEMPLATE_TOKEN.sub(" ", verdict.reasoning).split())
+    if len(reasoning.split()) < MIN_REASONING_WORDS:
+        raise InvalidOutputError(
+            "LLM output did not match the schema: reasoning: must explain the tier in a "
+            f"sentence or more, got {verdict.reasoning[:60]!r}",
+            0.0,
+        )
+    return verdict.model_copy(update={"reasoning": reasoning})
+
+
+# Chat-template tokens a server leaks into the text when the model's template is wrong.
+_TEMPLATE_TOKEN = re.compile(
+    r"\[/?INST\]|<\|[A-Za-z_]+\|>|</?s>|<(?:start|end)_of_turn>|<\|?im_(?:start|end)\|?>"
+)
+# Fewer words than this ("", "I think so") explain nothing.
+MIN_REASONING_WORDS = 4
+
+
+_DECODER = json.JSONDecoder(strict=False)  # strict=False: raw control characters in strings
+
+
+def _json_object(content: str) -> dict[str, Any] | None:
+    """The first JSON object in the answer, wherever it starts."""
+    fenced = _FENCE.match(content)
+    text = fenced.group(1) if fenced else content
+    start = text.find("{")
+    while start >= 0:
+        try:
+            value, _ = _DECODER.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def _normal_case(data: dict[str, Any], kinds: tuple[str, ...]) -> dict[str, Any]:
+    """ "hot" is HOT and "High" is high: the case of a closed vocabulary carries no meaning."""
+    data = dict(data)
+    if isinstance(data.get("tier"), str) and data["tier"].strip().upper() in TIERS:
+        data["tier"] = data["tier"].strip().upper()
+    if (
+        isinstance(data.get("confidence"), str)
+        and data["confidence"].strip().lower() in CONFIDENCES
+    ):
+        data["confidence"] = data["confidence"].strip().lower()
+    by_lower = {k.lower(): k for k in kinds}
+    if isinstance(data.get("signals"), list):
+        data["signals"] = [
+            {**s, "kind": by_lower.get(s["kind"].strip().lower(), s["kind"])}
+            if isinstance(s, dict) and isinstance(s.get("kind"), str)
+            else s
+            for s in data["signals"]
+        ]
+    return data
 
 
 def _usage(usage: object) -> Usage | None:
@@ -220,9 +305,14 @@ def _usage(usage: object) -> Usage | None:
     )
 
 
-def _first(exc: pydantic.ValidationError) -> str:
-    where, what = first_problem(exc, "output")
-    return f"{where}: {what}"[:200]
+def _problems(exc: pydantic.ValidationError, most: int = 5) -> str:
+    """Every problem of the answer (up to `most`), as the model can be told them."""
+    problems = []
+    for err in exc.errors()[:most]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "output"
+        problems.append(f"{where}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    more = len(exc.errors()) - most
+    return "; ".join(problems)[:600] + (f" (and {more} more)" if more > 0 else "")
 
 
 def _message(exc: openai.APIStatusError) -> str:
@@ -237,6 +327,42 @@ def _error_type(exc: openai.APIStatusError) -> str | None:
     return body.get("type") if isinstance(body, dict) else None
 
 
-def _is_response_format_error(exc: openai.BadRequestError) -> bool:
-    text = f"{exc.param or ''} {_message(exc)}".lower()
-    return "response_format" in text or "json_schema" in text
+def _names_response_format(exc: openai.APIStatusError) -> bool:
+    """Does the error's body speak of the response format (the json_schema we sent)?"""
+    body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body)
+    text = f"{getattr(exc, 'param', '') or ''} {body} {exc.message}".lower()
+    return any(
+        needle in text
+        for needle in ("response_format", "response format", "json_schema", "json_object")
+    )
+
+
+def _is_openai(base_url: str) -> bool:
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == "api.openai.com" or host.endswith(".openai.azure.com")
+
+
+def _provider_error(exc: openai.APIStatusError, model: str, base_url: str) -> ProviderError:
+    """Our error kind for an HTTP error from the LLM provider."""
+    if isinstance(exc, openai.AuthenticationError):
+        return FatalProviderError(
+            f"the LLM provider rejected the API key (401) at {base_url}; check LLM_API_KEY"
+        )
+    if isinstance(exc, openai.PermissionDeniedError):
+        return FatalProviderError(f"the LLM provider refused access (403): {_message(exc)}")
+    if isinstance(exc, openai.NotFoundError):
+        return FatalProviderError(f"model {model!r} was not found at {base_url}; check LLM_MODEL")
+    if isinstance(exc, openai.RateLimitError):
+        if exc.code == "insufficient_quota" or _error_type(exc) == "insufficient_quota":
+            return FatalProviderError(
+                "the LLM account is out of quota (429 insufficient_quota); completed work is "
+                "saved, add credit and run again"
+            )
+        return RateLimitedError("LLM 429 rate limited", retry_after_seconds(exc.response.headers))
+    if isinstance(exc, openai.BadRequestError):
+        return PermanentError(f"LLM 400 bad request: {_message(exc)}")
+    if exc.status_code in (408, 409) or exc.status_code >= 500:
+        return TransientError(
+            f"LLM HTTP {exc.status_code}", retry_after_seconds(exc.response.headers)
+        )
+    return PermanentError(f"LLM HTTP {exc.status_code}: {_message(exc)}")

@@ -8,16 +8,14 @@ them.
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 
-from prefect.exceptions import MissingContextError
-from prefect.logging import get_run_logger
 from pydantic import SecretStr
 
 from tasks.fakes import Fakes
 from tasks.llm_client import DEFAULT_KINDS, Classifier, OpenAICompatibleClassifier
+from tasks.logs import say
 from tasks.pacing import Pacer
 from tasks.retry import RetryPolicy
 from tasks.tavily_client import SearchClient, TavilySearchClient
@@ -62,6 +60,13 @@ class Providers:
         """This process's pacer for LLM requests."""
         return _built(self).llm_pace
 
+    def abort(self) -> None:
+        """Cut this process's LLM requests in flight for the run (it is stopping)."""
+        with _cache_lock:
+            built = _cache.get(self)
+        if built is not None:
+            built.classify.abort()
+
 
 @dataclass
 class _Built:
@@ -85,8 +90,8 @@ def _built(p: Providers) -> _Built:
             built = _cache[p] = _Built(
                 search,
                 classify,
-                Pacer("Tavily", p.rate_limit_window, p.outage_patience, say=_say),
-                Pacer("The LLM", p.rate_limit_window, p.outage_patience, say=_say),
+                Pacer("Tavily", p.rate_limit_window, p.outage_patience, say=say),
+                Pacer("The LLM", p.rate_limit_window, p.outage_patience, say=say),
             )
             while len(_cache) > _RUNS_KEPT:
                 del _cache[next(iter(_cache))]
@@ -109,11 +114,3 @@ def _live(p: Providers) -> tuple[SearchClient, Classifier]:
             p.signal_kinds,
         ),
     )
-
-
-def _say(message: str) -> None:
-    """A pacer's news (an outage, a recovery) in the run's log, from whichever task's thread."""
-    try:
-        get_run_logger().warning(message)
-    except MissingContextError:
-        logging.getLogger("territory").warning(message)

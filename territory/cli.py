@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"territory: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("territory: interrupted; chunks already stored are kept", file=sys.stderr)
+        print("territory: interrupted; companies already classified are kept", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`territory changes ... | head`): nothing more to say. Point

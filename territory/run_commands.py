@@ -115,6 +115,9 @@ def cmd_lookup(args: argparse.Namespace) -> int:
             )
         for result in rows:
             _print_full(result)
+        # A company that could not be classified is a failed lookup, for scripts as for people.
+        if code == EXIT_OK and any(r["status"] != "ok" for r in rows):
+            return EXIT_STOPPED
         return code
 
 
@@ -273,6 +276,9 @@ def _print_full(r: dict[str, Any]) -> None:
     print(f"{r['company']}" + (f" ({r['domain']})" if r.get("domain") else ""))
     if r["status"] != "ok":
         print(f"  status: {r['status']}: {r['error']}")
+        answer = (r.get("evidence") or {}).get("last_answer")
+        if answer:
+            print(f"  the model's last answer: {' '.join(str(answer).split())[:300]}")
         return
     print(f"  tier: {r['tier']}  score: {r['score']}  confidence: {r['confidence']}")
     print(f"  reasoning: {r['reasoning']}")

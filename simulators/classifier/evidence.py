@@ -139,3 +139,28 @@ def collect_evidence(prompt: ClassificationPrompt) -> dict[str, list[Evidence]]:
     for items in found.values():
         items.sort(key=lambda e: -e.points)  # stable: earlier sources win ties
     return found
+
+
+def business_sentence(prompt: ClassificationPrompt, used: set[str]) -> Evidence | None:
+    """The first sentence naming the company that says what it is or does: what a careful
+    model quotes for a COLD verdict (the rubric's "business" kind)."""
+    name = (prompt.company or "").strip()
+    if not name:
+        return None
+    name_pattern = re.compile(re.escape(name), re.IGNORECASE)
+    for source in prompt.sources:
+        for sentence in _sentences(source.text):
+            if (
+                sentence not in used
+                and name_pattern.search(sentence)
+                and _SAYS_WHAT.search(sentence)
+            ):
+                return Evidence("business", 0, source.url, sentence)
+    return None
+
+
+_SAYS_WHAT = re.compile(
+    r"\b(?:is an?|was founded|founded|based in|makes|sells|offers|provides|operates|runs|"
+    r"builds|serves|employs|opened)\b",
+    re.IGNORECASE,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulators.classifier.evidence import Evidence, collect_evidence
+from simulators.classifier.evidence import Evidence, business_sentence, collect_evidence
 from simulators.classifier.prompt import Bands, ClassificationPrompt
 from simulators.profiles import stable_hash
 
@@ -147,6 +147,10 @@ def classify(prompt: ClassificationPrompt) -> dict[str, Any]:
     reasoning = _reasoning(
         company, signals, evidence, sources_with_evidence, len(prompt.sources), tier
     )
+    if tier == "COLD" and "business" in prompt.kinds:
+        what = business_sentence(prompt, used)  # what the verdict rests on: what it does
+        if what is not None:
+            signals.append({"kind": "business", "url": what.url, "excerpt": what.excerpt})
     return {
         "tier": tier,
         "score": score,

@@ -78,3 +78,7 @@ def test_lookup_prints_one_company_in_full(territory_env, sims, capsys):
     assert query(territory_env, "SELECT territory, only_company, status FROM runs") == [
         ("lookups", "helix robotics", "completed")
     ]
+    # A company that cannot be classified is a failed lookup: exit 1, with the reason.
+    sims.llm.add_fault(FaultRule(kind="server_error", match="Gamma Labs"))
+    assert main(["lookup", "Gamma Labs"]) == 1
+    assert "status: failed: LLM HTTP 500" in capsys.readouterr().out

@@ -65,11 +65,30 @@ def test_confidence_follows_independent_recent_sources_not_the_models_word():
 
 def test_a_cold_verdict_says_what_was_searched_and_how_sure_that_makes_it():
     many = [page(f"https://site{i}.example/p", "Acme sells bread.") for i in range(9)]
+    shown = {p.url for p in many}
+    what = Signal(kind="business", url=many[0].url, excerpt="Acme sells bread.")
     judged, summary = judge(
-        verdict("COLD", 5, "high", []), check_signals([], many, set()), many, RUBRIC, TODAY
+        verdict("COLD", 5, "high", [what]),
+        check_signals([what], many, shown),
+        many,
+        RUBRIC,
+        TODAY,
     )
-    assert judged.confidence == "high"
+    assert judged.confidence == "high"  # a wide search, and what the business is, checked
     assert "[searched 9 pages from 9 domains: no GPU or ML signal]" in judged.reasoning
+    # Quoting nothing, the same verdict is not sure; quoting only what no page says, it is
+    # as unsure as it gets, and says that it rests on no checked evidence.
+    invented = Signal(kind="business", url=many[0].url, excerpt="Acme never uses computers.")
+    for cited, expected in (([], "medium"), ([invented], "low")):
+        judged, unchecked = judge(
+            verdict("COLD", 5, "high", cited),
+            check_signals(cited, many, shown),
+            many,
+            RUBRIC,
+            TODAY,
+        )
+        assert judged.confidence == expected, cited
+        assert "rests on no checked evidence" in judged.reasoning and unchecked["unchecked"]
     few = many[:2]
     judged, _ = judge(
         verdict("COLD", 5, "high", []), check_signals([], few, set()), few, RUBRIC, TODAY
@@ -83,6 +102,8 @@ def test_a_cold_verdict_says_what_was_searched_and_how_sure_that_makes_it():
         "set_aside": 0,
         "model_tier": "COLD",
         "model_confidence": "high",
+        "checked_signals": 1,
+        "unchecked": False,
     }
 
 
@@ -155,7 +176,12 @@ def test_a_change_is_described_with_its_new_evidence_and_ranked_by_importance():
     ]
     ranked = changes_in(pairs, run_id="r2")
     assert [c.company for c in ranked] == ["Jump", "Down", "Nudge", "Fresh"]
-    assert isinstance(ranked[0], Change) and ranked[-1].describe() == "new: HOT (75)"
+    # Verdicts that quote nothing checked say so in the change list.
+    assert isinstance(ranked[0], Change) and ranked[0].describe().startswith(
+        "COLD -> HOT (10 -> 90) [no checked evidence]"
+    )
+    assert ranked[-1].describe() == "new: HOT (75) [no checked evidence]"
+    assert "no checked evidence" not in up.describe()
 
 
 def test_eval_metrics_count_agreement_per_tier_and_per_confidence():

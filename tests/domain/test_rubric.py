@@ -12,9 +12,9 @@ TEXT = DEFAULT_RUBRIC_FILE.read_text()
 
 def test_the_bundled_rubric_is_the_gpu_rubric():
     rubric = load_rubric()
-    assert rubric.label == "gpu-infrastructure@1"
+    assert rubric.label == "gpu-infrastructure@2"
     assert rubric.kinds[:2] == ("gpu_infrastructure", "ml_training")
-    assert rubric.weak_kinds == {"funding", "headcount", "other"}
+    assert rubric.weak_kinds == {"funding", "headcount", "other", "business"}
     assert [rubric.tier_for(s) for s in (100, 70, 69, 40, 39, 0)] == [
         "HOT", "HOT", "WARM", "WARM", "COLD", "COLD",
     ]  # fmt: skip
@@ -40,7 +40,8 @@ def test_an_edited_rubric_changes_thresholds_kinds_and_prompt():
     assert "Signal kinds: gpu_infrastructure, ml_training, inference, ml_hiring," in system
     assert '"ml_hiring"' in system  # the JSON schema spelled out for json_object providers
     answer = (
-        '{"tier": "HOT", "score": 90, "confidence": "high", "reasoning": "r", "signals": '
+        '{"tier": "HOT", "score": 90, "confidence": "high", '
+        '"reasoning": "It trains models on its own GPUs.", "signals": '
         '[{"kind": "%s", "url": "u", "excerpt": "e"}]}'
     )
     assert parse_classification(answer % "ml_hiring", rubric.kinds).signals[0].kind == "ml_hiring"
@@ -59,7 +60,7 @@ BROKEN = [
     (TEXT.replace("{company_name} GPU", "{company} GPU"), "line 21: search.query: the query"),
     (TEXT.replace("min_relevance = 0.4", "min_relevance = 4"), "line 23: search.min_relevance:"),
     (TEXT.replace("[tiers.WARM]", "[tiers.WARMER]"), "line 31: tiers.WARMER: Input should be"),
-    (TEXT.replace("version = 1\n", ""), "version is missing"),
+    (TEXT.replace("version = 2\n", ""), "version is missing"),
 ]
 
 

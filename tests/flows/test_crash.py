@@ -60,7 +60,7 @@ def wait_for_line(proc, needle, timeout=180):
 NAMES = [f"Crashtest Robotics {i:02d}" for i in range(40)]
 
 
-def test_sigkill_mid_run_loses_no_stored_chunk_and_the_rerun_does_only_the_rest(
+def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_rest(
     tmp_path, sims, prefect_server, monkeypatch
 ):
     sims.llm.configure(latency={"median": 0.3, "sigma": 0.0, "max": 0.3})
@@ -77,9 +77,10 @@ def test_sigkill_mid_run_loses_no_stored_chunk_and_the_rerun_does_only_the_rest(
         proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
 
-    # The file opens cleanly (read-write: DuckDB replays its log) and holds whole chunks.
+    # The file opens cleanly (read-write: DuckDB replays its log).
     with duckdb.connect(str(db)) as conn:
         stored = dict(conn.execute("SELECT company, status FROM company_results").fetchall())
+        history = conn.execute("SELECT company FROM result_history").fetchall()
         (status,) = conn.execute("SELECT status FROM runs").fetchone()
         cached = {
             n
@@ -90,7 +91,8 @@ def test_sigkill_mid_run_loses_no_stored_chunk_and_the_rerun_does_only_the_rest(
     assert status == "running"  # nobody was left to say otherwise
     logged = seen.count(" stored: ")  # chunks the run said it had stored before it died
     assert 4 * logged <= len(stored) < len(NAMES) and set(stored.values()) == {"ok"}
-    assert len(stored) % 4 == 0  # chunk by chunk, never part of one
+    # Stored as each company finished, each one whole: its latest row and its history row.
+    assert sorted(c for (c,) in history) == sorted(stored)
     assert set(stored) <= cached and len(cached) < len(NAMES)
 
     # The same command again: only what was not stored is redone, cached searches are free.

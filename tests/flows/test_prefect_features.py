@@ -70,7 +70,9 @@ def test_changes_since_previous_run_and_summary(tmp_path):
         text = render_summary(summary, changes, store.run_failures(second))
     assert "| HOT | 1 |" in text and "| failed | 1 |" in text
     assert "(1 moved tier, 1 other, 1 new)" in text
-    assert "| Acme | WARM -> HOT (55 -> 81) |" in text and "New: Initech" in text
+    # Its new verdict quotes nothing that was checked: the summary says so.
+    assert "| Acme | WARM -> HOT (55 -> 81) [no checked evidence] |" in text
+    assert "New: Initech" in text
     assert "| Umbrella | LLM HTTP 500 |" in text and "3.2 s" in text
 
 

@@ -45,7 +45,7 @@ def test_every_stored_result_carries_rubric_model_checked_evidence_and_its_basis
     )
     assert len(rows) == 12
     for company, tier, confidence, reasoning, signals, evidence, rubric, model in rows:
-        assert (rubric, model) == ("gpu-infrastructure@1", "sim-model")
+        assert (rubric, model) == ("gpu-infrastructure@2", "sim-model")
         assert tier == expected_tier(company)
         evidence, signals = json.loads(evidence), json.loads(signals)
         assert evidence["pages_read"] >= 5 and evidence["domains_read"] >= 4
@@ -60,7 +60,7 @@ def test_every_stored_result_carries_rubric_model_checked_evidence_and_its_basis
             # Absence is evidence: what was searched, and that nothing was found.
             assert f"searched {evidence['pages_read']} pages from " in reasoning
             assert "no GPU or ML signal" in reasoning and confidence in ("high", "medium")
-    assert query(territory_env, "SELECT rubric FROM runs") == [("gpu-infrastructure@1",)]
+    assert query(territory_env, "SELECT rubric FROM runs") == [("gpu-infrastructure@2",)]
 
 
 def test_rescore_with_another_rubric_and_model_sends_no_search_and_changes_shows_it(
@@ -90,7 +90,7 @@ def test_rescore_with_another_rubric_and_model_sends_no_search_and_changes_shows
     fell = sorted(c for c in before if after[c][0] != before[c])
     assert fell and all(rank[after[c][0]] < rank[before[c]] for c in fell)
     assert query(territory_env, "SELECT mode, rubric FROM runs ORDER BY started_at") == [
-        ("full", "gpu-infrastructure@1"),
+        ("full", "gpu-infrastructure@2"),
         ("rescore", "gpu-strict@1"),
     ]
     capsys.readouterr()
@@ -160,7 +160,7 @@ def test_eval_scores_the_golden_set_stores_it_and_compares_two_rubrics(territory
     report = capsys.readouterr().out
     n = len(GOLDEN.read_text().splitlines()) - 1
     assert f"agreement: 100.0% of {n} companies" in report  # the simulated web's true tiers
-    assert "rubric gpu-infrastructure@1" in report and "confusion" in report
+    assert "rubric gpu-infrastructure@2" in report and "confusion" in report
     searched = sims.tavily.stats()["requests"]
     assert searched == n
 
@@ -173,12 +173,12 @@ def test_eval_scores_the_golden_set_stores_it_and_compares_two_rubrics(territory
 
     assert main(["eval", "--compare"]) == 0
     comparison = capsys.readouterr().out
-    assert "gpu-infrastructure@1" in comparison and "gpu-strict@1" in comparison
+    assert "gpu-infrastructure@2" in comparison and "gpu-strict@1" in comparison
     assert "judged differently: " in comparison and "expected WARM; " in comparison
     assert main(["eval", "--list"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
     evals = query(territory_env, "SELECT rubric, n, agreement FROM evals ORDER BY created_at")
-    assert [(r, k) for r, k, _ in evals] == [("gpu-infrastructure@1", n), ("gpu-strict@1", n)]
+    assert [(r, k) for r, k, _ in evals] == [("gpu-infrastructure@2", n), ("gpu-strict@1", n)]
     wrong = query(
         territory_env,
         "SELECT count(*) FROM eval_items i JOIN evals e USING (eval_id) "

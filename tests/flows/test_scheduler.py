@@ -46,6 +46,11 @@ class Tasks:
     def __init__(self, search_fatal=None, classify_fatal=None, crash=None):
         self.search_fatal, self.classify_fatal, self.crash = search_fatal, classify_fatal, crash
         self.calls = []
+        self.early = []  # results handed over before their chunk ends
+
+    def early_results(self):
+        found, self.early = self.early, []
+        return found
 
     def search(self, index, requests):
         self.calls.append(("search", index, [r.company_key for r in requests]))
@@ -76,9 +81,18 @@ class Sink:
     def searched(self, outcomes):
         self.calls.append(("searched", sorted(o.request.company_key for o in outcomes)))
 
-    def classified(self, chunk):
+    def finished(self, results):
+        self.calls.append(("finished", sorted(r.company_key for r in results)))
+        self._store(results)
+
+    def classified(self, chunk, stored):
         self.calls.append(("classified", chunk.index))
-        self.results.update({r.company_key: (r.status, r.error) for r in chunk.results})
+        self._store([r for r in chunk.results if r.company_key not in stored])
+
+    def _store(self, results):
+        for r in results:
+            assert r.company_key not in self.results, f"{r.company_key} stored twice"
+            self.results[r.company_key] = (r.status, r.error)
 
 
 def chunks(n_chunks, size=3):
@@ -166,3 +180,55 @@ def test_the_cost_cap_skips_the_chunks_that_do_not_fit():
     assert [a.key for a in report.skipped] == [f"c{c}{i}" for c in (2, 3) for i in range(3)]
     assert len(sink.results) == 6 and cap.released == [0, 1]
     assert not any(call[1] >= 2 for call in tasks.calls)  # nothing was sent for them
+
+
+class Later:
+    """A task run that ends when `end()` is called (from another thread)."""
+
+    def __init__(self, value):
+        self.value, self.callbacks = value, []
+
+    def add_done_callback(self, fn):
+        self.callbacks.append(fn)
+
+    def outcome(self):
+        return self.value, None
+
+    def end(self):
+        for fn in self.callbacks:
+            fn(self)
+
+
+class SlowChunk(Tasks):
+    """Chunk 0's companies finish one by one; its task ends only when told."""
+
+    def __init__(self):
+        super().__init__()
+        self.running = None
+
+    def classify(self, work):
+        self.calls.append(("classify", work.index, [i.company_key for i in work.items]))
+        results = [i.result(status="ok") for i in work.items]
+        self.early += results[:2]  # two companies done, the third still at the LLM
+        self.running = Later(ChunkOutcome(work.index, results))
+        return self.running
+
+
+def test_companies_are_stored_as_they_finish_not_when_their_chunk_does():
+    tasks, sink = SlowChunk(), Sink()
+    scheduler = ChunkScheduler(
+        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event()
+    )
+    ended = threading.Event()
+
+    def end_when_stored():
+        while ("finished", ["c00", "c01"]) not in sink.calls:
+            threading.Event().wait(0.05)
+        ended.set()
+        tasks.running.end()
+
+    threading.Thread(target=end_when_stored, daemon=True).start()
+    report = scheduler.run()
+    assert ended.is_set() and report.classified == 3
+    assert sink.calls[-2:] == [("finished", ["c00", "c01"]), ("classified", 0)]
+    assert sink.results == {k: ("ok", None) for k in ("c00", "c01", "c02")}  # each once

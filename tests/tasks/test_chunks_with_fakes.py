@@ -14,6 +14,7 @@ from domain.errors import (
     InvalidOutputError,
     PermanentError,
     RateLimitedError,
+    TimedOutError,
     TransientError,
 )
 from domain.models import Classification, SearchRequest, Signal, Usage
@@ -188,3 +189,64 @@ def test_a_fatal_llm_error_stops_the_chunk_and_reports_the_rest_unprocessed(firs
     assert outcome.fatal == "LLM 401: invalid key" and stop.is_set()
     assert len(outcome.results) == first and len(outcome.unprocessed) == 4 - first
     assert len(fake.calls) == first + 1  # nothing more was sent after the 401
+
+
+def unusable(answer: str, problem: str = "LLM output did not match the schema: tier: bad"):
+    exc = InvalidOutputError(problem, 0.0)
+    exc.usage, exc.answer = Usage(prompt_tokens=900, completion_tokens=40), answer
+    return exc
+
+
+def test_a_retry_tells_the_model_what_was_wrong_with_its_answer():
+    wrong = unusable('{"tier": "hot-ish"}', "LLM output did not match the schema: tier: bad")
+    fake = FakeClassifier(wrong, verdict(RAW))
+    (result,) = classify(providers(classifier=fake), item()).results
+    assert result.status == "ok" and len(fake.calls) == 2
+    first, second = fake.calls
+    assert second[: len(first)] == first  # the same prompt, then what was wrong with it
+    said, told = second[len(first) :]
+    assert said == {"role": "assistant", "content": '{"tier": "hot-ish"}'}
+    assert told["role"] == "user" and "tier: bad" in told["content"]
+
+
+def test_a_failed_company_keeps_the_last_answer_that_did_not_fit():
+    fake = FakeClassifier(default=lambda m: unusable('{"tier": "maybe"}' + "x" * 5000))
+    (result,) = classify(providers(classifier=fake, attempts=2), item()).results
+    assert result.status == "failed" and result.error.startswith("LLM output did not match")
+    kept = result.evidence["last_answer"]
+    assert kept.startswith('{"tier": "maybe"}') and len(kept) == 2000
+    assert "tier: bad" in result.evidence["answer_problem"]
+
+
+def test_a_model_that_cannot_fill_the_schema_stops_the_run_after_its_first_answers():
+    stop = threading.Event()
+    fake = FakeClassifier(default=lambda m: unusable('{"company": "x"}'))
+    outcome = classify(
+        providers(classifier=fake, attempts=2), *(item(k) for k in "abcdef"), stop=stop, slots=1
+    )
+    assert stop.is_set() and "cannot produce the answer's schema" in outcome.fatal
+    assert "fake-model" in outcome.fatal and "tier: bad" in outcome.fatal
+    # Six unusable answers for three companies: the run stops. Companies that used up their
+    # attempts are kept as failed (with what the model said); the rest are left for later.
+    assert {r.status for r in outcome.results} == {"failed"} and len(outcome.results) <= 3
+    assert all(r.evidence["last_answer"] == '{"company": "x"}' for r in outcome.results)
+    assert len(outcome.unprocessed) >= 3 and len(fake.calls) <= 6 + 1
+
+
+def test_a_model_that_has_answered_once_is_only_having_a_bad_moment():
+    stop = threading.Event()
+    answers = [verdict(RAW, key="a")] + [unusable("{}")] * 8
+    fake = FakeClassifier(*answers, default=lambda m: verdict(RAW))
+    outcome = classify(
+        providers(classifier=fake, attempts=2), *(item(k) for k in "abcdef"), stop=stop, slots=1
+    )
+    assert not stop.is_set() and outcome.fatal is None and outcome.unprocessed == []
+    statuses = [r.status for r in outcome.results]
+    assert len(statuses) == 6 and statuses.count("failed") >= 3 and "ok" in statuses
+
+
+def test_a_timed_out_attempt_is_counted_as_an_estimate():
+    fake = FakeClassifier(TimedOutError("LLM request timed out"), verdict(RAW))
+    (result,) = classify(providers(classifier=fake), item()).results
+    assert result.status == "ok" and result.tokens_estimated
+    assert result.usage.prompt_tokens > 2 * 10  # the timed-out prompt, estimated, counts too

@@ -79,3 +79,46 @@ def test_answers_without_a_fault_come_back_whole(sims):
     assert body["results"] and all(r["url"] for r in body["results"])
     verdict, usage = classify(sims)
     assert verdict.tier in ("HOT", "WARM", "COLD") and usage.prompt_tokens > 0
+
+
+def test_answers_from_json_constrained_servers_and_chatty_models_are_read():
+    from tasks.llm_client import parse_classification
+
+    body = (
+        '{"tier": "hot", "score": 88, "confidence": "High", "reasoning": "Trains models\n'
+        'on its own GPUs.", "signals": [{"kind": "ML_TRAINING", "url": "https://a.example", '
+        '"excerpt": "Acme trains models"}]}'
+    )
+    for answer in (
+        body,  # a raw newline inside a string, a tier and confidence in another case
+        f"Here is the classification:\n```json\n{body}\n```\nLet me know if you need more.",
+        f"Sure! {body} Hope this helps.",
+    ):
+        verdict = parse_classification(answer)
+        assert (verdict.tier, verdict.confidence) == ("HOT", "high")
+        assert verdict.reasoning == "Trains models on its own GPUs."
+        assert verdict.signals[0].kind == "ml_training"
+
+
+def test_an_answer_that_does_not_fit_says_every_problem_and_empty_reasoning_does_not_pass():
+    from domain.errors import InvalidOutputError
+    from tasks.llm_client import parse_classification
+
+    with pytest.raises(InvalidOutputError) as bad:
+        parse_classification('{"tier": "SCORCHING", "score": 250, "reasoning": "x"}')
+    said = str(bad.value)
+    assert "tier:" in said and "score:" in said and "signals:" in said and "confidence:" in said
+    for reasoning in ("", "I think so", "[/INST]", "<|im_end|> yes </s>"):
+        answer = (
+            f'{{"tier": "COLD", "score": 3, "confidence": "low", "reasoning": "{reasoning}", '
+            '"signals": []}'
+        )
+        with pytest.raises(InvalidOutputError, match="reasoning"):
+            parse_classification(answer)
+    with pytest.raises(InvalidOutputError, match="not a JSON object"):
+        parse_classification("I cannot classify this company.")
+    leaked = parse_classification(
+        '{"tier": "COLD", "score": 3, "confidence": "low", "signals": [], '
+        '"reasoning": "A bakery with no computing needs at all. [/INST]"}'
+    )
+    assert leaked.reasoning == "A bakery with no computing needs at all."

@@ -1,0 +1,74 @@
+"""The real openai client against the simulator behaving like self-hosted servers (llama.cpp's
+llama-cpp-python server, vLLM, Ollama): structured output refused or ignored, the output cap
+each server honours, a model too small for the schema. One request or two each, no Prefect."""
+
+import logging
+
+import pytest
+
+from domain.errors import InvalidOutputError
+from tasks.llm_client import OpenAICompatibleClassifier, _is_openai
+from tests.helpers import LLM_KEY
+
+MESSAGES = [
+    {"role": "system", "content": "Classify the company."},
+    {"role": "user", "content": "Company: Helix Robotics\n\nClassify Helix Robotics."},
+]
+
+
+def client(sims, structured_output="auto"):
+    return OpenAICompatibleClassifier(
+        LLM_KEY, sims.llm_url, "sim-model", timeout=10, structured_output=structured_output
+    )
+
+
+def sent(sims):
+    return [e["body"] for e in sims.llm.stats()["log"]]
+
+
+def test_llama_cpp_refusing_json_schema_with_a_500_is_detected_on_the_first_request(sims, caplog):
+    sims.llm.configure(mode="llamacpp")
+    llm = client(sims)
+    with caplog.at_level(logging.WARNING, logger="territory"):
+        first, _ = llm.classify(MESSAGES)  # the 500, then json_object at once: one call
+        second, _ = llm.classify(MESSAGES)
+    assert first.tier == second.tier and not llm.uses_json_schema
+    formats = [b["response_format"]["type"] for b in sent(sims)]
+    assert formats == ["json_schema", "json_object", "json_object"]
+    # llama-cpp-python constrains json_object to the schema sent with it.
+    assert all("schema" in b["response_format"] for b in sent(sims)[1:])
+    said = [r.getMessage() for r in caplog.records if "json_schema" in r.getMessage()]
+    assert len(said) == 1 and "HTTP 500" in said[0]  # one line per run, not per company
+
+
+def test_servers_that_are_not_openai_get_the_output_cap_they_honour(sims):
+    sims.llm.configure(mode="llamacpp")
+    verdict, usage = client(sims, "json_object").classify(MESSAGES)
+    (body,) = sent(sims)
+    assert body["max_tokens"] == 1500 and body["max_completion_tokens"] == 1500
+    assert usage.completion_tokens < 1500  # it stopped at the answer, not at the context's end
+    assert _is_openai("https://api.openai.com/v1") and _is_openai("https://x.openai.azure.com/")
+    assert not _is_openai("http://127.0.0.1:8000/v1")
+
+
+def test_ollama_ignoring_json_schema_and_wrapping_json_in_prose_is_read(sims):
+    sims.llm.configure(mode="ollama")
+    verdict, _ = client(sims).classify(MESSAGES)
+    assert verdict.tier in ("HOT", "WARM", "COLD") and verdict.reasoning
+    assert [b["response_format"]["type"] for b in sent(sims)] == ["json_schema"]
+
+
+def test_vllm_takes_json_schema(sims):
+    sims.llm.configure(mode="vllm")
+    llm = client(sims)
+    llm.classify(MESSAGES)
+    assert llm.uses_json_schema and len(sent(sims)) == 1
+
+
+def test_a_model_that_cannot_fill_the_schema_says_every_problem(sims):
+    sims.llm.configure(mode="llamacpp", cannot_fill_schema=True)
+    with pytest.raises(InvalidOutputError) as failed:
+        client(sims, "json_object").classify(MESSAGES)
+    said = str(failed.value)
+    assert "did not match the schema" in said and "score" in said and "signals" in said
+    assert '"tier"' in failed.value.answer  # the raw answer travels with the error
