@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
+from domain.blocks import HEADING, cut_to_sentences, join_blocks, split_paragraphs
 from domain.entities import host_of
 from domain.models import SearchPage
 from domain.names import name_pattern
@@ -26,26 +27,13 @@ LEAD_PARAGRAPHS = 4
 # pages first; each page's first such paragraph always): a COLD verdict rests on the
 # sentences saying what the business is, and those carry no rubric keyword.
 NAMED_CHARS = 6_000
-# A kept paragraph longer than this is cut to the sentences about the company or the
-# rubric's signals (and those going on about them).
-SENTENCE_TRIM_CHARS = 300
-# A block longer than this (a page without line breaks) is cut at sentence ends, so one
-# keyword does not bring a whole page.
-MAX_BLOCK_CHARS = 1_000
 # A neighbour of a signal paragraph is sent as context only when it is this short: context
 # helps read the signal ("It raised..."), a long neighbour would cost more than it tells.
 CONTEXT_MAX_CHARS = 600
-OMISSION = "[…]"
 # A line this short with a year in it is a dateline ("Published 2026-03-14."): never furniture,
 # though two pages published the same day share it.
 DATELINE_CHARS = 80
 
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-# A line ending a sentence, a heading or a list item ends a block; a line that does not,
-# followed by one starting in lower case, was wrapped mid-sentence.
-_LINE_END = re.compile(r"[.!?:;)\]\"'”’|]\s*$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"“(]?[A-Z0-9])")
-_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _SPACE = re.compile(r"\s+")
@@ -79,52 +67,6 @@ class Focus:
 
 def _page_text(page: SearchPage) -> str:
     return (page.raw_content or page.content or "").strip()
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """A page's blocks, verbatim: each line its own block (crawlers put a newline between
-    the blocks of a page, or a blank line, or none), lines wrapped mid-sentence joined back,
-    each heading its own, and a block longer than MAX_BLOCK_CHARS cut at sentence ends."""
-    out: list[str] = []
-    for block in _BLANK_LINE.split(text.replace("\r\n", "\n")):
-        run: list[str] = []
-        for line in block.split("\n"):
-            if not line.strip():
-                continue
-            if run and not _HEADING.match(line) and _wrapped(run[-1], line):
-                run[-1] = f"{run[-1]}\n{line}"
-            else:
-                run.append(line)
-        out.extend(piece for line in run for piece in _cut(line.strip()) if piece)
-    return out
-
-
-def _wrapped(previous: str, line: str) -> bool:
-    """Was `line` wrapped off the end of `previous` (one sentence over two lines)?"""
-    first = line.lstrip()[:1]
-    return (
-        not _HEADING.match(previous)
-        and not _LINE_END.search(previous)
-        and first.isalpha()
-        and first.islower()
-    )
-
-
-def _cut(block: str) -> list[str]:
-    """A long block as runs of whole sentences, each at most MAX_BLOCK_CHARS where the
-    sentences allow."""
-    if len(block) <= MAX_BLOCK_CHARS:
-        return [block]
-    ends = [m.start() for m in _SENTENCE_END.finditer(block)] + [len(block)]
-    pieces: list[str] = []
-    start = last = 0
-    for end in ends:
-        if end - start > MAX_BLOCK_CHARS and last > start:
-            pieces.append(block[start:last].strip())
-            start = last
-        last = end
-    pieces.append(block[start:].strip())
-    return pieces
 
 
 def _normal(text: str) -> str:
@@ -185,53 +127,10 @@ def _lead(paras: list[str], furniture: set[int]) -> set[int]:
     for i in (i for i in range(len(paras)) if i not in furniture):
         lead.add(i)
         if len(lead) >= LEAD_PARAGRAPHS or (
-            len(paras[i]) > LEAD_TITLE_CHARS and not _HEADING.match(paras[i])
+            len(paras[i]) > LEAD_TITLE_CHARS and not HEADING.match(paras[i])
         ):
             break
     return lead
-
-
-def _join(paras: list[str] | dict[int, str], chosen: set[int]) -> str:
-    """Chosen paragraphs in page order, an omission mark where paragraphs were left out."""
-    parts: list[str] = []
-    previous = -1
-    for i in sorted(chosen):
-        if parts and i != previous + 1:
-            parts.append(OMISSION)
-        parts.append(paras[i])
-        previous = i
-    return "\n\n".join(parts)
-
-
-# A sentence opening so goes on about what the sentence before it was about.
-_ANAPHOR = re.compile(
-    r"^(?:\W*\w+){0,4}?\W*\b(?:it|its|it's|they|their|them|this|these|those|he|she|his|her|we|"
-    r"our|the (?:company|firm|brewery|bakery|business|group|startup|chain|store|plant)|today|"
-    r"now|also|in addition|additionally|however)\b",
-    re.IGNORECASE,
-)
-
-
-def _sentences(para: str, wanted: Callable[[str], bool]) -> str:
-    """A long paragraph cut to its wanted sentences (and the sentences going on about them),
-    each verbatim, an omission mark where sentences were left out."""
-    if len(para) <= SENTENCE_TRIM_CHARS:
-        return para
-    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(para)]
-    spans = [para[a:b].strip() for a, b in zip(starts, [*starts[1:], len(para)], strict=True)]
-    keep = [wanted(x) for x in spans]
-    for i in range(1, len(spans)):
-        if keep[i - 1] and not keep[i] and _ANAPHOR.match(spans[i]):
-            keep[i] = True
-    if all(keep) or not any(keep):
-        return para
-    out: list[str] = []
-    for i, span in enumerate(spans):
-        if keep[i]:
-            out.append(span)
-        elif not out or out[-1] != OMISSION:
-            out.append(OMISSION)
-    return " ".join(out)
 
 
 def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
@@ -245,8 +144,7 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     that does not name the company also keeps its neighbours and section heading, so the
     reader can tell whom it is about. Pages left with nothing are dropped.
     """
-    keywords = _terms(tuple(focus.keywords))
-    company = name_pattern(focus.company)
+    reader = _Reader(_terms(tuple(focus.keywords)), name_pattern(focus.company))
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
@@ -255,26 +153,7 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
         for page, keys in zip(pages, normal, strict=True)
         for key in set(keys)
     )
-    sent: set[str] = set()  # paragraphs already sent with an earlier page
-    said = _Said()  # ...and what they said, to know a mirrored or lightly edited copy
-    budget = _Budget(NAMED_CHARS)
-
-    def names(text: str) -> bool:
-        return bool(company and company.search(_visible(text)))
-
-    def wanted(text: str) -> bool:
-        return names(text) or has_keyword(text)
-
-    def has_keyword(text: str) -> bool:
-        text = _visible(text)
-        if keywords is None:
-            return True  # a rubric without keywords: any paragraph may hold its signals
-        # Most paragraphs hold no keyword at all: one search tells, without the rewrite below.
-        if not keywords.search(text):
-            return False
-        # The company's own name is no signal: "Acme AI" is not "uses AI".
-        return not company or bool(keywords.search(company.sub(" ", text)))
-
+    state = _Sent(budget=_Budget(NAMED_CHARS))
     trimmed: list[SearchPage] = []
     for page, paras, keys in zip(pages, split, normal, strict=True):
         site = host_of(page.url)
@@ -284,22 +163,70 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
             if on_site[(site, keys[i])] >= BOILERPLATE_PAGES
             and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
         }
-        keyworded = [has_keyword(p) for p in paras]  # each paragraph searched once
-        own = _own_site(site, focus.domain)
-        lead = _lead(paras, furniture)
-        # The company's own page is about it throughout ("we", "our bakers"): each of its
-        # paragraphs counts as naming it.
-        about = (lambda _: True) if own else names
-        chosen, relevant = _choose(paras, furniture, keyworded, about, budget)
-        # Furniture with a keyword, and a story syndicated on several sites, go once.
-        chosen = {i for i in chosen if keys[i] not in sent and not said.again(paras[i])}
-        sent.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
-        if relevant and chosen:
-            texts = {
-                i: paras[i] if own or i in lead else _sentences(paras[i], wanted) for i in chosen
-            }
-            trimmed.append(page.model_copy(update={"raw_content": _join(texts, chosen)}))
+        text = _trim_page(paras, keys, furniture, _own_site(site, focus.domain), reader, state)
+        if text is not None:
+            trimmed.append(page.model_copy(update={"raw_content": text}))
     return trimmed
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """What a passage is about: the company (in any spelling) or one of the rubric's words."""
+
+    keywords: re.Pattern[str] | None
+    company: re.Pattern[str] | None
+
+    def names(self, text: str) -> bool:
+        return bool(self.company and self.company.search(_visible(text)))
+
+    def has_keyword(self, text: str) -> bool:
+        text = _visible(text)
+        if self.keywords is None:
+            return True  # a rubric without keywords: any paragraph may hold its signals
+        # Most paragraphs hold no keyword at all: one search tells, without the rewrite below.
+        if not self.keywords.search(text):
+            return False
+        # The company's own name is no signal: "Acme AI" is not "uses AI".
+        return not self.company or bool(self.keywords.search(self.company.sub(" ", text)))
+
+    def wanted(self, text: str) -> bool:
+        return self.names(text) or self.has_keyword(text)
+
+
+@dataclass
+class _Sent:
+    """What earlier pages of the company sent: paragraphs (by key), their words, the budget."""
+
+    budget: _Budget
+    keys: set[str] = field(default_factory=set)
+    said: _Said = field(default_factory=lambda: _Said())
+
+
+def _trim_page(
+    paras: list[str],
+    keys: list[str],
+    furniture: set[int],
+    own: bool,
+    reader: _Reader,
+    state: _Sent,
+) -> str | None:
+    """One page cut to what it adds to the pages before it, or None if it adds nothing."""
+    keyworded = [reader.has_keyword(p) for p in paras]  # each paragraph searched once
+    lead = _lead(paras, furniture)
+    # The company's own page is about it throughout ("we", "our bakers"): each of its
+    # paragraphs counts as naming it.
+    about = (lambda _: True) if own else reader.names
+    chosen, relevant = _choose(paras, furniture, keyworded, about, state.budget)
+    # Furniture with a keyword, and a story syndicated on several sites, go once.
+    chosen = {i for i in chosen if keys[i] not in state.keys and not state.said.again(paras[i])}
+    state.keys.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
+    if not (relevant and chosen):
+        return None
+    texts = {
+        i: paras[i] if own or i in lead else cut_to_sentences(paras[i], reader.wanted)
+        for i in chosen
+    }
+    return join_blocks(texts, chosen)
 
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -386,7 +313,7 @@ def _context(paras: list[str], i: int, furniture: set[int]) -> set[int]:
         for j in (i - 1, i + 1)
         if 0 <= j < len(paras) and j not in furniture and len(paras[j]) <= CONTEXT_MAX_CHARS
     }
-    heading = next((j for j in range(i - 1, -1, -1) if _HEADING.match(paras[j])), None)
+    heading = next((j for j in range(i - 1, -1, -1) if HEADING.match(paras[j])), None)
     if heading is not None and heading not in furniture:
         near.add(heading)
     return near

@@ -173,48 +173,21 @@ def classify_item(
     entities, sources, early = _evidence(item, options, base)
     if early is not None:
         return early
-    spend = Spend()
-    last = _LastAnswer()
-
-    def attempt() -> tuple[Classification, Usage | None]:
-        # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
-        messages = build_messages(
-            rubric, item.name, item.domain, sources, include_schema=not classifier.uses_json_schema
-        )
-        messages += last.feedback()  # an answer that did not fit: say what was wrong with it
-        prompt = "\n".join(m["content"] for m in messages)
-        try:
-            verdict, usage = send(messages)
-        except InvalidOutputError as exc:
-            spend.add(exc.usage, prompt, exc.answer)  # an unusable answer is billed all the same
-            last.failed(exc)
-            if watch is not None and watch.unusable(item.company_key, str(exc)):
-                raise PermanentError(str(exc)) from exc  # no more attempts: the run stops
-            raise
-        except TimedOutError:
-            # The provider read the prompt and may have answered: it bills for that.
-            spend.add(None, prompt, "")
-            raise
-        spend.add(usage, prompt, verdict.model_dump_json())
-        if watch is not None:
-            watch.answered()
-        return verdict, usage
-
+    ask = _Asking(item, classifier, send, sources, rubric, watch)
     try:
-        verdict, _ = policy.call(attempt, should_stop=stop.is_set, outage=outage)
+        verdict, _ = policy.call(ask, should_stop=stop.is_set, outage=outage)
     except FatalProviderError:
         raise
     except ProviderError as exc:
         if stop.is_set():
             raise Stopped from exc  # cut short by the run stopping: left for the next run
-        costs = _costs(spend, item, classifier.model, options)
         return item.result(
             **base,
             status="failed",
             error=str(exc),
             model=classifier.model,
-            evidence=last.kept(),
-            **costs,
+            evidence=ask.last.kept(),
+            **_costs(ask.spend, item, classifier.model, options),
         )
     # A signal must quote a page the model was shown, verbatim; anything else is dropped.
     read = [p for p in entities.kept if p.url in {s.url for s in sources}]
@@ -227,8 +200,55 @@ def classify_item(
         model=classifier.model,
         signals_dropped=checked.dropped,
         evidence=summary,
-        **_costs(spend, item, classifier.model, options),
+        **_costs(ask.spend, item, classifier.model, options),
     )
+
+
+class _Asking:
+    """One company's attempts at the LLM: each bills its tokens, a retry after an answer
+    that did not fit says what was wrong, and the run's schema watch sees every answer."""
+
+    def __init__(
+        self,
+        item: ChunkItem,
+        classifier: Classifier,
+        send: Callable[[list[dict[str, str]]], tuple[Classification, Usage | None]],
+        sources: list[SourceBlock],
+        rubric: Rubric,
+        watch: SchemaWatch | None,
+    ) -> None:
+        self.item, self.classifier, self.send = item, classifier, send
+        self.sources, self.rubric, self.watch = sources, rubric, watch
+        self.spend, self.last = Spend(), _LastAnswer()
+
+    def __call__(self) -> tuple[Classification, Usage | None]:
+        # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
+        item = self.item
+        messages = build_messages(
+            self.rubric,
+            item.name,
+            item.domain,
+            self.sources,
+            include_schema=not self.classifier.uses_json_schema,
+        )
+        messages += self.last.feedback()  # an answer that did not fit: say what was wrong
+        prompt = "\n".join(m["content"] for m in messages)
+        try:
+            verdict, usage = self.send(messages)
+        except InvalidOutputError as exc:
+            self.spend.add(exc.usage, prompt, exc.answer)  # unusable, and billed all the same
+            self.last.failed(exc)
+            if self.watch is not None and self.watch.unusable(item.company_key, str(exc)):
+                raise PermanentError(str(exc)) from exc  # no more attempts: the run stops
+            raise
+        except TimedOutError:
+            # The provider read the prompt and may have answered: it bills for that.
+            self.spend.add(None, prompt, "")
+            raise
+        self.spend.add(usage, prompt, verdict.model_dump_json())
+        if self.watch is not None:
+            self.watch.answered()
+        return verdict, usage
 
 
 # What of a failed answer is kept with the error, and sent back to the model with a retry.

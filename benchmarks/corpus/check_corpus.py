@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checker for the territory-research real-page corpus (stdlib only).
 
-Loads every /work/corpus_out/*.json company file and asserts the labelling
+Loads every company file next to it (benchmarks/corpus/*.json) and asserts the labelling
 invariants described in README.md. Prints counts; exits non-zero on failure."""
 
 import glob
@@ -135,171 +135,168 @@ def check_accept(kind, q, text):
     return "unknown kind"
 
 
-def main():
-    files = sorted(glob.glob(os.path.join(HERE, "*.json")))
-    tiers, kinds, shapes, sources = Counter(), Counter(), Counter(), Counter()
-    n_pages = n_ev = n_q = 0
-    syndicated_cos, spelling_cos, namesake_cos = [], [], []
-    github_io, debt_fin = [], []
-    for fn in files:
-        d = json.load(open(fn, encoding="utf-8"))
-        co = os.path.basename(fn)[:-5]
-        for k in ("company", "domain", "tier", "spellings", "pages", "evidence", "quotes"):
-            if k not in d:
-                fail(f"{co}: missing key {k}")
-        tiers[d["tier"]] += 1
-        pages = d["pages"]
-        urls = [p["url"] for p in pages]
-        texts = {p["url"]: p["text"] for p in pages}
-        if len(set(urls)) != len(urls):
-            fail(f"{co}: duplicate page url")
-        if not 4 <= len(pages) <= 8:
-            fail(f"{co}: {len(pages)} pages (want 4-8)")
-        n_pages += len(pages)
-        for p in pages:
-            for k in (
-                "url",
-                "title",
-                "source",
-                "shape",
-                "text",
-                "about_namesake",
-                "syndicated_with",
-            ):
-                if k not in p:
-                    fail(f"{co}: page {p.get('url')} missing {k}")
-            if len(p["text"]) > 2500:
-                fail(f"{co}: page {p['url']} text longer than 2,500 chars")
-            shapes[p["shape"]] += 1
-            sources[p["source"].split(":")[0]] += 1
-            want = (
-                "markdown"
-                if ("\n\n" in p["text"].strip("\n") or md_strip(p["text"], html=False) != p["text"])
-                else "text"
-            )
-            if p["shape"] != want:
-                fail(f"{co}: page {p['url']} shape {p['shape']} but looks like {want}")
-            if p["syndicated_with"]:
-                tw = p["syndicated_with"]
-                if tw not in texts:
-                    fail(f"{co}: syndicated twin {tw} not among the company's pages")
-                else:
-                    a, b = p["text"], texts[tw]
-                    m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(
-                        0, len(a), 0, len(b)
-                    )
-                    if m.size < 300:
-                        fail(f"{co}: syndicated pair shares only {m.size} chars: {p['url']}")
-            if ".github.io" in p["url"]:
-                github_io.append((co, p["url"]))
-            if re.search(r"debt-financing[^/]*\.html", p["url"]):
-                debt_fin.append((co, p["url"]))
-        if any(p["syndicated_with"] for p in pages):
-            syndicated_cos.append(co)
-        if any(p["about_namesake"] for p in pages):
-            namesake_cos.append(co)
-        # pages that name the company only in another spelling than the CRM one
-        alt = [
-            p["url"]
-            for p in pages
-            if not p["about_namesake"]
-            and d["company"] not in p["text"]
-            and any(s in p["text"] for s in d["spellings"])
-        ]
-        if alt:
-            spelling_cos.append((co, len(alt)))
-        # evidence
-        ev = d["evidence"]
-        if not 5 <= len(ev) <= 12:
-            fail(f"{co}: {len(ev)} evidence sentences (want 5-12)")
-        n_ev += len(ev)
-        for e in ev:
-            if e["url"] not in texts:
-                fail(f"{co}: evidence url not a company page: {e['url']}")
-            elif e["sentence"] not in texts[e["url"]]:
-                fail(f"{co}: evidence not a substring of its page: {e['sentence'][:70]!r}")
-            if nwords(e["sentence"]) < 8:
-                fail(f"{co}: evidence shorter than 8 words: {e['sentence']!r}")
-        # quotes
-        for q in d["quotes"]:
-            n_q += 1
-            kind, quote, url = q["kind"], q["quote"], q["url"]
-            kinds[kind] += 1
-            if url not in texts:
-                fail(f"{co}: quote url not a company page: {url}")
-                continue
-            exp = "accept" if kind in ACCEPT else "reject" if kind in REJECT else None
-            if exp is None or q["expect"] != exp:
-                fail(f"{co}: bad kind/expect {kind}/{q['expect']}")
-                continue
-            if kind in ACCEPT:
-                why = check_accept(kind, quote, texts[url])
-                if why:
-                    fail(f"{co}: {kind} quote fails ({why}): {quote[:70]!r}")
-            elif kind in ("invented", "number_changed"):
-                for u, t in texts.items():
-                    if quote in t or ws(quote).lower() in all_norm(t):
-                        fail(f"{co}: {kind} quote found on {u}: {quote[:70]!r}")
-                if kind == "number_changed" and not re.search(
-                    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten)\b", quote
-                ):
-                    fail(f"{co}: number_changed quote has no number: {quote[:70]!r}")
-            elif kind == "misattributed":
-                if quote in texts[url] or ws(quote).lower() in all_norm(texts[url]):
-                    fail(f"{co}: misattributed quote is on its cited page: {quote[:70]!r}")
-                if not any(quote in t for u, t in texts.items() if u != url):
-                    fail(
-                        f"{co}: misattributed quote not on any other page of the company: "
-                        f"{quote[:70]!r}"
-                    )
+class Tally:
+    """What the corpus holds, counted as the files are checked."""
 
-    # corpus-level counts
-    if len(files) < 18:
-        fail(f"only {len(files)} companies (want >= 18)")
-    if tiers["HOT"] < 6:
-        fail(f"HOT companies {tiers['HOT']} < 6")
-    if tiers["WARM"] < 5:
-        fail(f"WARM companies {tiers['WARM']} < 5")
-    if tiers["COLD"] < 6:
-        fail(f"COLD companies {tiers['COLD']} < 6")
-    for k in ACCEPT:
-        if kinds[k] < MIN_ACCEPT:
-            fail(f"accept kind {k}: {kinds[k]} < {MIN_ACCEPT}")
-    for k in REJECT:
-        if kinds[k] < MIN_REJECT:
-            fail(f"reject kind {k}: {kinds[k]} < {MIN_REJECT}")
-    if len(syndicated_cos) < 3:
-        fail(f"companies with syndicated pairs: {len(syndicated_cos)} < 3")
-    if len(spelling_cos) < 3:
-        fail(f"companies named only in another spelling on some page: {len(spelling_cos)} < 3")
-    if len(namesake_cos) < 2:
-        fail(f"companies with a namesake page: {len(namesake_cos)} < 2")
-    if shapes["text"] == 0 or shapes["markdown"] == 0:
-        fail("need both text- and markdown-shaped pages")
-    if not github_io:
-        fail("no <company>.github.io page")
+    def __init__(self):
+        self.tiers, self.kinds, self.shapes, self.sources = (Counter() for _ in range(4))
+        self.companies = self.pages = self.evidence = self.quotes = 0
+        self.syndicated, self.spellings, self.namesakes = [], [], []
+        self.github_io, self.debt_financing = [], []
 
-    print(f"companies: {len(files)}  tiers: {dict(tiers)}")
-    print(f"pages: {n_pages}  shapes: {dict(shapes)}  sources: {dict(sources)}")
-    print(f"evidence sentences: {n_ev}  quotes: {n_q}")
+
+def check_company(co, d, tally):
+    """Every label of one company file against its pages."""
+    for k in ("company", "domain", "tier", "spellings", "pages", "evidence", "quotes"):
+        if k not in d:
+            fail(f"{co}: missing key {k}")
+    tally.companies += 1
+    tally.tiers[d["tier"]] += 1
+    texts = {p["url"]: p["text"] for p in d["pages"]}
+    check_pages(co, d, texts, tally)
+    check_evidence(co, d["evidence"], texts, tally)
+    for q in d["quotes"]:
+        check_quote(co, q, texts, tally)
+
+
+PAGE_KEYS = ("url", "title", "source", "shape", "text", "about_namesake", "syndicated_with")
+
+
+def check_pages(co, d, texts, tally):
+    pages = d["pages"]
+    if len(texts) != len(pages):
+        fail(f"{co}: duplicate page url")
+    if not 4 <= len(pages) <= 8:
+        fail(f"{co}: {len(pages)} pages (want 4-8)")
+    tally.pages += len(pages)
+    for p in pages:
+        check_page(co, p, texts, tally)
+    if any(p["syndicated_with"] for p in pages):
+        tally.syndicated.append(co)
+    if any(p["about_namesake"] for p in pages):
+        tally.namesakes.append(co)
+    # pages that name the company only in another spelling than the CRM one
+    alt = [
+        p["url"]
+        for p in pages
+        if not p["about_namesake"]
+        and d["company"] not in p["text"]
+        and any(s in p["text"] for s in d["spellings"])
+    ]
+    if alt:
+        tally.spellings.append((co, len(alt)))
+
+
+def check_page(co, p, texts, tally):
+    for k in PAGE_KEYS:
+        if k not in p:
+            fail(f"{co}: page {p.get('url')} missing {k}")
+    if len(p["text"]) > 2500:
+        fail(f"{co}: page {p['url']} text longer than 2,500 chars")
+    tally.shapes[p["shape"]] += 1
+    tally.sources[p["source"].split(":")[0]] += 1
+    marked = md_strip(p["text"], html=False) != p["text"]
+    want = "markdown" if ("\n\n" in p["text"].strip("\n") or marked) else "text"
+    if p["shape"] != want:
+        fail(f"{co}: page {p['url']} shape {p['shape']} but looks like {want}")
+    twin = p["syndicated_with"]
+    if twin and twin not in texts:
+        fail(f"{co}: syndicated twin {twin} not among the company's pages")
+    elif twin:
+        a, b = p["text"], texts[twin]
+        m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+        if m.size < 300:
+            fail(f"{co}: syndicated pair shares only {m.size} chars: {p['url']}")
+    if ".github.io" in p["url"]:
+        tally.github_io.append((co, p["url"]))
+    if re.search(r"debt-financing[^/]*\.html", p["url"]):
+        tally.debt_financing.append((co, p["url"]))
+
+
+def check_evidence(co, ev, texts, tally):
+    if not 5 <= len(ev) <= 12:
+        fail(f"{co}: {len(ev)} evidence sentences (want 5-12)")
+    tally.evidence += len(ev)
+    for e in ev:
+        if e["url"] not in texts:
+            fail(f"{co}: evidence url not a company page: {e['url']}")
+        elif e["sentence"] not in texts[e["url"]]:
+            fail(f"{co}: evidence not a substring of its page: {e['sentence'][:70]!r}")
+        if nwords(e["sentence"]) < 8:
+            fail(f"{co}: evidence shorter than 8 words: {e['sentence']!r}")
+
+
+def check_quote(co, q, texts, tally):
+    tally.quotes += 1
+    kind, quote, url = q["kind"], q["quote"], q["url"]
+    tally.kinds[kind] += 1
+    if url not in texts:
+        fail(f"{co}: quote url not a company page: {url}")
+        return
+    exp = "accept" if kind in ACCEPT else "reject" if kind in REJECT else None
+    if exp is None or q["expect"] != exp:
+        fail(f"{co}: bad kind/expect {kind}/{q['expect']}")
+        return
+    if kind in ACCEPT:
+        why = check_accept(kind, quote, texts[url])
+        if why:
+            fail(f"{co}: {kind} quote fails ({why}): {quote[:70]!r}")
+    elif kind in ("invented", "number_changed"):
+        for u, t in texts.items():
+            if quote in t or ws(quote).lower() in all_norm(t):
+                fail(f"{co}: {kind} quote found on {u}: {quote[:70]!r}")
+        numbered = re.search(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten)\b", quote)
+        if kind == "number_changed" and not numbered:
+            fail(f"{co}: number_changed quote has no number: {quote[:70]!r}")
+    elif kind == "misattributed":
+        if quote in texts[url] or ws(quote).lower() in all_norm(texts[url]):
+            fail(f"{co}: misattributed quote is on its cited page: {quote[:70]!r}")
+        if not any(quote in t for u, t in texts.items() if u != url):
+            fail(f"{co}: misattributed quote not on any other page of the company: {quote[:60]!r}")
+
+
+def check_totals(t):
+    """What the corpus as a whole must hold."""
+    wanted = [
+        (t.companies >= 18, f"only {t.companies} companies (want >= 18)"),
+        (t.tiers["HOT"] >= 6, f"HOT companies {t.tiers['HOT']} < 6"),
+        (t.tiers["WARM"] >= 5, f"WARM companies {t.tiers['WARM']} < 5"),
+        (t.tiers["COLD"] >= 6, f"COLD companies {t.tiers['COLD']} < 6"),
+        (len(t.syndicated) >= 3, f"companies with syndicated pairs: {len(t.syndicated)} < 3"),
+        (len(t.spellings) >= 3, f"companies named only in another spelling: {len(t.spellings)}"),
+        (len(t.namesakes) >= 2, f"companies with a namesake page: {len(t.namesakes)} < 2"),
+        (t.shapes["text"] and t.shapes["markdown"], "need both text- and markdown-shaped pages"),
+        (bool(t.github_io), "no <company>.github.io page"),
+    ]
+    wanted += [(t.kinds[k] >= MIN_ACCEPT, f"accept kind {k}: {t.kinds[k]}") for k in ACCEPT]
+    wanted += [(t.kinds[k] >= MIN_REJECT, f"reject kind {k}: {t.kinds[k]}") for k in REJECT]
+    for ok, message in wanted:
+        if not ok:
+            fail(message)
+
+
+def report(t):
+    print(f"companies: {t.companies}  tiers: {dict(t.tiers)}")
+    print(f"pages: {t.pages}  shapes: {dict(t.shapes)}  sources: {dict(t.sources)}")
+    print(f"evidence sentences: {t.evidence}  quotes: {t.quotes}")
     print("quote kinds:")
     for k in ACCEPT + REJECT:
-        print(f"  {k:18s} {kinds[k]:3d}  ({'accept' if k in ACCEPT else 'reject'})")
-    print(
-        f"accept total: {sum(kinds[k] for k in ACCEPT)}  "
-        f"reject total: {sum(kinds[k] for k in REJECT)}"
-    )
-    print(f"syndicated pairs in: {syndicated_cos}")
-    print(f"namesake pages in: {namesake_cos}")
-    print(f"other-spelling-only pages: {spelling_cos}")
-    print(f"github.io pages: {github_io}")
-    if debt_fin:
-        print(f"'-debt-financing.html' urls: {debt_fin}")
-    else:
-        print(
-            "WARN: no page url matching '-debt-financing...html' "
-            "(none found in the stored pages; see README)"
-        )
+        print(f"  {k:18s} {t.kinds[k]:3d}  ({'accept' if k in ACCEPT else 'reject'})")
+    print(f"syndicated pairs in: {t.syndicated}")
+    print(f"namesake pages in: {t.namesakes}")
+    print(f"other-spelling-only pages: {t.spellings}")
+    print(f"github.io pages: {t.github_io}")
+    if not t.debt_financing:
+        print("WARN: no page url matching '-debt-financing...html' (none in the stored pages)")
+
+
+def main():
+    tally = Tally()
+    for fn in sorted(glob.glob(os.path.join(HERE, "*.json"))):
+        with open(fn, encoding="utf-8") as f:
+            check_company(os.path.basename(fn)[:-5], json.load(f), tally)
+    check_totals(tally)
+    report(tally)
     if errors:
         print(f"\nFAILED: {len(errors)} problem(s)")
         for e in errors:

@@ -6,14 +6,8 @@ import re
 import statistics
 from pathlib import Path
 
-from domain.context import (
-    MAX_BLOCK_CHARS,
-    OMISSION,
-    Focus,
-    build_sources,
-    select_pages,
-    split_paragraphs,
-)
+from domain.blocks import MAX_BLOCK_CHARS, OMISSION, split_paragraphs
+from domain.context import Focus, build_sources, select_pages
 from domain.models import SearchPage
 from domain.prompt import build_messages
 from domain.rubric import load_rubric
