@@ -11,6 +11,7 @@ bounded by the open chunks. The slots shared by the tasks cap the requests in fl
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -79,6 +80,11 @@ class ChunkSink(Protocol):
         ...
 
 
+# Companies that finished are stored this often (and with their chunk when it ends): a stop or
+# a crash loses at most this much, and the writer is not kept busy by one row at a time.
+STORE_EVERY = 2.0
+
+
 @dataclass
 class _OpenChunk:
     index: int
@@ -119,6 +125,7 @@ class ChunkScheduler:
         """Run every chunk to completion (or until a fatal provider error), then return."""
         self._done: queue.Queue[TaskRun] = queue.Queue()
         self._stored: set[str] = set()  # companies stored as they finished
+        self._last_store = time.monotonic()
         self._pending: dict[TaskRun, tuple[str, _OpenChunk]] = {}
         self._open = self._searching = 0
         next_chunk = 0
@@ -140,7 +147,7 @@ class ChunkScheduler:
             try:
                 run = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
-                self._store_finished()
+                self._store_finished(every=STORE_EVERY)
                 continue
             kind, chunk = self._pending.pop(run)
             value, failure = run.outcome()
@@ -219,8 +226,13 @@ class ChunkScheduler:
         except Exception:  # noqa: BLE001 - the stop that brought us here matters more
             pass
 
-    def _store_finished(self) -> None:
-        """Store the companies that have finished so far, whatever their chunk is doing."""
+    def _store_finished(self, every: float = 0.0) -> None:
+        """Store the companies that have finished so far, whatever their chunk is doing (at
+        most once per `every` seconds: each store is a transaction in the flow's thread)."""
+        now = time.monotonic()
+        if now - self._last_store < every:
+            return
+        self._last_store = now
         results = [r for r in self.tasks.early_results() if r.company_key not in self._stored]
         if results:
             self.sink.finished(results)

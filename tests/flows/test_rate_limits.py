@@ -12,6 +12,15 @@ from tests.helpers import query, run_flow, write_csv
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def default_timeouts(territory_env, monkeypatch):
+    """The timeouts a user gets (60 s / 120 s), not the 5 s the fault tests squeeze them to:
+    the simulators share this process, and when its threads are busy a 5 s client timeout
+    fires on answers that were on their way, which are then asked for again."""
+    monkeypatch.delenv("TAVILY_TIMEOUT", raising=False)
+    monkeypatch.delenv("LLM_TIMEOUT", raising=False)
+
+
 # Told its room, a run paces at 95% of the stated rate: at 10 a second a burst of 10 absorbs a
 # second of a busy machine's jitter (at 20 a second, half that).
 @pytest.mark.parametrize(
