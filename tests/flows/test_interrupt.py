@@ -51,7 +51,7 @@ def test_ctrl_c_keeps_every_finished_company_and_does_not_wait_for_slow_answers(
             if len(answered) >= 6:
                 break
             time.sleep(0.2)
-        time.sleep(1.0)  # the flow stores finished companies within half a second
+        time.sleep(1.0)  # their results handed over; stopping stores what has finished
         signalled = time.monotonic()
         proc.send_signal(signal.SIGINT)
         returncode = proc.wait(timeout=120)
