@@ -124,6 +124,9 @@ class OpenAICompatibleClassifier:
                 if use_schema and self._refuses_schema(exc):
                     self._fall_back(exc)
                     continue
+                if isinstance(exc, openai.RateLimitError):
+                    # A 429 states the limits too: the pacer learns the room from it.
+                    self._last.limits = stated_limits(exc.response.headers)
                 raise _provider_error(exc, self.model, self.base_url) from None
             except openai.APITimeoutError:
                 raise TimedOutError("LLM request timed out") from None

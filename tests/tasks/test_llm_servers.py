@@ -72,3 +72,15 @@ def test_a_model_that_cannot_fill_the_schema_says_every_problem(sims):
     said = str(failed.value)
     assert "did not match the schema" in said and "score" in said and "signals" in said
     assert '"tier"' in failed.value.answer  # the raw answer travels with the error
+
+
+def test_a_429_tells_the_pacer_the_limits_its_headers_state(sims):
+    from domain.errors import RateLimitedError
+
+    sims.llm.configure(rpm_limit=60, rpm_burst=1, limit_headers=True)
+    llm = client(sims)
+    llm.classify(MESSAGES)
+    with pytest.raises(RateLimitedError):
+        llm.classify(MESSAGES)
+    stated = llm.stated_limits()
+    assert stated is not None and stated.requests_limit == 60
