@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.corpus.check_corpus import ACCEPT, REJECT
 from domain.context import Focus, build_sources
 from domain.evidence import check_signals, plain
 from domain.models import TIERS, SearchPage, Signal
@@ -25,16 +26,8 @@ from domain.rubric import load_rubric
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MAX_CHARS = 60_000  # CONTEXT_MAX_CHARS default
 SHAPES = ("as stored", "text")  # Tavily's raw content as markdown, or as text (one newline)
-ACCEPT_KINDS = (
-    "verbatim",
-    "dropped_lead",
-    "elided",
-    "truncated",
-    "markdown_stripped",
-    "ascii_dash",
-    "case",
-)
-REJECT_KINDS = ("invented", "number_changed", "misattributed")
+ACCEPT_KINDS = tuple(ACCEPT)  # the kinds of quote the corpus labels, as its checker defines them
+REJECT_KINDS = tuple(REJECT)
 
 
 @dataclass(frozen=True)

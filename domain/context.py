@@ -258,6 +258,7 @@ class _Said:
         return False
 
 
+@lru_cache(maxsize=4096)  # asked of each paragraph twice: for the name and for the keywords
 def _visible(text: str) -> str:
     """The words a reader sees: link targets and addresses are not the page saying a thing
     ("github.com/nebius/..." on a badge names no one)."""

@@ -26,9 +26,7 @@ def build_messages(
 ) -> list[dict[str, str]]:
     """System instructions from the rubric (with the JSON schema spelled out for providers
     without json_schema support) + the user's evidence, ready for chat.completions."""
-    schema = (
-        json.dumps(answer_schema(rubric.kinds), separators=(",", ":")) if include_schema else None
-    )
+    schema = schema_text(rubric.kinds) if include_schema else None
     return [
         {"role": "system", "content": system_message(rubric, schema)},
         {"role": "user", "content": user_message(name, domain, sources)},
@@ -36,14 +34,16 @@ def build_messages(
 
 
 @functools.cache
-def _answer_schema(kinds: tuple[str, ...]) -> str:
-    return json.dumps(answer_model(kinds).model_json_schema(), separators=(",", ":"))
-
-
 def answer_schema(kinds: tuple[str, ...]) -> dict[str, object]:
-    """The JSON schema of the answer, its signal kinds those of the rubric."""
-    loaded: dict[str, object] = json.loads(_answer_schema(kinds))
-    return loaded
+    """The JSON schema of the answer, its signal kinds those of the rubric (built once per
+    rubric: it goes with every json_object request)."""
+    return answer_model(kinds).model_json_schema()
+
+
+@functools.cache
+def schema_text(kinds: tuple[str, ...]) -> str:
+    """The answer's schema as compact JSON, as the prompt spells it out."""
+    return json.dumps(answer_schema(kinds), separators=(",", ":"))
 
 
 def with_schema_instruction(
@@ -51,7 +51,7 @@ def with_schema_instruction(
 ) -> list[dict[str, str]]:
     """The messages with the answer's schema spelled out in the system message, for a provider
     that cannot be given it as a response format (unchanged if it is there already)."""
-    schema = _answer_schema(kinds)
+    schema = schema_text(kinds)
     if not messages or messages[0].get("role") != "system" or schema in messages[0]["content"]:
         return messages
     system = {

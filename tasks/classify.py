@@ -220,18 +220,14 @@ class _Asking:
         self.item, self.classifier, self.send = item, classifier, send
         self.sources, self.rubric, self.watch = sources, rubric, watch
         self.spend, self.last = Spend(), _LastAnswer()
+        self.messages = build_messages(
+            rubric, item.name, item.domain, sources, include_schema=False
+        )
 
     def __call__(self) -> tuple[Classification, Usage | None]:
-        # Rebuilt per attempt: a fallback to json_object puts the schema into the prompt.
         item = self.item
-        messages = build_messages(
-            self.rubric,
-            item.name,
-            item.domain,
-            self.sources,
-            include_schema=not self.classifier.uses_json_schema,
-        )
-        messages += self.last.feedback()  # an answer that did not fit: say what was wrong
+        # The client spells the schema out itself when it cannot send it as a response format.
+        messages = self.messages + self.last.feedback()  # what was wrong with the last answer
         prompt = "\n".join(m["content"] for m in messages)
         try:
             verdict, usage = self.send(messages)
