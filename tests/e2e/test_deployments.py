@@ -322,10 +322,11 @@ def test_no_key_reaches_the_server_its_api_or_the_worker_logs(prefect_env, worke
     """Last in this module: by now the server holds every deployment run above as well."""
     _, api, home = prefect_env
     names = [f"Secretive Robotics {i}" for i in range(4)]
-    csv = worker / "secret.csv"
-    csv.write_text("name\n" + "\n".join(names) + "\n")
     sims.llm.add_fault(FaultRule(kind="unauthorized", match=names[2]))  # a 401 on the way
-    run = wait(api, start(api, "ad-hoc", {"companies_csv": str(csv), "territory": "secret"}))
+    # Given in the request form (as the UI does), the names sit in the run's parameters on the
+    # server whichever company the 401 stops first: what is searched below is what it wrote.
+    companies = [{"name": n} for n in names]
+    run = wait(api, start(api, "ad-hoc", {"companies": companies, "territory": "secret"}))
     assert run["state"]["type"] == "FAILED" and "401" in run["state"]["message"]
 
     # Everything the API serves about the runs: parameters, states, logs, artifacts. Logs
