@@ -19,6 +19,8 @@ HOSTILE_EXCERPT = '"><img src=x onerror=alert(2)></a><script>alert(3)</script> â
 NOW = datetime(2026, 11, 5, 14, 30, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
+# One group: the browser (a module fixture) is started once, on one worker.
+pytestmark = pytest.mark.xdist_group("report-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

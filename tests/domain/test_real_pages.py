@@ -15,6 +15,8 @@ from domain.models import SearchPage
 from domain.names import name_pattern, name_spellings
 
 ROOT = Path(__file__).parents[2]
+# One group: the corpus is measured once (a module fixture), on one worker.
+pytestmark = pytest.mark.xdist_group("real-pages")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ import pytest
 from simulators.faults import FaultRule
 from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# One group: the module's server (35 s to start) is built once, on one worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-deployments")]
 ROOT = Path(__file__).parent.parent.parent
 PREFECT = [sys.executable, "-m", "prefect"]
 

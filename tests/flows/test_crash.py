@@ -114,12 +114,14 @@ def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_res
 def test_a_second_run_of_the_same_territory_exits_with_one_line_and_no_damage(
     tmp_path, sims, prefect_server
 ):
-    sims.llm.configure(latency={"median": 0.5, "sigma": 0.0, "max": 0.5})
+    # Slow enough (16 answers of 3 s, one at a time) that the first run is still going however
+    # long the second process takes to start on a busy machine; sped up once the second is done.
+    sims.llm.configure(latency={"median": 3.0, "sigma": 0.0, "max": 3.0})
     names = NAMES[:16]
     csv = tmp_path / "busy.csv"
     csv.write_text("name\n" + "\n".join(names) + "\n")
     db = tmp_path / "t.duckdb"
-    slow = dict(BATCH_SIZE="4", LLM_CONCURRENCY="1")  # about 8 s of LLM calls
+    slow = dict(BATCH_SIZE="4", LLM_CONCURRENCY="1")
     first = territory_process(sims, db, "run", str(csv), **slow)
     wait_for_line(first, "16 companies in territory 'busy'")
     second = territory_process(sims, db, "run", str(csv), **slow)
@@ -130,6 +132,7 @@ def test_a_second_run_of_the_same_territory_exits_with_one_line_and_no_damage(
     assert "territory 'busy' is already being researched by run" in said[0]
     assert "wait for it to finish or stop it" in said[0]
 
+    sims.llm.configure(latency="none")
     first.communicate(timeout=180)
     assert first.returncode == 0
     # One run, every company once, and only the first run's requests reached the providers.
