@@ -86,6 +86,23 @@ def _terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)
+def _first_words(terms: tuple[str, ...]) -> frozenset[str] | None:
+    """The lowercased first word of every term: a passage holding none of them as a word holds
+    no term, which a set lookup tells far faster than the alternation (most passages hold no
+    keyword). None when some term cannot be told that way (not ASCII, or not starting with a
+    letter or digit): then every passage is searched."""
+    first = set()
+    for term in (t.strip() for t in terms):
+        if not term:
+            continue
+        word = _WORD.match(term)
+        if not term.isascii() or word is None:
+            return None
+        first.add(word[0].lower())
+    return frozenset(first)
+
+
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = _WORD.findall(text.casefold())
     if len(words) < SHINGLE_WORDS:
@@ -144,7 +161,8 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     that does not name the company also keeps its neighbours and section heading, so the
     reader can tell whom it is about. Pages left with nothing are dropped.
     """
-    reader = _Reader(_terms(tuple(focus.keywords)), name_pattern(focus.company))
+    terms = tuple(focus.keywords)
+    reader = _Reader(_terms(terms), name_pattern(focus.company), _first_words(terms))
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
@@ -175,6 +193,7 @@ class _Reader:
 
     keywords: re.Pattern[str] | None
     company: re.Pattern[str] | None
+    first_words: frozenset[str] | None = None  # see _first_words
 
     def names(self, text: str) -> bool:
         return bool(self.company and self.company.search(_visible(text)))
@@ -183,7 +202,12 @@ class _Reader:
         text = _visible(text)
         if self.keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
-        # Most paragraphs hold no keyword at all: one search tells, without the rewrite below.
+        # Most paragraphs hold no keyword at all: a look at their words or one search tells,
+        # without the rewrite below.
+        if self.first_words is not None and self.first_words.isdisjoint(
+            _WORD.findall(text.lower())
+        ):
+            return False
         if not self.keywords.search(text):
             return False
         # The company's own name is no signal: "Acme AI" is not "uses AI".

@@ -314,3 +314,26 @@ def test_signal_passages_of_the_sample_pages_survive_trimming():
     reduction = 1 - statistics.mean(ratios)
     print(f"trimmed prompts are {reduction:.0%} shorter on average ({len(ratios)} companies)")
     assert reduction >= 0.4
+
+
+def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
+    from domain.context import _first_words, _Reader, _terms
+
+    terms = ("GPU-hours", "machine learning", "AI", "H100", "Nvidia")
+    texts = [
+        "We bought GPU-hours in bulk.",
+        "Our MACHINE\nlearning team grew.",
+        "ai-first bakery",  # a keyword at the start, in lower case
+        "They said nothing of note.",  # 'AI' only inside a word
+        "(H100s) are not H100",
+        "Baking bread since 1900.",
+        "NVIDIA's chips",
+    ]
+    plain = _Reader(_terms(terms), None, None)
+    quick = _Reader(_terms(terms), None, _first_words(terms))
+    assert _first_words(terms) == {"gpu", "machine", "ai", "h100", "nvidia"}
+    assert [quick.has_keyword(t) for t in texts] == [plain.has_keyword(t) for t in texts]
+    assert [quick.has_keyword(t) for t in texts] == [True, True, True, False, True, False, True]
+    # A term the word set cannot stand for turns the prefilter off (every passage searched).
+    assert _first_words(("$100M round",)) is None
+    assert _first_words(("Künstliche Intelligenz",)) is None
