@@ -16,6 +16,7 @@ from prefect.artifacts import (
 
 from domain.changes import Change, changes_in
 from domain.costs import cost_line
+from flows.progress import ProgressSnapshot
 from storage.duckdb_store import TerritoryStore
 
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
@@ -34,12 +35,10 @@ def artifact_key(kind: str, territory: str) -> str:
     return f"{kind}-{slug or 'territory'}"
 
 
-class Progress:
-    """The progress artifact of one run, updated as chunks are stored."""
+class ProgressArtifact:
+    """The run's progress artifact in the UI: the share of its companies stored so far."""
 
     def __init__(self, territory: str, total: int) -> None:
-        self.total = max(1, total)
-        self.done = 0
         self._id = cast(
             UUID,
             create_progress_artifact(
@@ -49,10 +48,11 @@ class Progress:
             ),
         )
 
-    def add(self, count: int) -> None:
-        """Record `count` more companies stored."""
-        self.done += count
-        update_progress_artifact(self._id, min(100.0, 100.0 * self.done / self.total))
+    def progressed(self, snapshot: ProgressSnapshot) -> None:
+        """Move the bar (nothing to send before the first company is stored)."""
+        if snapshot.done:
+            share = 100.0 * snapshot.done / max(1, snapshot.total)
+            update_progress_artifact(self._id, min(100.0, share))
 
 
 def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> list[Change]:

@@ -17,7 +17,8 @@ from flows.budget import Budget
 from flows.execution import Execution, PrefectTaskRun, open_execution
 from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport, TaskRun
-from flows.reporting import Progress
+from flows.progress import PROGRESS_LINE, Progress, active_listeners
+from flows.reporting import ProgressArtifact
 from flows.run_context import RunContext
 from flows.settings import Settings
 from storage.duckdb_store import TerritoryStore
@@ -65,7 +66,11 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
         )
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     plan = StoredSearchPlan(settings, rubric, store, territory, request)
-    sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), len(accounts))
+    # The UI's progress bar, and whatever this process shows (the CLI's live line).
+    progress = Progress(
+        len(accounts), [ProgressArtifact(territory, len(accounts)), *active_listeners()]
+    )
+    sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), progress)
     searching = math.ceil(settings.effective_tavily_concurrency / batch) + 2  # one waits its turn
     with open_execution(settings) as execution:
         scheduler = ChunkScheduler(
@@ -202,7 +207,8 @@ class PrefectChunkTasks:
 
 
 class StoreSink:
-    """Where the scheduler's results go: priced, counted against the cap, stored, logged."""
+    """Where the scheduler's results go: priced, counted against the cap, stored, counted
+    for the progress shown (one snapshot per stored batch), logged once per chunk."""
 
     def __init__(
         self,
@@ -213,11 +219,11 @@ class StoreSink:
         budget: Budget,
         logger: Any,
         n_chunks: int,
-        n_accounts: int,
+        progress: Progress,
     ) -> None:
         self.store, self.run_id, self.territory = store, run_id, territory
         self.prices, self.budget, self.logger = prices, budget, logger
-        self.n_chunks, self.progress = n_chunks, Progress(territory, n_accounts)
+        self.n_chunks, self.progress = n_chunks, progress
 
     def searched(self, outcomes: list[SearchOutcome]) -> None:
         """Store paid-for searches; Tavily says what each cost, else its depth's price."""
@@ -229,26 +235,28 @@ class StoreSink:
         ]
         self.budget.searched(paid, self.prices)
         self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
+        self.progress.paid(sum(self.prices.tavily_usd(o.credits or 0) for o in paid))
 
     def finished(self, results: list[CompanyResult]) -> None:
         """Store the results of companies that finished before their chunk did."""
         self.budget.stored(results)
         self.store.save_results(self.run_id, self.territory, results)
-        self.progress.add(len(results))
+        self.progress.stored(results)
 
     def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
         """Store the rest of a chunk's results (`stored`: keys stored as they finished) and
-        say how far the run is."""
+        say how far the run is: one plain line, what the UI's logs and a terminal that is
+        not a console show (a live display leaves it out: it shows the same numbers)."""
         self.finished([r for r in outcome.results if r.company_key not in stored])
         ok = sum(r.status == "ok" for r in outcome.results)
         self.logger.info(
-            "chunk %d/%d stored: %d classified, %d failed (%d/%d done)",
+            "chunk %d/%d stored: %d classified, %d failed; %s",
             outcome.index + 1,
             self.n_chunks,
             ok,
             len(outcome.results) - ok,
-            self.progress.done,
-            self.progress.total,
+            self.progress.latest.describe(),  # the numbers of the snapshot just shown
+            extra={PROGRESS_LINE: True},
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from typing import Any, cast
 
 from domain.accounts import InputError, read_accounts
@@ -203,13 +203,16 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
 
     from flows.parameters import ResearchRequest
     from flows.territory_research import research_territory
+    from territory.progress_line import progress_display, quiet_task_run_lines
 
     try:
         request = ResearchRequest(**parameters)
     except ValidationError as exc:
         raise CliError(first_problem(exc)[1]) from None
-    _quiet_task_run_lines()
-    state = cast(State, research_territory(request, return_state=True))
+    quiet_task_run_lines()
+    # A live line on a terminal (none for a quiet command); else Prefect's line per chunk.
+    with progress_display(request.territory or "territory") if not quiet else nullcontext():
+        state = cast(State, research_territory(request, return_state=True))
     # The summary dict (also carried by a stopped run's Failed state), or the exception.
     summary = state.result(raise_on_failure=False) if state.data is not None else None
     if isinstance(summary, dict) and not quiet:
@@ -226,24 +229,6 @@ def _run_flow(quiet: bool = False, **parameters: Any) -> int:
     else:
         code = EXIT_STOPPED
     raise CliError(message or "the run failed", code)
-
-
-def _quiet_task_run_lines() -> None:
-    """Keep the terminal to one line per chunk: per-task state lines still reach the Prefect API."""
-    import logging
-
-    from prefect.logging.configuration import ensure_logging_setup
-
-    ensure_logging_setup()
-
-    def routine(record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        return not (record.name == "prefect.task_runs" and text.startswith("Finished in state"))
-
-    for handler in logging.getLogger("prefect").handlers:
-        if isinstance(handler, logging.StreamHandler) and not hasattr(handler, "_territory"):
-            handler.addFilter(routine)
-            handler._territory = True  # type: ignore[attr-defined]
 
 
 def _print_summary(s: dict[str, Any]) -> None:

@@ -40,6 +40,13 @@ def test_readme_quickstart_stores_every_sample_company(tmp_path, prefect_server)
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "companies: 300 companies, 300 classified" in proc.stdout
+    # Not a terminal: plain lines, one per chunk with the run's numbers, no live redraws, and
+    # no task run's state line (they are in the Prefect API's logs).
+    chunks = [line for line in proc.stderr.splitlines() if " - chunk " in line]
+    assert len(chunks) == 300 // 50 and "300/300 done (HOT " in chunks[-1]
+    assert "\x1b" not in proc.stderr and "\r" not in proc.stderr
+    assert "Finished in state Completed()" in proc.stderr  # the flow run's own line
+    assert "Task run" not in proc.stderr
     with duckdb.connect(str(tmp_path / "quickstart.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT company, tier, status FROM company_results").fetchall()
     assert len(rows) == 300 and {s for _, _, s in rows} == {"ok"}
