@@ -28,6 +28,7 @@ from pydantic import (
 
 from domain.errors import ConfigError
 from domain.models import TIERS, Confidence, Tier
+from domain.refresh import RefreshRule
 
 # Shipped inside the `territory` package, so it is there in a checkout and in an installed wheel.
 DEFAULT_RUBRIC_FILE = Path(str(resources.files("domain") / "rubrics" / "gpu-infrastructure.toml"))
@@ -107,6 +108,9 @@ class Rubric(_Strict):
     tiers: dict[Tier, TierRule]
     signals: list[SignalRule] = Field(min_length=1)
     confidence: ConfidenceRule = ConfidenceRule()
+    # How many days a search stays fresh by the verdict it led to (domain/refresh.py); None:
+    # the table is left out, and SEARCH_CACHE_TTL (7 days when unset) applies to every tier.
+    refresh: RefreshRule | None = None
 
     @field_validator("version", mode="before")
     @classmethod

@@ -100,8 +100,13 @@ def render_summary(
         f"{s['elapsed_seconds']} s, "
         f"{s['n_companies']} companies, {s['n_search_cached']} searches from cache"
         + (
-            f", {s['n_resumed']} already classified by an unfinished run (not redone)."
+            f", {s['n_resumed']} already classified by an unfinished run (not redone)"
             if s.get("n_resumed")
+            else ""
+        )
+        + (
+            f", {s['n_not_due']} not due for a refresh (kept as they were)."
+            if s.get("n_not_due")
             else "."
         ),
         "",

@@ -12,6 +12,7 @@ from prefect.utilities.annotations import quote
 from domain.accounts import Account
 from domain.costs import Prices, load_prices
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
+from domain.refresh import RefreshPolicy, Standing, fresh_for, is_due
 from domain.rubric import Rubric
 from flows.budget import Budget
 from flows.execution import Execution, PrefectTaskRun, open_execution
@@ -38,7 +39,7 @@ from tasks.search import build_query, search_chunk
 def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
     """Build the providers, slots and tasks, and let the scheduler run the chunks."""
     settings, rubric, store, request = run.settings, run.rubric, run.store, run.request
-    run_id, territory, accounts = run.run_id, run.territory, run.accounts
+    run_id, territory = run.run_id, run.territory
     batch = settings.effective_batch_size
     providers = providers_from(settings, run_id, rubric.kinds)
     prices = load_prices(settings.prices_file)
@@ -64,8 +65,9 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
             settings.llm_model,
             capped,
         )
-    chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     plan = StoredSearchPlan(settings, rubric, store, territory, request)
+    accounts = due_accounts(run, plan, logger)
+    chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     # The UI's progress bar, and whatever this process shows (the CLI's live line).
     progress = Progress(
         len(accounts), [ProgressArtifact(territory, len(accounts)), *active_listeners()]
@@ -101,6 +103,21 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
     return report
 
 
+def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:
+    """The run's accounts that are due; how many are not is recorded on the run."""
+    accounts = plan.due(run.accounts)
+    not_due = len(run.accounts) - len(accounts)
+    run.store.set_not_due(run.run_id, not_due)
+    if not_due:
+        logger.info(
+            "%d companies not due for a refresh (searched within their tier's window and judged "
+            "on that search by this rubric and model): kept as they are; %d to research",
+            not_due,
+            len(accounts),
+        )
+    return accounts
+
+
 def record_skipped(run: RunContext, budget: Budget, report: PipelineReport, logger: Any) -> None:
     """Store the companies the cost cap left out, so the next run picks them up."""
     reason = f"skipped (budget): the run's {budget.describe()}; the next run picks it up"
@@ -116,8 +133,10 @@ def record_skipped(run: RunContext, budget: Budget, report: PipelineReport, logg
 
 
 class StoredSearchPlan:
-    """Each company's search from the settings and rubric; stored outcomes stand in for it
-    while fresh (any age, for a re-score: exactly what the stored results were judged on)."""
+    """Each company's search from the settings and rubric, which companies are due, and the
+    stored outcomes that stand in for searches: while fresh for the company's tier (refresh
+    by tier, domain/refresh.py), or any age for a re-score (exactly what the stored results
+    were judged on)."""
 
     def __init__(
         self,
@@ -128,8 +147,11 @@ class StoredSearchPlan:
         request: ResearchRequest,
     ) -> None:
         self.settings, self.store, self.research = settings, store, request
+        self.territory, self.rubric = territory, rubric.label
         self.template = settings.search_query_template or rubric.search.query
-        self.fresh_after = datetime.now(UTC) - settings.search_cache_ttl
+        self.policy = RefreshPolicy.of(rubric.refresh, settings.search_cache_ttl)
+        self.now = datetime.now(UTC)
+        self.fresh_after: dict[str, datetime] = {}  # per company key, set by `due`
         self.stored = store.search_refs(territory) if request.rescore else {}
 
     def request(self, account: Account) -> SearchRequest:
@@ -144,6 +166,29 @@ class StoredSearchPlan:
             max_results=self.settings.search_max_results,
         )
 
+    def due(self, accounts: list[Account]) -> list[Account]:
+        """The accounts the run must work on. The others' verdicts stand (searched within
+        their tier's window, judged on that search by this rubric and model): they are
+        neither searched nor classified. A re-score or a refresh redoes every one."""
+        if self.research.rescore or self.research.refresh_cache:
+            return accounts
+        requests = {a.key: self.request(a) for a in accounts}
+        standings = self.store.standings(self.territory, list(requests.values()))
+        due = []
+        for account in accounts:
+            standing = standings.get(account.key, Standing())
+            self.fresh_after[account.key] = self.now - fresh_for(self.policy, standing)
+            if is_due(
+                self.policy,
+                standing,
+                search_key=requests[account.key].cache_key,
+                rubric=self.rubric,
+                model=self.settings.llm_model,
+                now=self.now,
+            ):
+                due.append(account)
+        return due
+
     def cached(self, requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
         """Stored outcomes for these searches, by company key."""
         if self.research.rescore:
@@ -151,7 +196,9 @@ class StoredSearchPlan:
             return self.store.stored_searches(refs)
         if self.research.refresh_cache:
             return {}
-        return self.store.cached_searches(requests, self.fresh_after)
+        shortest = self.now - self.policy.shortest  # a company `due` was not asked about
+        after = {r.company_key: self.fresh_after.get(r.company_key, shortest) for r in requests}
+        return self.store.cached_searches(requests, after)
 
 
 class PrefectChunkTasks:

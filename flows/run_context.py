@@ -4,11 +4,12 @@ once at the start and handed down as one object."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prefect import get_run_logger, runtime
 
 from domain.accounts import Account
+from domain.refresh import RefreshPolicy
 from domain.rubric import Rubric, load_rubric
 from flows.parameters import ResearchRequest
 from flows.secrets import fill_keys_from_blocks
@@ -57,7 +58,8 @@ def start_run(request: ResearchRequest) -> RunContext:
         only_company=accounts[0].key if len(accounts) == 1 else None,
     )
     try:
-        todo = _skip_done(store, run_id, territory, accounts, request, settings)
+        window = RefreshPolicy.of(rubric.refresh, settings.search_cache_ttl).shortest
+        todo = _skip_done(store, run_id, territory, accounts, request, window)
     except BaseException as exc:
         store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
         raise
@@ -80,17 +82,17 @@ def _skip_done(
     territory: str,
     accounts: list[Account],
     request: ResearchRequest,
-    settings: Settings,
+    window: timedelta,
 ) -> list[Account]:
     """The accounts still to research: a crashed or stopped run is picked up where it ended.
 
     Companies this flow run already classified (a retry) are skipped, and so, unless the run
     refreshes or is told not to resume, are those classified by unfinished runs of the
-    territory since its last completed run, as long as that work is younger than the search
-    cache TTL (older work is refreshed like any other).
+    territory since its last completed run, as long as that work is younger than `window`
+    (the shortest refresh window: older work is refreshed like any other).
     """
     resume = request.resume and not request.refresh_cache and request.mode == "full"
-    since = datetime.now(UTC) - settings.search_cache_ttl if resume else None
+    since = datetime.now(UTC) - window if resume else None
     done = store.carried_over(run_id, territory, since)
     todo = [a for a in accounts if a.key not in done]
     if len(todo) < len(accounts):

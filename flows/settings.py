@@ -55,7 +55,12 @@ class Settings(BaseSettings):
         description="Enforce TAVILY_CONCURRENCY and LLM_CONCURRENCY across every run on the "
         "Prefect server (global concurrency limits); auto = when PREFECT_API_URL is set.",
     )
-    search_cache_ttl: timedelta = Field(default=timedelta(days=7))
+    search_cache_ttl: timedelta | None = Field(
+        default=None,
+        description="The longest a stored search is reused: it caps every window of the "
+        "rubric's [refresh] table, and is the window of a rubric without one (unset: the "
+        "table; 7 days for a rubric without one).",
+    )
 
     prices_file: Path | None = Field(
         default=None,
@@ -134,13 +139,23 @@ class Settings(BaseSettings):
     @field_validator("search_cache_ttl", mode="before")
     @classmethod
     def _parse_duration(cls, value: object) -> object:
-        # Accept the human forms people put in .env ("7d", "12h") besides seconds and ISO 8601.
+        # Accept the human forms people put in .env ("7d", "12h") besides seconds and ISO 8601;
+        # an empty value means unset (the rubric's [refresh] table decides).
         if isinstance(value, str):
+            if not value.strip():
+                return None
             if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", value):
                 return timedelta(seconds=float(value))
             match = _DURATION.match(value)
             if match:
                 return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2].lower()])
+        return value
+
+    @field_validator("search_cache_ttl")
+    @classmethod
+    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(0):
+            raise ValueError("must not be negative")
         return value
 
     @field_validator("rubric_file", "prices_file", "search_min_score", mode="before")

@@ -73,11 +73,12 @@ def research_territory(request: ResearchRequest) -> Any:
     summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
     changes = publish_results(store, run_id, summary)
     logger.info(
-        "run %s %s: %s ok, %s failed (HOT %s, WARM %s, COLD %s) in %.1fs",
+        "run %s %s: %s ok, %s failed, %s not due (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,
         status,
         summary["n_ok"],
         summary["n_failed"],
+        summary["n_not_due"],
         summary["n_hot"],
         summary["n_warm"],
         summary["n_cold"],

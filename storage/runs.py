@@ -177,6 +177,11 @@ class RunsMixin(Session):
         self.conn.execute("UPDATE runs SET n_resumed = ? WHERE run_id = ?", [n, run_id])
 
     @connected
+    def set_not_due(self, run_id: str, n: int) -> None:
+        """Record how many companies this run left as they were: not due for a refresh."""
+        self.conn.execute("UPDATE runs SET n_not_due = ? WHERE run_id = ?", [n, run_id])
+
+    @connected
     def finish_run(self, run_id: str, status: str, message: str | None = None) -> None:
         """Close a run, recomputing its counts from what was stored."""
         self.conn.execute(
@@ -221,10 +226,10 @@ class RunsMixin(Session):
         return dicts(
             self.conn.execute(
                 "SELECT run_id, territory, mode, status, started_at, finished_at, n_companies, "
-                "n_merged, n_resumed, n_ok, n_failed, n_ambiguous, n_skipped, n_hot, n_warm, "
-                "n_cold, n_search_cached, prompt_tokens, completion_tokens, tokens_estimated, "
-                "tavily_credits, tavily_cost_usd, llm_cost_usd, cost_usd, cost_complete, "
-                "max_cost_usd, rubric, message, flow_run_id FROM runs "
+                "n_merged, n_resumed, n_not_due, n_ok, n_failed, n_ambiguous, n_skipped, n_hot, "
+                "n_warm, n_cold, n_search_cached, prompt_tokens, completion_tokens, "
+                "tokens_estimated, tavily_credits, tavily_cost_usd, llm_cost_usd, cost_usd, "
+                "cost_complete, max_cost_usd, rubric, message, flow_run_id FROM runs "
                 "ORDER BY started_at DESC LIMIT ?",
                 [limit],
             )

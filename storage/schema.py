@@ -141,6 +141,9 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS cost_complete BOOLEAN DEFAULT true;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS tokens_estimated BOOLEAN DEFAULT false;
 -- The company key of a one-company run (a lookup): it conflicts only with runs of that company.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS only_company VARCHAR;
+-- Companies whose verdict still stood (searched within their tier's refresh window, judged by
+-- the same rubric and model): neither searched nor classified by the run, kept as they were.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_not_due INTEGER DEFAULT 0;
 """
 # Per company and run: what it cost (company_results and result_history alike).
 COST_COLUMNS = ("tokens_estimated BOOLEAN", "tavily_credits DOUBLE", "llm_cost_usd DOUBLE",
@@ -152,7 +155,7 @@ MIGRATIONS += "".join(
 )
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:

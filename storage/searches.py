@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from domain.models import SearchOutcome, SearchPage, SearchRequest
+from domain.refresh import Standing
 from storage.sql import Session, connected, insert_rows, transaction
 
 
@@ -70,18 +71,52 @@ class SearchesMixin(Session):
 
     @connected
     def cached_searches(
-        self, requests: list[SearchRequest], fresh_after: datetime
+        self, requests: list[SearchRequest], fresh_after: datetime | Mapping[str, datetime]
     ) -> dict[str, SearchOutcome]:
-        """The newest stored search per request fetched after `fresh_after`, by company key."""
+        """The newest stored search per request fetched after `fresh_after` (one time for all,
+        or one per company key, as refresh by tier gives), by company key."""
         if not requests:
             return {}
         by_key = {r.cache_key: r for r in requests}
+        afters = [
+            fresh_after if isinstance(fresh_after, datetime) else fresh_after[r.company_key]
+            for r in requests
+        ]
         heads = self.conn.execute(
-            "SELECT search_key, max(fetched_at) FROM searches WHERE fetched_at > ? AND "
-            f"search_key IN ({', '.join('?' * len(by_key))}) GROUP BY search_key",
-            [fresh_after, *by_key],
+            "SELECT s.search_key, max(s.fetched_at) FROM searches s JOIN (SELECT "
+            "unnest(?::VARCHAR[]) AS search_key, unnest(?::TIMESTAMPTZ[]) AS after) w "
+            "USING (search_key) WHERE s.fetched_at > w.after GROUP BY s.search_key",
+            [[r.cache_key for r in requests], afters],
         ).fetchall()
         return self._outcomes(heads, by_key)
+
+    @connected
+    def standings(self, territory: str, requests: list[SearchRequest]) -> dict[str, Standing]:
+        """Per company of `requests`: its latest result in the territory (status, verdict,
+        rubric, model, the search it was judged on) and the newest stored search for its
+        request, whatever its age: what the refresh rule decides on (domain/refresh.py)."""
+        if not requests:
+            return {}
+        rows = self.conn.execute(
+            """
+            WITH wanted AS (
+              SELECT unnest(?::VARCHAR[]) AS company_key, unnest(?::VARCHAR[]) AS search_key
+            ), newest AS (
+              SELECT search_key, max(fetched_at) AS fetched_at
+              FROM searches JOIN wanted USING (search_key) GROUP BY search_key
+            )
+            SELECT w.company_key, r.status, r.tier, r.confidence, r.rubric, r.model,
+                   r.search_key, r.search_fetched_at, n.fetched_at
+            FROM wanted w
+            LEFT JOIN company_results r ON r.territory = ? AND r.company_key = w.company_key
+            LEFT JOIN newest n ON n.search_key = w.search_key
+            """,
+            [[r.company_key for r in requests], [r.cache_key for r in requests], territory],
+        ).fetchall()
+        return {
+            key: Standing(status, tier, confidence, rubric, model, judged_on, judged_at, newest)
+            for key, status, tier, confidence, rubric, model, judged_on, judged_at, newest in rows
+        }
 
     @connected
     def search_refs(self, territory: str) -> dict[str, tuple[str, datetime]]:

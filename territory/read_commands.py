@@ -60,6 +60,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "status",
                 "n_companies",
                 "n_resumed",
+                "n_not_due",
                 "n_ok",
                 "n_failed",
                 "n_hot",

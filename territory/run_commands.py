@@ -243,7 +243,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         f"(HOT {s['n_hot']}, WARM {s['n_warm']}, COLD {s['n_cold']}), "
         + (f"{s['n_ambiguous']} ambiguous (give a domain), " if s.get("n_ambiguous") else "")
         + f"{s['n_failed']} failed, "
-        f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s{resumed}"
+        + (f"{s['n_not_due']} not due for a refresh, " if s.get("n_not_due") else "")
+        + f"{s['n_search_cached']} searches from cache, {s['elapsed_seconds']}s{resumed}"
         f"\ncost {cost_line(s)}"
         f"\nrun {s['run_id']} {s['status']}"
         + (f": {s['message']}" if s.get("message") else "")

@@ -82,9 +82,9 @@ def test_credits_tokens_and_money_per_company_and_per_run(priced, sims, capsys):
     assert f"cost ${cost:.2f} (Tavily $0.12 for 12 credits, LLM ${llm:.2f})" in out
     assert f"${1000 * cost / 6:.2f} per 1,000 companies" in out
 
-    # Again inside the cache TTL: searches cost nothing, and say so.
+    # Re-scored from the stored searches: searches cost nothing, and say so.
     sims.reset()
-    assert main(["run", csv, "--no-resume"]) == 0
+    assert main(["rescore", "--territory", "costs"]) == 0
     capsys.readouterr()
     assert main(["runs", "--format", "json"]) == 0
     latest = json.loads(capsys.readouterr().out)[0]
@@ -92,6 +92,12 @@ def test_credits_tokens_and_money_per_company_and_per_run(priced, sims, capsys):
         latest["llm_cost_usd"]
     )
     assert latest["cost_per_1k_usd"] == pytest.approx(1000 * latest["cost_usd"] / 6, abs=0.01)
+    # Run again inside every company's refresh window: nothing is due, nothing is paid.
+    assert main(["run", csv]) == 0
+    assert "6 not due for a refresh, " in capsys.readouterr().out
+    assert main(["runs", "--format", "json"]) == 0
+    latest = json.loads(capsys.readouterr().out)[0]
+    assert (latest["n_not_due"], latest["n_ok"], latest["cost_usd"]) == (6, 0, 0)
 
 
 def test_a_missing_usage_is_estimated_and_marked_and_an_unpriced_model_is_unknown(

@@ -1,17 +1,22 @@
 """The whole flow through Prefect, against the simulators; assertions on DuckDB and on what
 reached the simulators."""
 
+import csv as csv_module
 import json
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from domain.names import normalize_name
 from simulators.classifier import classify, parse_prompt
 from simulators.faults import FaultRule
+from simulators.profiles import expected_tier
 from tests.helpers import query, run_flow, write_csv
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[2]
 
 
 def llm_prompts(sims):
@@ -96,19 +101,105 @@ def test_llm_concurrency_cap_holds_across_chunks(territory_env, sims, monkeypatc
     assert stats["max_in_flight"] == 4
 
 
-def test_rerun_inside_ttl_sends_no_tavily_request_and_refresh_does(territory_env, sims):
+def test_rerun_inside_the_refresh_window_sends_nothing_and_refresh_redoes_all(territory_env, sims):
     csv = write_csv(territory_env / "cache.csv", NAMES[:4])
     assert run_flow(companies_csv=csv).is_completed()
     assert sims.tavily.stats()["requests"] == 4
     sims.reset()
     state = run_flow(companies_csv=csv)
-    assert state.is_completed() and state.result()["n_search_cached"] == 4
+    assert state.is_completed() and state.result()["n_not_due"] == 4
     assert sims.tavily.stats()["requests"] == 0
-    assert sims.llm.stats()["requests"] == 4  # re-scored from the cached pages
+    assert sims.llm.stats()["requests"] == 0  # every verdict still stands: nothing re-judged
     assert query(territory_env, "SELECT count(*) FROM company_results") == [(4,)]
     state = run_flow(companies_csv=csv, refresh_cache=True)
     assert state.is_completed() and state.result()["n_search_cached"] == 0
-    assert sims.tavily.stats()["requests"] == 4
+    assert state.result()["n_not_due"] == 0
+    assert sims.tavily.stats()["requests"] == 4 and sims.llm.stats()["requests"] == 4
+
+
+def age_searches(db, names, days):
+    """Make these companies' stored searches (and the verdicts judged on them) `days` older."""
+    keys = [normalize_name(n) for n in names]
+    marks = ", ".join("?" * len(keys))
+    shift = f"INTERVAL {days} DAY"
+    with duckdb.connect(str(db)) as conn:
+        found = conn.execute(
+            f"SELECT search_key FROM searches WHERE company_key IN ({marks})", keys
+        ).fetchall()
+        search_keys = [k for (k,) in found]
+        assert len(search_keys) == len(keys)
+        in_keys = f"search_key IN ({', '.join('?' * len(search_keys))})"
+        # A primary key column cannot be updated in place: re-insert the rows shifted.
+        for table in ("searches", "search_pages"):
+            conn.execute(f"CREATE TEMP TABLE shifted AS FROM {table} WHERE {in_keys}", search_keys)
+            conn.execute(f"DELETE FROM {table} WHERE {in_keys}", search_keys)
+            conn.execute(f"UPDATE shifted SET fetched_at = fetched_at - {shift}")
+            conn.execute(f"INSERT INTO {table} FROM shifted")
+            conn.execute("DROP TABLE shifted")
+        for table in ("company_results", "result_history"):
+            conn.execute(
+                f"UPDATE {table} SET search_fetched_at = search_fetched_at - {shift} "
+                f"WHERE {in_keys}",
+                search_keys,
+            )
+
+
+def test_a_second_run_researches_only_the_companies_due_for_their_tier(territory_env, sims):
+    sample = list(csv_module.DictReader((ROOT / "examples" / "companies.csv").open()))
+    by_tier = {
+        t: [r["name"] for r in sample if expected_tier(r["name"], r["domain"]) == t][:3]
+        for t in ("HOT", "WARM", "COLD")
+    }
+    hot, warm, cold = by_tier["HOT"][:2], by_tier["WARM"][:2], by_tier["COLD"]
+    domains = {r["name"]: r["domain"] for r in sample}
+    csv = write_csv(territory_env / "weekly.csv", hot + warm + cold, domains)
+    first = run_flow(companies_csv=csv)
+    assert first.is_completed() and first.result()["n_ok"] == 7
+    tiers = dict(query(territory_env, "SELECT company, tier FROM company_results"))
+    assert tiers == {n: t for t, names in by_tier.items() for n in names if n in hot + warm + cold}
+
+    # Later: HOT searched 8 days ago (window 7 days), WARM 8 (14), COLD 20 and 31 (30).
+    db = territory_env / "territory.duckdb"
+    age_searches(db, hot + warm, 8)
+    age_searches(db, cold[:2], 20)
+    age_searches(db, cold[2:], 31)
+    newcomer = by_tier["HOT"][2]  # and a company new to the territory
+    csv = write_csv(territory_env / "weekly.csv", hot + warm + cold + [newcomer], domains)
+    sims.reset()
+    second = run_flow(companies_csv=csv)
+    assert second.is_completed()
+    due = sorted(hot + cold[2:] + [newcomer])
+    searched = sorted(
+        n for n in hot + warm + cold + [newcomer] for q in tavily_queries(sims) if n in q
+    )
+    assert searched == due  # only what is due reached Tavily...
+    assert sorted(e["company"] for e in sims.llm.stats()["log"]) == due  # ...and the LLM
+    run_id = second.result()["run_id"]
+    assert query(
+        territory_env,
+        "SELECT n_companies, n_not_due, n_ok, n_hot, n_cold, n_search_cached FROM runs "
+        "WHERE run_id = ?",
+        [run_id],
+    ) == [(8, 4, 4, 3, 1, 0)]
+    assert second.result()["n_not_due"] == 4
+    # The others keep their verdict as it was: no new row, not even in history.
+    kept = query(
+        territory_env,
+        "SELECT company FROM company_results WHERE run_id <> ? ORDER BY company",
+        [run_id],
+    )
+    assert [c for (c,) in kept] == sorted(warm + cold[:2])
+    assert query(
+        territory_env, "SELECT count(*) FROM result_history WHERE run_id = ?", [run_id]
+    ) == [(4,)]
+
+    # Another model re-judges every company, from the stored searches (all fresh for their tier).
+    sims.reset()
+    third = run_flow(companies_csv=csv, llm_model="other-model")
+    assert third.is_completed() and sims.tavily.stats()["requests"] == 0
+    log = sims.llm.stats()["log"]
+    assert len(log) == 8 and {e["body"]["model"] for e in log} == {"other-model"}
+    assert (third.result()["n_not_due"], third.result()["n_search_cached"]) == (0, 8)
 
 
 def test_cache_expires_after_its_ttl(territory_env, sims, monkeypatch):

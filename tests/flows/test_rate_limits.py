@@ -33,7 +33,7 @@ def test_a_token_bucket_on_the_llm_paces_the_run_and_loses_no_company(
 ):
     names = [f"Paced Account {i:03d}" for i in range(n)]
     csv = write_csv(territory_env / "paced.csv", names)
-    # Searches come from the cache, so only the LLM's limit paces the run.
+    # The second run re-scores from the stored searches, so only the LLM's limit paces it.
     assert run_flow(companies_csv=csv).is_completed()
     sims.reset()
     # Room for 10, against 50 requests in flight.
@@ -44,7 +44,7 @@ def test_a_token_bucket_on_the_llm_paces_the_run_and_loses_no_company(
         latency={"median": 0.5, "sigma": 0.0, "max": 0.5},
     )
 
-    state = run_flow(companies_csv=csv)
+    state = run_flow(territory="paced", rescore=True)
 
     assert state.is_completed(), state.message
     stored = query(territory_env, "SELECT status, count(*) FROM company_results GROUP BY 1")

@@ -24,7 +24,7 @@ def test_defaults_match_the_documented_table():
     assert str(s.territory_db) == "territory.duckdb"
     assert (s.tavily_concurrency, s.batch_size, s.llm_concurrency) == (100, 50, 50)
     assert s.enable_batch_processing is True
-    assert s.search_cache_ttl == timedelta(days=7)
+    assert s.search_cache_ttl is None  # unset: the rubric's [refresh] table decides
     # Query and relevance cut come from the rubric unless set; the bundled one's are these.
     assert (s.search_query_template, s.search_min_score, s.rubric_file) == (None, None, None)
     rubric = load_rubric(s.rubric_file)
@@ -57,6 +57,7 @@ def test_dotenv_file_is_read_and_environment_wins(monkeypatch, tmp_path):
         ("12h", timedelta(hours=12)),
         ("3600", timedelta(hours=1)),
         ("P2D", timedelta(days=2)),
+        ("", None),  # an empty line in .env: unset
     ],
 )
 def test_cache_ttl_accepts_human_durations(monkeypatch, raw, expected):
@@ -74,6 +75,7 @@ def test_cache_ttl_accepts_human_durations(monkeypatch, raw, expected):
         ("LLM_BASE_URL", "ftp://example.com", "LLM_BASE_URL"),
         ("ENABLE_BATCH_PROCESSING", "maybe", "ENABLE_BATCH_PROCESSING"),
         ("SEARCH_CACHE_TTL", "forever", "SEARCH_CACHE_TTL"),
+        ("SEARCH_CACHE_TTL", "-P1D", "SEARCH_CACHE_TTL"),
     ],
 )
 def test_nonsense_values_give_one_clear_line(monkeypatch, name, value, fragment):
