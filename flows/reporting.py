@@ -16,6 +16,7 @@ from prefect.artifacts import (
 
 from domain.changes import Change, changes_in
 from domain.costs import cost_line
+from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
 from storage.duckdb_store import TerritoryStore
 
@@ -56,21 +57,25 @@ class ProgressArtifact:
 
 
 def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> list[Change]:
-    """The territory's latest results as a table, and a markdown summary of this run; returns
-    what changed, most important first."""
+    """The territory's latest results as a table (the verdict in force: a reviewer's override
+    first, ranked), and a markdown summary of this run; returns what changed, most important
+    first."""
     territory = summary["territory"]
-    with store.session():  # one brief hold of the file for all three reads
-        rows = store.latest_results(territory=territory)
+    with store.session():  # one brief hold of the file for all four reads
+        rows = store.effective_results(territory=territory)
         changes = changes_in(store.result_pairs(territory), run_id)
         failures = store.run_failures(run_id)
+        disputed = store.disputed_overrides(territory, run_id)
     table = [
         {
+            "rank": r["rank"],
             "company": r["company"],
             "tier": r["tier"] or "",
             "score": r["score"],
             "confidence": r["confidence"] or "",
+            "override": override_note(r),
             "top signal": r["signals"][0]["excerpt"] if r["signals"] else "",
-            "status": r["status"] if r["status"] == "ok" else f"failed: {r['error']}",
+            "status": r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error']}",
         }
         for r in rows[:MAX_TABLE_ROWS]
     ]
@@ -78,10 +83,11 @@ def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any])
     create_table_artifact(
         table,
         key=artifact_key("territory", territory),
-        description=f"Latest result per company in {territory}{more}, best first",
+        description=f"Latest result per company in {territory}{more}, by rank; a reviewer's "
+        "override counts first (the override column says by whom and what the model says)",
     )
     create_markdown_artifact(
-        render_summary(summary, changes, failures),
+        render_summary(summary, changes, failures, disputed),
         key=artifact_key("summary", territory),
         description=f"Run summary: {territory}",
     )
@@ -89,9 +95,13 @@ def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any])
 
 
 def render_summary(
-    summary: dict[str, Any], changes: list[Change], failures: list[dict[str, Any]]
+    summary: dict[str, Any],
+    changes: list[Change],
+    failures: list[dict[str, Any]],
+    disputed: list[dict[str, Any]] | None = None,
 ) -> str:
-    """Counts per tier, what changed since the last run, failures with reasons, elapsed time."""
+    """Counts per tier, what changed since the last run, failures with reasons, overrides the
+    run's verdicts dispute, elapsed time."""
     s = summary
     lines = [
         f"# {s['territory']}: {s['status']}",
@@ -122,6 +132,12 @@ def render_summary(
         f"**Cost:** {cost_line(s)}.",
         "",
     ]
+    if s.get("n_overrides"):
+        lines += [
+            f"**Overrides:** {s['n_overrides']} tiers set by reviewers count first; "
+            f"{s.get('n_overrides_disputed') or 0} disputed by this run's verdicts.",
+            "",
+        ]
     if s.get("message"):
         lines += [f"**Stopped:** {_cell(s['message'])}", ""]
     new = [c for c in changes if c.old_tier is None]
@@ -150,7 +166,29 @@ def render_summary(
         lines += ["", "Re-run them with the `rerun-failed` deployment or `territory rerun-failed`."]
     else:
         lines.append("None.")
+    lines += _disputed_lines(disputed or [])
     return "\n".join(lines) + "\n"
+
+
+def _disputed_lines(disputed: list[dict[str, Any]]) -> list[str]:
+    """The overrides this run's verdicts disagree with: kept, and named for a second look."""
+    if not disputed:
+        return []
+    lines = [
+        "",
+        f"## Overrides the model now disputes ({len(disputed)})",
+        "",
+        "Kept: a reviewer's tier counts until it is cleared (`territory override --clear`).",
+        "",
+        "| company | override | by | the model now says |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {_cell(d['company'])} | {d['tier']} | {_cell(d['override_by'])} | "
+        f"{d['model_tier']} ({d['model_score']}, {d['model_confidence']}) |"
+        for d in disputed[:MAX_LISTED]
+    ]
+    return lines
 
 
 def _cell(text: Any) -> str:

@@ -71,6 +71,7 @@ def research_territory(request: ResearchRequest) -> Any:
     status = "stopped" if report.fatal else "completed"
     store.finish_run(run_id, status, report.fatal)
     summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
+    summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept, disputed?
     changes = publish_results(store, run_id, summary)
     logger.info(
         "run %s %s: %s ok, %s failed, %s not due (HOT %s, WARM %s, COLD %s) in %.1fs",

@@ -17,6 +17,7 @@ import duckdb
 from domain.errors import first_line
 from storage.errors import RunConflictError, StoreError
 from storage.evals import EvalsMixin
+from storage.overrides import OverridesMixin
 from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
 from storage.schema import KEYED_TABLES, SCHEMA, SCHEMA_VERSION, migrate, schema_version
@@ -37,7 +38,7 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 DEFAULT_LOCK_WAIT = 300.0
 
 
-class TerritoryStore(RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin):
+class TerritoryStore(RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin, OverridesMixin):
     """The territory database. Each write takes the file briefly, so several runs (and readers)
     can share it: DuckDB allows one writing process at a time, and others wait their turn."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from storage.effective import EFFECTIVE_VIEW
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id          VARCHAR PRIMARY KEY,  -- one territory refresh
@@ -100,6 +102,31 @@ CREATE TABLE IF NOT EXISTS eval_items (
     PRIMARY KEY (eval_id, company_key)
 );
 """
+# Reviewers' overrides: rows of their own, never written into company_results. Append-only:
+# a clear is a row too, and the latest row of a company (by seq) is the one in force.
+OVERRIDE_TABLES = """
+CREATE SEQUENCE IF NOT EXISTS override_seq;
+CREATE TABLE IF NOT EXISTS overrides (
+    override_id     VARCHAR PRIMARY KEY,
+    seq             BIGINT NOT NULL DEFAULT nextval('override_seq'),  -- order of the rows
+    territory       VARCHAR NOT NULL,
+    company_key     VARCHAR NOT NULL,
+    company         VARCHAR NOT NULL,     -- the name as stored when the override was made
+    action          VARCHAR NOT NULL,     -- set | clear
+    tier            VARCHAR,              -- HOT | WARM | COLD (set)
+    score           INTEGER,              -- 0-100, optional
+    reason          VARCHAR,
+    set_by          VARCHAR NOT NULL,     -- who
+    created_at      TIMESTAMPTZ NOT NULL, -- when
+    source          VARCHAR NOT NULL,     -- 'cli', or 'review:<file name>'
+    model_status    VARCHAR,              -- the model's verdict at the time
+    model_tier      VARCHAR,
+    model_score     INTEGER,
+    model_confidence VARCHAR,
+    model_run_id    VARCHAR
+);
+CREATE INDEX IF NOT EXISTS overrides_company ON overrides (territory, company_key);
+"""
 # company_results holds one row per company and territory (the latest); history keeps them all.
 KEYED_TABLES = """
 CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
@@ -155,7 +182,7 @@ MIGRATIONS += "".join(
 )
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -171,8 +198,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     that is up to date is not written to at all (opening it must not change it)."""
     if schema_version(conn) >= SCHEMA_VERSION:
         return
-    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES):
+    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES):
         conn.execute(script)
+    conn.execute(EFFECTIVE_VIEW)  # last: it reads the tables above, in their latest shape
     conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")
     conn.execute("DELETE FROM territory_schema")
     conn.execute("INSERT INTO territory_schema VALUES (?)", [SCHEMA_VERSION])

@@ -1,5 +1,6 @@
 """The `territory` command line: run, rerun-failed, lookup, rescore, eval, results, runs,
-changes. Each command's work lives in territory/run_commands.py or read_commands.py."""
+changes, export, report, override, review. Each command's work lives in
+territory/run_commands.py, read_commands.py, review_commands.py, export.py or report.py."""
 
 from __future__ import annotations
 
@@ -128,6 +129,17 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
         help="show two stored evals side by side (default: the latest two of one golden set)",
     )
     evaluate.add_argument("--list", action="store_true", help="list the stored evals")
+    evaluate.add_argument(
+        "--with-overrides",
+        action="store_true",
+        help="reviewers' overrides as labels too (they win over the CSV's); without a CSV, "
+        "the overrides of --territory alone",
+    )
+    evaluate.add_argument(
+        "--territory",
+        help="with --with-overrides: the territory whose overrides are labels "
+        "(default: the golden set's own, eval-<file name>)",
+    )
     _rubric_flags(evaluate)
     _simulate_flag(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
@@ -140,6 +152,7 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--format", choices=["csv", "parquet", "json"], help="default: from OUT's extension"
     )
+    _by_flag(export)
     export.set_defaults(handler=_cmd_export)
 
     report = sub.add_parser(
@@ -147,17 +160,61 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
     )
     report.add_argument("out", metavar="OUT.html")
     report.add_argument("--territory", required=True)
+    _by_flag(report)
     report.set_defaults(handler=_cmd_report)
 
     results = sub.add_parser("results", help="the latest result per company")
     results.add_argument("--territory")
     results.add_argument("--tier", type=str.upper, choices=TIERS)
     results.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _by_flag(results)
     results.set_defaults(handler=cmd_results)
 
     runs = sub.add_parser("runs", help="run history with counts")
     runs.add_argument("--format", choices=["table", "json"], default="table")
     runs.set_defaults(handler=cmd_runs)
+    _review_commands(sub)
+
+
+def _review_commands(sub: argparse._SubParsersAction) -> None:
+    """The commands that record reviewers' verdicts: override, review."""
+    override = sub.add_parser(
+        "override", help="set a company's tier by hand (kept across refreshes), or --clear it"
+    )
+    override.add_argument("company", metavar="COMPANY", help="the company's name, as in results")
+    override.add_argument("--territory", required=True)
+    override.add_argument("--tier", type=str.upper, choices=TIERS)
+    override.add_argument("--score", type=int, metavar="N", help="0-100 (optional)")
+    override.add_argument("--reason", help="why (required with --tier)")
+    override.add_argument("--by", metavar="NAME", help="who (default: your user name)")
+    override.add_argument(
+        "--clear", action="store_true", help="end the override: the model's verdict counts again"
+    )
+    override.set_defaults(handler=_cmd_override)
+
+    review = sub.add_parser(
+        "review", help="write the companies worth a human look, or apply a filled-in review file"
+    )
+    what = review.add_mutually_exclusive_group(required=True)
+    what.add_argument("--export", metavar="FILE.csv", help="write the review file")
+    what.add_argument(
+        "--import", dest="import_file", metavar="FILE.csv", help="apply a filled-in review file"
+    )
+    review.add_argument("--territory", help="required with --export; --import reads the file's")
+    review.add_argument(
+        "--by", metavar="NAME", help="--import: who, for rows without review_by (default: you)"
+    )
+    review.set_defaults(handler=_cmd_review)
+
+
+def _by_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--by",
+        choices=["territory", "owner"],
+        default="territory",
+        help="rank within the territory (default) or within each owner's book (needs an owner "
+        "column: owner, account_owner, owner_name or rep)",
+    )
 
 
 def _cost_flag(parser: argparse.ArgumentParser) -> None:
@@ -196,6 +253,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from territory.report import cmd_report
 
     return cmd_report(args)
+
+
+def _cmd_override(args: argparse.Namespace) -> int:
+    from territory.review_commands import cmd_override
+
+    return cmd_override(args)
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from territory.review_commands import cmd_review
+
+    return cmd_review(args)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,17 +17,14 @@ EXPECTED_COLUMNS = ("expected_tier", "expected", "tier", "label")
 
 @dataclass(frozen=True)
 class Golden:
-    """A golden file: companies and the tier each should get."""
+    """A golden set: companies and the tier each should get, from a file, reviewers'
+    overrides, or both."""
 
-    path: Path
-    sha256: str
+    name: str  # the golden file's name, and what else gave labels
+    sha256: str  # of every label: evals of the same set compare
     accounts: list[Account]
     expected: dict[str, str]  # company key -> tier
-
-    @property
-    def territory(self) -> str:
-        """The territory its companies are researched in (kept apart from real ones)."""
-        return f"eval-{self.path.stem}"
+    territory: str  # where its companies are researched (kept apart from real territories)
 
 
 def read_golden(path: str) -> Golden:
@@ -48,7 +46,30 @@ def read_golden(path: str) -> Golden:
             )
         expected[account.key] = value
     data = Path(path).read_bytes()
-    return Golden(Path(path), hashlib.sha256(data).hexdigest(), parsed.accounts, expected)
+    digest = hashlib.sha256(data).hexdigest()
+    return Golden(Path(path).name, digest, parsed.accounts, expected, f"eval-{Path(path).stem}")
+
+
+def with_overrides(golden: Golden | None, labels: list[dict[str, Any]], source: str) -> Golden:
+    """The golden set with reviewers' tiers (overrides in force in territory `source`, as
+    `override_labels` gives them) as labels: they take precedence over the file's and add the
+    companies it lacks. Without a file, the reviewed companies alone, researched in
+    `eval-<source>-reviewed`."""
+    accounts = list(golden.accounts) if golden else []
+    expected = dict(golden.expected) if golden else {}
+    known = {a.key for a in accounts}
+    for label in labels:
+        expected[label["company_key"]] = label["tier"]
+        if label["company_key"] not in known:
+            accounts.append(
+                Account(label["company_key"], label["company"], label["domain"], {}, ())
+            )
+    reviewed = json.dumps(sorted((x["company_key"], x["tier"]) for x in labels))
+    digest = hashlib.sha256(((golden.sha256 if golden else "") + reviewed).encode()).hexdigest()
+    name = f"{len(labels)} overrides of {source}"
+    if golden is None:
+        return Golden(name, digest, accounts, expected, f"eval-{source}-reviewed")
+    return Golden(f"{golden.name} + {name}", digest, accounts, expected, golden.territory)
 
 
 def score_golden(golden: Golden, results: list[dict[str, Any]]) -> tuple[list[Item], dict]:
@@ -82,7 +103,7 @@ def save(
 ) -> str:
     """Keep an eval so later ones can be compared with it; returns its id."""
     row = {
-        "golden": golden.path.name,
+        "golden": golden.name,
         "golden_sha256": golden.sha256,
         "territory": golden.territory,
         "run_id": run["run_id"],
@@ -110,7 +131,7 @@ def report(
 ) -> str:
     """The text `territory eval` prints."""
     title = (
-        f"eval {eval_id[:8]}: {golden.path.name}, rubric {run.get('rubric') or '-'}, "
+        f"eval {eval_id[:8]}: {golden.name}, rubric {run.get('rubric') or '-'}, "
         f"model {model or '-'}, run {run['run_id'][:8]}"
     )
     return render(metrics, title)

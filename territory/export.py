@@ -1,7 +1,9 @@
 """`territory export`: a territory's latest results as CSV, Parquet or JSON, CRM columns kept.
 
-One row per company: the passthrough columns of the input (owner, CRM id, region...) under
-their own names, then the verdict, its top signals and what it cost. CSV and Parquet get one
+One row per company, best rank first: the passthrough columns of the input (owner, CRM id,
+region...) under their own names, then its rank, the verdict in force (a reviewer's override
+first), its top signals, what it cost, and the model's own verdict beside any override. CSV and
+Parquet get one
 flat row (signals as JSON text, plus the top signal's excerpt and URL as plain columns, so a
 spreadsheet or a CRM import can use them); JSON keeps the signals as a list.
 """
@@ -20,11 +22,12 @@ import duckdb
 
 from territory.console import EXIT_OK, CliError
 from territory.files import replacing
-from territory.read_commands import passthrough, public_result, reader
+from territory.read_commands import owner_for, passthrough, public_result, reader
 
 FORMATS = ("csv", "parquet", "json")
 # Result columns after the passthrough ones, with their Parquet types.
 RESULT_TYPES = {
+    "rank": "INTEGER",
     "company": "VARCHAR",
     "domain": "VARCHAR",
     "tier": "VARCHAR",
@@ -42,7 +45,17 @@ RESULT_TYPES = {
     "cost_usd": "DOUBLE",
     "updated_at": "TIMESTAMPTZ",
     "run_id": "VARCHAR",
+    "overridden": "BOOLEAN",
+    "model_tier": "VARCHAR",
+    "model_score": "INTEGER",
+    "model_confidence": "VARCHAR",
+    "override_by": "VARCHAR",
+    "override_reason": "VARCHAR",
+    "override_at": "TIMESTAMPTZ",
+    "override_disputed": "BOOLEAN",
 }
+# With --by owner, after `rank`: the rank within the owner's book.
+OWNER_RANK_TYPE = {"owner_rank": "INTEGER"}
 # Spreadsheets run a cell starting with one of these as a formula: CSV gets a leading quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,11 +67,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:
         raise CliError(f"{out}: say --format csv, parquet or json (or use one of those extensions)")
     with reader() as store:
-        results = store.latest_results(territory=args.territory)
+        owner = owner_for(store, args.territory, getattr(args, "by", "territory"))
+        results = store.effective_results(territory=args.territory, owner=owner)
     if not results:
         raise CliError(f"territory {args.territory!r} has no results to export")
-    rows = [flatten(r) for r in results]
-    columns = column_order(rows)
+    types = result_types(owner is not None)
+    rows = [flatten(r, types) for r in results]
+    columns = column_order(rows, types)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "json":
@@ -66,28 +81,36 @@ def cmd_export(args: argparse.Namespace) -> int:
         elif fmt == "csv":
             write_csv(out, rows, columns)
         else:
-            write_parquet(out, rows, columns)
+            write_parquet(out, rows, columns, types)
     except OSError as exc:
         raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
     print(f"export: {len(rows)} companies of {args.territory!r} -> {out} ({fmt})", file=sys.stderr)
     return EXIT_OK
 
 
-def flatten(r: dict[str, Any]) -> dict[str, Any]:
-    """One flat row: passthrough columns first, then the result columns of RESULT_TYPES."""
+def result_types(by_owner: bool) -> dict[str, str]:
+    """The result columns after the passthrough ones, with their Parquet types."""
+    if not by_owner:
+        return RESULT_TYPES
+    first, *rest = RESULT_TYPES.items()
+    return dict([first, *OWNER_RANK_TYPE.items(), *rest])
+
+
+def flatten(r: dict[str, Any], types: dict[str, str] = RESULT_TYPES) -> dict[str, Any]:
+    """One flat row: passthrough columns first, then the result columns of `types`."""
     public = public_result(r)
     signals = public["signals"]
-    result = {c: public[c] for c in RESULT_TYPES if c != "signals"}
+    result = {c: public[c] for c in types if c != "signals"}
     result["signals"] = json.dumps(signals, ensure_ascii=False) if signals else None
-    return passthrough(r, RESULT_TYPES) | result
+    return passthrough(r, types) | result
 
 
-def column_order(rows: list[dict[str, Any]]) -> list[str]:
+def column_order(rows: list[dict[str, Any]], types: dict[str, str] = RESULT_TYPES) -> list[str]:
     """Passthrough columns in first-seen order, then the result columns."""
     columns: list[str] = []
     for row in rows:
-        columns.extend(k for k in row if k not in RESULT_TYPES and k not in columns)
-    return columns + list(RESULT_TYPES)
+        columns.extend(k for k in row if k not in types and k not in columns)
+    return columns + list(types)
 
 
 def write_json(
@@ -98,7 +121,8 @@ def write_json(
     for result, row in zip(results, rows, strict=True):
         record = {c: row.get(c) for c in columns}
         record["signals"] = result.get("signals") or []
-        record["updated_at"] = row["updated_at"].isoformat() if row["updated_at"] else None
+        for stamp in ("updated_at", "override_at"):
+            record[stamp] = row[stamp].isoformat() if row.get(stamp) else None
         records.append(record)
     with replacing(out) as tmp:
         tmp.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -121,16 +145,23 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_parquet(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def write_parquet(
+    out: Path,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    result: dict[str, str] = RESULT_TYPES,
+) -> None:
     """Typed Parquet written by DuckDB: passthrough columns as text, result columns typed."""
-    types = {c: RESULT_TYPES.get(c, "VARCHAR") for c in columns}
+    types = {c: result.get(c, "VARCHAR") for c in columns}
     with tempfile.TemporaryDirectory(dir=out.parent) as folder:
         lines = Path(folder) / "rows.jsonl"
         with lines.open("w", encoding="utf-8") as handle:
             for row in rows:
                 record = {c: row.get(c) for c in columns}
-                if record["updated_at"] is not None:
-                    record["updated_at"] = record["updated_at"].isoformat()
+                for stamp in ("updated_at", "override_at"):
+                    value = record.get(stamp)
+                    if value is not None:
+                        record[stamp] = value.isoformat()
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         spec = "{" + ", ".join(f"{_sql_text(c)}: {_sql_text(t)}" for c, t in types.items()) + "}"
         with replacing(out) as tmp, duckdb.connect() as conn:

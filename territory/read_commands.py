@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from typing import Any
 
+from domain.accounts import OWNER_COLUMNS
 from domain.costs import per_thousand
+from domain.verdicts import override_note
 from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
-from territory.console import EXIT_OK, READ_LOCK_WAIT, print_table, text, write_csv
+from territory.console import EXIT_OK, READ_LOCK_WAIT, CliError, print_table, text, write_csv
 
 
 def reader() -> TerritoryStore:
@@ -21,26 +24,49 @@ def reader() -> TerritoryStore:
 
 def cmd_results(args: argparse.Namespace) -> int:
     with reader() as store:
-        rows = [_public(r) for r in store.latest_results(territory=args.territory, tier=args.tier)]
+        owner = owner_for(store, args.territory, args.by)
+        found = store.effective_results(territory=args.territory, tier=args.tier, owner=owner)
+    rows = [_public(r) for r in found]
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
     elif args.format == "csv":
         write_csv(rows)
     else:
+        for row, result in zip(rows, found, strict=True):
+            row["override"] = override_note(result, reason=False)
+            if owner:
+                row["owner"] = result.get("owner")
+        head = ["owner", "owner_rank", "rank", "territory"] if owner else ["rank", "territory"]
         print_table(
             rows,
             [
-                "territory",
+                *head,
                 "company",
                 "domain",
                 "tier",
                 "score",
                 "confidence",
                 "status",
+                "override",
                 "top_signal",
             ],
         )
     return EXIT_OK
+
+
+def owner_for(store: TerritoryStore, territory: str | None, by: str) -> str | None:
+    """The owner column to rank by with `--by owner` (None for `--by territory`); a clear
+    error when the territory's input had no owner column."""
+    if by != "owner":
+        return None
+    column = store.owner_column(territory)
+    if column is None:
+        where = f"territory {territory!r}" if territory else "no territory"
+        raise CliError(
+            f"--by owner: {where} has no owner column in its input "
+            f"(one of {', '.join(OWNER_COLUMNS)})"
+        )
+    return column
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -105,9 +131,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
 
 
 def public_result(r: dict[str, Any]) -> dict[str, Any]:
-    """A stored result as users see it (no passthrough columns, never a secret)."""
+    """A stored result as users see it (no passthrough columns, never a secret): the verdict
+    in force (a reviewer's override first), its rank, and the model's own verdict."""
     signals = r.get("signals") or []
-    return {
+    ranks = {"rank": r.get("rank")}
+    if "owner_rank" in r:
+        ranks["owner_rank"] = r["owner_rank"]
+    return ranks | {
         "territory": r["territory"],
         "company": r["company"],
         "domain": r["domain"],
@@ -127,12 +157,25 @@ def public_result(r: dict[str, Any]) -> dict[str, Any]:
         "cost_usd": r.get("cost_usd"),
         "run_id": r["run_id"],
         "updated_at": r["updated_at"],
+        "overridden": bool(r.get("overridden")),
+        "model_tier": r.get("model_tier", r["tier"]),
+        "model_score": r.get("model_score", r["score"]),
+        "model_confidence": r.get("model_confidence", r["confidence"]),
+        "override_by": r.get("override_by"),
+        "override_reason": r.get("override_reason"),
+        "override_at": r.get("override_at"),
+        "override_disputed": bool(r.get("override_disputed")),
     }
 
 
-def passthrough(r: dict[str, Any], taken: dict[str, Any]) -> dict[str, Any]:
-    """The input's other columns, under their own names (`meta_` only if a name is taken)."""
-    return {(f"meta_{k}" if k in taken else k): v for k, v in (r.get("metadata") or {}).items()}
+def passthrough(r: dict[str, Any], taken: Iterable[str]) -> dict[str, Any]:
+    """The input's other columns, under their own names (`meta_` only if a name is taken, in
+    any case: spreadsheets and CRMs take `Tier` and `tier` for one column)."""
+    folded = {name.casefold() for name in taken}
+    return {
+        (f"meta_{k}" if k.casefold() in folded else k): v
+        for k, v in (r.get("metadata") or {}).items()
+    }
 
 
 def _public(r: dict[str, Any]) -> dict[str, Any]:

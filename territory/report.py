@@ -25,12 +25,16 @@ from domain.entities import host_of
 from domain.models import TIERS, UNTIERED
 from territory.console import EXIT_OK, CliError
 from territory.files import replacing
-from territory.read_commands import reader
+from territory.read_commands import owner_for, reader
 from territory.report_parts import (
+    clip,
     esc,
     figure,
     legend,
+    override_facts,
     render_changes,
+    render_override,
+    run_facts,
     score_histogram,
     tier_chart,
     unscored,
@@ -54,7 +58,8 @@ _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the territory's HTML report to OUT.html."""
     with reader() as store:
-        results = store.latest_results(territory=args.territory)
+        owner = owner_for(store, args.territory, getattr(args, "by", "territory"))
+        results = store.effective_results(territory=args.territory, owner=owner)
         runs = store.runs(limit=RUNS_SCANNED)
         mine = [r for r in runs if r["territory"] == args.territory]
         if not results:
@@ -155,7 +160,8 @@ def render_header(
     if model:
         details.append(f"model <code>{esc(model)}</code>")
     if run:
-        details.extend(_run_counts(run))
+        details.extend(run_facts(run))
+    details.extend(override_facts(results))
     tiles = [("Companies", len(results), "all")]
     tiles += [(t, counts[t], t) for t in TIERS]
     tiles += [(key.capitalize(), counts[key], key) for key in unscored(counts)]
@@ -172,63 +178,32 @@ def render_header(
     )
 
 
-def _run_counts(run: dict[str, Any]) -> list[str]:
-    """What the run itself did: companies, failures, tokens and, when stored, its cost."""
-    facts = []
-    if run.get("n_companies") is not None:
-        parts = [f"{run['n_companies']:,} companies in the run"]
-        for key, label in (
-            ("n_failed", "failed"),
-            ("n_ambiguous", "ambiguous"),
-            ("n_skipped", "skipped"),
-        ):
-            if run.get(key):
-                parts.append(f"{run[key]:,} {label}")
-        facts.append(", ".join(parts))
-    tokens = [run.get("prompt_tokens"), run.get("completion_tokens")]
-    if any(tokens):
-        facts.append(f"{tokens[0] or 0:,} prompt + {tokens[1] or 0:,} completion tokens")
-    # Cost columns are newer than some databases: show those that are there, need none.
-    if isinstance(run.get("cost_usd"), int | float):
-        cost = f"cost ${run['cost_usd']:,.2f}"
-        parts = [
-            f"{label} ${run[key]:,.2f}"
-            for key, label in (("tavily_cost_usd", "Tavily"), ("llm_cost_usd", "LLM"))
-            if isinstance(run.get(key), int | float)
-        ]
-        if parts:
-            cost += f" ({', '.join(parts)})"
-        if run.get("cost_complete") is False:
-            cost += ", at least: a model had no price"
-        if run.get("tokens_estimated"):
-            cost += ", tokens partly estimated"
-        facts.append(cost)
-    if isinstance(run.get("tavily_credits"), int | float) and run["tavily_credits"]:
-        facts.append(f"{run['tavily_credits']:,g} Tavily credits")
-    if isinstance(run.get("max_cost_usd"), int | float):
-        facts.append(f"cost cap ${run['max_cost_usd']:,.2f}")
-    return facts
-
-
 def render_table(results: list[dict[str, Any]], counts: Counter[str]) -> str:
-    """The companies, one compact row each, with the filter controls above."""
+    """The companies, one compact row each, with the filter controls above. Rows arrive in
+    rank order (by owner, then rank in the owner's book, when ranked per owner)."""
     extra = metadata_columns(results)
-    columns = [
-        ("Company", "text"),
-        ("Tier", "tier"),
-        ("Score", "num"),
-        ("Confidence", "conf"),
-        ("Status", "text"),
-        ("Top signals", ""),
-    ] + [(key, "text") for key in extra]
+    by_owner = any("owner_rank" in r for r in results)
+    columns = (
+        [("Rank", "rank")]
+        + ([("Owner rank", "rank")] if by_owner else [])
+        + [
+            ("Company", "text"),
+            ("Tier", "tier"),
+            ("Score", "num"),
+            ("Confidence", "conf"),
+            ("Status", "text"),
+            ("Top signals", ""),
+        ]
+        + [(key, "text") for key in extra]
+    )
     heads = []
     for label, kind in columns:
         if not kind:
             heads.append(f'<th class="sig">{esc(label)}</th>')
             continue
-        # The rows arrive best score first: the score column starts out sorted that way.
-        order = "descending" if label == "Score" and kind == "num" else "none"
-        css = ' class="num"' if kind == "num" else ""
+        # The rows arrive best rank first: the rank column starts out sorted that way.
+        order = "ascending" if label == "Rank" and not by_owner else "none"
+        css = ' class="num"' if kind in ("num", "rank") else ""
         heads.append(
             f'<th data-sort="{kind}" aria-sort="{order}"{css}>'
             f'<button type="button">{esc(label)}<i></i></button></th>'
@@ -250,7 +225,10 @@ def render_table(results: list[dict[str, Any]], counts: Counter[str]) -> str:
         f'<span id="count" aria-live="polite">{total} of {total} companies</span></div>'
         f'<table id="companies" data-page="{PAGE_ROWS}"><thead><tr>{"".join(heads)}</tr>'
         "</thead><tbody>"
-        + "".join(render_row(row, extra, hidden=i >= PAGE_ROWS) for i, row in enumerate(results))
+        + "".join(
+            render_row(row, extra, hidden=i >= PAGE_ROWS, by_owner=by_owner)
+            for i, row in enumerate(results)
+        )
         + "</tbody></table>"
         f'<div id="more"{"" if len(results) > PAGE_ROWS else " hidden"}><span>'
         f"Showing the first {min(len(results), PAGE_ROWS):,}; "
@@ -269,30 +247,36 @@ def metadata_columns(results: Iterable[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def render_row(row: dict[str, Any], extra: list[str], hidden: bool = False) -> str:
+def render_row(
+    row: dict[str, Any], extra: list[str], hidden: bool = False, by_owner: bool = False
+) -> str:
     """One company as a table row (kept compact: a territory can hold 10,000 of them)."""
     key = _tier_key(row)
     status = row.get("status") or ""
     if status == "ok":
         status_cell = "<td>ok</td>"
     else:
-        error = _clip(row.get("error") or "", ERROR_CHARS)
+        error = clip(row.get("error") or "", ERROR_CHARS)
         status_cell = f'<td class="bad"><b>{esc(status)}</b><div>{esc(error)}</div></td>'
     tier = row.get("tier")
     score = row.get("score")
     domain = row.get("domain")
     metadata = row.get("metadata") or {}
+    ranks = [row.get("rank")] + ([row.get("owner_rank")] if by_owner else [])
     return (
         f'<tr data-t="{esc(key)}"{" hidden" if hidden else ""}>'
-        f'<td><bdi class="co">{esc(row.get("company"))}</bdi>'
+        + "".join(f'<td class="num rk">{"—" if r is None else esc(r)}</td>' for r in ranks)
+        + f'<td class="cn"><bdi class="co">{esc(row.get("company"))}</bdi>'
         + (f'<div class="dom">{esc(domain)}</div>' if domain else "")
         + "</td>"
-        + (f'<td><b class="t {tier}">{tier}</b></td>' if tier in TIERS else "<td>—</td>")
+        + (f'<td><b class="t {tier}">{tier}</b>' if tier in TIERS else "<td>—")
+        + render_override(row)
+        + "</td>"
         + f'<td class="num">{esc(score) if score is not None else "—"}</td>'
         + f"<td>{esc(row.get('confidence') or '—')}</td>"
         + status_cell
         + f'<td class="sig">{render_signals(row.get("signals") or [])}</td>'
-        + "".join(f"<td>{esc(metadata.get(k, ''))}</td>" for k in extra)
+        + "".join(f'<td class="meta">{esc(metadata.get(k, ""))}</td>' for k in extra)
         + "</tr>"
     )
 
@@ -305,7 +289,7 @@ def render_signals(signals: list[dict[str, Any]]) -> str:
     for signal in signals[:MAX_SIGNALS]:
         if not isinstance(signal, dict):
             continue
-        excerpt = esc(_clip(" ".join(str(signal.get("excerpt") or "").split()), EXCERPT_CHARS))
+        excerpt = esc(clip(" ".join(str(signal.get("excerpt") or "").split()), EXCERPT_CHARS))
         url = safe_url(signal.get("url"))
         published = str(signal.get("published") or "")
         source = ", ".join(x for x in (host_of(url) if url else "", published) if x)
@@ -318,7 +302,7 @@ def render_signals(signals: list[dict[str, Any]]) -> str:
             # Not a web address (javascript:, data:, a bare word): shown, never clickable.
             where = str(signal.get("url") or "")
             quote = excerpt + (
-                f' <span class="src">{esc(_clip(where, 120))}</span>' if where else ""
+                f' <span class="src">{esc(clip(where, 120))}</span>' if where else ""
             )
         items.append(
             f'<li><span class="k">{esc(signal.get("kind") or "signal")}</span> {quote}'
@@ -345,7 +329,8 @@ def safe_url(url: Any) -> str | None:
 
 
 def _tier_key(row: dict[str, Any]) -> str:
-    if row.get("status") == "ok" and row.get("tier") in TIERS:
+    """The tier a row counts under (an override's too), else its status."""
+    if row.get("tier") in TIERS and (row.get("status") == "ok" or row.get("overridden")):
         return str(row["tier"])
     return str(row.get("status") or "failed")
 
@@ -379,11 +364,6 @@ def _duration(start: Any, end: Any) -> str:
     if minutes < 60:
         return f"{minutes}m {seconds:02d}s"
     return f"{minutes // 60}h {minutes % 60:02d}m"
-
-
-def _clip(text: str, limit: int) -> str:
-    text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _policy() -> str:

@@ -1,4 +1,5 @@
-"""The report's pictures and lists: the tier chart, the score histogram, what changed.
+"""The report's pictures and lists: the tier chart, the score histogram, what changed, the
+override notes.
 
 Every value goes through `esc` (HTML-escaped, unprintables dropped) before it reaches the page.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from domain.changes import Change
 from domain.models import TIERS, UNTIERED
+from domain.verdicts import override_note
 
 COLOURS = {
     "HOT": "#d9480f",
@@ -206,3 +208,67 @@ def _axis(peak: int) -> tuple[int, int]:
 def esc(value: Any) -> str:
     """Text or attribute content, escaped (quotes too) and without unprintable characters."""
     return html.escape(_UNPRINTABLE.sub("", "" if value is None else str(value)), quote=True)
+
+
+def override_facts(results: list[dict[str, Any]]) -> list[str]:
+    """How many verdicts reviewers set, and how many of those the model disputes."""
+    overridden = sum(bool(r.get("overridden")) for r in results)
+    if not overridden:
+        return []
+    disputed = sum(bool(r.get("override_disputed")) for r in results)
+    return [
+        f"{overridden:,} tier{'s' if overridden > 1 else ''} set by reviewers"
+        + (f" ({disputed:,} disputed by the model)" if disputed else "")
+    ]
+
+
+def render_override(row: dict[str, Any]) -> str:
+    """Under an overridden tier: who set it and why, and what the model says if it differs."""
+    note = override_note(row)
+    if not note:
+        return ""
+    css = "ov disputed" if row.get("override_disputed") else "ov"
+    return f'<div class="{css}">{esc(clip("override " + note, 200))}</div>'
+
+
+def clip(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def run_facts(run: dict[str, Any]) -> list[str]:
+    """What the run itself did: companies, failures, tokens and, when stored, its cost."""
+    facts = []
+    if run.get("n_companies") is not None:
+        parts = [f"{run['n_companies']:,} companies in the run"]
+        for key, label in (
+            ("n_failed", "failed"),
+            ("n_ambiguous", "ambiguous"),
+            ("n_skipped", "skipped"),
+        ):
+            if run.get(key):
+                parts.append(f"{run[key]:,} {label}")
+        facts.append(", ".join(parts))
+    tokens = [run.get("prompt_tokens"), run.get("completion_tokens")]
+    if any(tokens):
+        facts.append(f"{tokens[0] or 0:,} prompt + {tokens[1] or 0:,} completion tokens")
+    # Cost columns are newer than some databases: show those that are there, need none.
+    if isinstance(run.get("cost_usd"), int | float):
+        cost = f"cost ${run['cost_usd']:,.2f}"
+        parts = [
+            f"{label} ${run[key]:,.2f}"
+            for key, label in (("tavily_cost_usd", "Tavily"), ("llm_cost_usd", "LLM"))
+            if isinstance(run.get(key), int | float)
+        ]
+        if parts:
+            cost += f" ({', '.join(parts)})"
+        if run.get("cost_complete") is False:
+            cost += ", at least: a model had no price"
+        if run.get("tokens_estimated"):
+            cost += ", tokens partly estimated"
+        facts.append(cost)
+    if isinstance(run.get("tavily_credits"), int | float) and run["tavily_credits"]:
+        facts.append(f"{run['tavily_credits']:,g} Tavily credits")
+    if isinstance(run.get("max_cost_usd"), int | float):
+        facts.append(f"cost cap ${run['max_cost_usd']:,.2f}")
+    return facts

@@ -138,9 +138,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 evaluation.listing(store) if args.list else evaluation.compare(store, args.compare)
             )
         return EXIT_OK
-    if not args.golden_csv:
-        raise CliError("give a golden CSV (company, expected tier, optional domain), or --compare")
-    golden = evaluation.read_golden(args.golden_csv)  # bad input fails here, before any work
+    golden = _golden_set(args)  # bad input fails here, before any work
     with ExitStack() as stack:
         settings = _prepare(stack, args.simulate)
         overrides = _rubric_overrides(args, settings)
@@ -152,7 +150,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             ) as store:
                 rescore = set(golden.expected) <= set(store.search_refs(territory))
         print(
-            f"eval {golden.path.name}: {len(golden.accounts)} companies, "
+            f"eval {golden.name}: {len(golden.accounts)} companies, "
             + ("re-scored from stored searches" if rescore else "researched"),
             file=sys.stderr,
         )
@@ -168,6 +166,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
             eval_id = evaluation.save(store, golden, run, items, metrics, model)
         print(evaluation.report(eval_id, golden, run, metrics, model))
     return EXIT_OK
+
+
+def _golden_set(args: argparse.Namespace) -> Any:
+    """The labels to score: the golden CSV's, reviewers' overrides (--with-overrides), or both
+    (the overrides win)."""
+    from territory import evaluation
+
+    if args.territory and not args.with_overrides:
+        raise CliError("--territory goes with --with-overrides (whose overrides are labels)")
+    if not args.golden_csv and not args.with_overrides:
+        raise CliError(
+            "give a golden CSV (company, expected tier, optional domain), --with-overrides "
+            "--territory NAME, or --compare"
+        )
+    golden = evaluation.read_golden(args.golden_csv) if args.golden_csv else None
+    if not args.with_overrides:
+        return golden
+    source = args.territory or (golden.territory if golden else None)
+    if source is None:
+        raise CliError("--with-overrides without a golden CSV needs --territory")
+    labels = []
+    if golden is None or load_settings().territory_db.exists():
+        with reader() as store:
+            labels = store.override_labels(source)
+    if not labels and golden is None:
+        raise CliError(f"no overrides in territory {source!r} to use as labels")
+    return evaluation.with_overrides(golden, labels, source)
 
 
 def _prepare(stack: ExitStack, simulate: bool):
@@ -250,6 +275,11 @@ def _print_summary(s: dict[str, Any]) -> None:
         + (f": {s['message']}" if s.get("message") else "")
         + f"\nsee: territory results --territory {quote(s['territory'])}"
     )
+    if s.get("n_overrides_disputed"):
+        print(
+            f"{s['n_overrides_disputed']} reviewers' overrides kept that this run's verdicts "
+            "dispute (the `override` column of results)"
+        )
     if s.get("changes"):
         print(f"\n{s['n_changed']} changed since the last run, most important first:")
         for line in s["changes"][:5]:

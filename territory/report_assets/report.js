@@ -25,7 +25,7 @@
     var first = cell && cell.firstChild;
     var text = first ? first.textContent.trim() : "";
     if (!text || text === "\u2014") { return null; }
-    if (kind === "num") { var n = parseFloat(text); return isNaN(n) ? null : n; }
+    if (kind === "num" || kind === "rank") { var n = parseFloat(text); return isNaN(n) ? null : n; }
     if (kind === "conf") { return RANK.conf[text] || null; }
     return text;
   }
@@ -57,7 +57,7 @@
     th.querySelector("button").addEventListener("click", function () {
       var now = th.getAttribute("aria-sort");
       var dir = now === "descending" ? "ascending" : now === "ascending" ? "descending"
-        : (kind === "text" ? "ascending" : "descending");
+        : (kind === "text" || kind === "rank" ? "ascending" : "descending");
       sortBy(col, kind, dir);
     });
   });

@@ -245,7 +245,7 @@ def test_counts_charts_and_filters_add_up():
     assert "12,000 prompt + 900 completion tokens" in page
     # CRM columns: the union across rows, in order of appearance.
     heads = [a for t, a in tags(page) if t == "th"]
-    assert len(heads) == 6 + 3  # owner, crm_id, region
+    assert len(heads) == 7 + 3  # rank, ...; owner, crm_id, region
     assert '<button type="button">region<i></i>' in page
     assert "search failed: Tavily HTTP 500" in page
 
@@ -295,7 +295,7 @@ def test_ten_thousand_companies_stay_a_usable_file():
     assert page.count("<tr data-t=") == 10_000
     assert len(page.encode()) < 15_000_000  # under 1 KB a company, signals included
     # Only the first rows are laid out when it opens; the rest wait behind "Show more".
-    assert page.count(" hidden><td>") == 10_000 - PAGE_ROWS
+    assert page.count(' hidden><td class="num rk">') == 10_000 - PAGE_ROWS
     assert f"Showing the first {PAGE_ROWS}; {10_000 - PAGE_ROWS:,} more." in page
 
 
@@ -471,7 +471,7 @@ def open_page(browser, path, viewport=None):
 
 def visible_scores(page):
     return page.eval_on_selector_all(
-        "#companies tbody tr:not([hidden]) td:nth-child(3)",
+        "#companies tbody tr:not([hidden]) td:nth-child(4)",
         "cells => cells.map(c => c.textContent)",
     )
 
@@ -517,12 +517,20 @@ def test_the_report_in_headless_chromium(browser, tmp_path, monkeypatch):
     hot = page.locator('svg.chart rect.bar[data-key="HOT"]').first.bounding_box()
     assert hot["width"] > 20 and hot["height"] > 10
 
-    # Sorting by score: the page opens best first; the header flips it, then back.
+    # The page opens in rank order, the unranked (failed) last.
+    rank_head = page.locator("th", has_text="Rank")
+    assert rank_head.get_attribute("aria-sort") == "ascending"
+    ranks = page.eval_on_selector_all(
+        "#companies tbody tr td:first-child", "cells => cells.map(c => c.textContent)"
+    )
+    assert ranks == [str(i) for i in range(1, 40)] + ["—"]
+    # Sorting by score: the header sorts best first, flips it, then back.
     scores = [int(s) for s in visible_scores(page) if s != "—"]
-    assert scores == sorted(scores, reverse=True)
     score_head = page.locator("th", has_text="Score")
+    score_head.locator("button").click()
     assert score_head.get_attribute("aria-sort") == "descending"
-    top = scores[0]
+    assert [int(s) for s in visible_scores(page) if s != "—"] == sorted(scores, reverse=True)
+    top = max(scores)
     score_head.locator("button").click()
     assert score_head.get_attribute("aria-sort") == "ascending"
     after = visible_scores(page)
@@ -593,7 +601,10 @@ def test_ten_thousand_companies_open_sort_and_filter(browser, tmp_path):
     shown = page.locator("#companies tbody tr:not([hidden])")
     assert page.locator("#companies tbody tr").count() == 10_000
     assert shown.count() == PAGE_ROWS and count_text(page) == "10,000 of 10,000 companies"
-    page.locator("th", has_text="Score").locator("button").click()
+    score_button = page.locator("th", has_text="Score").locator("button")
+    score_button.click()  # best first
+    assert int(visible_scores(page)[0]) == max(r["score"] or 0 for r in results)
+    score_button.click()  # then lowest first
     lowest = min(r["score"] for r in results if r["score"] is not None)
     scores = [int(s) for s in visible_scores(page)]
     assert len(scores) == PAGE_ROWS and scores[0] == lowest and scores == sorted(scores)

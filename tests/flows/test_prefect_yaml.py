@@ -25,9 +25,20 @@ def test_the_deployments_exist_with_a_timezone_schedule():
 
 def test_entrypoints_import_and_parameters_validate():
     for d in deployments():
+        if d["name"] == "apply-review":
+            continue  # another flow: see the next test
         module, _, name = d["entrypoint"].partition(":")
         flow = getattr(importlib.import_module(module.removesuffix(".py").replace("/", ".")), name)
         assert flow.name == "territory-research"
         ResearchRequest(**d["parameters"]["request"])
         assert set(d["parameters"]) == {"request"}
         assert (ROOT / d["parameters"]["request"].get("companies_csv", "prefect.yaml")).exists()
+
+
+def test_the_apply_review_deployment_runs_the_review_flow():
+    (d,) = [d for d in deployments() if d["name"] == "apply-review"]
+    module, _, name = d["entrypoint"].partition(":")
+    flow = getattr(importlib.import_module(module.removesuffix(".py").replace("/", ".")), name)
+    assert flow.name == "apply-review"
+    flow.validate_parameters(d["parameters"])  # every parameter is one the flow takes
+    assert set(d["parameters"]) == {"review_csv"}

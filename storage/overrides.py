@@ -1,0 +1,189 @@
+"""Overrides: reviewers' verdicts, kept beside the model's; and the results as they count (the
+`effective_results` view: override first, ranked within the territory and each owner's book).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from domain.accounts import owner_column
+from domain.review import OverrideRequest
+from storage.effective import RANK_ORDER
+from storage.errors import StoreError
+from storage.sql import Session, connected, dicts, insert_rows, transaction, utcnow
+
+OVERRIDE_COLUMNS = (
+    "override_id", "territory", "company_key", "company", "action", "tier", "score", "reason",
+    "set_by", "created_at", "source", "model_status", "model_tier", "model_score",
+    "model_confidence", "model_run_id",
+)  # fmt: skip
+
+
+class OverridesMixin(Session):
+    """The `overrides` table and the `effective_results` view."""
+
+    @connected
+    def save_overrides(
+        self, territory: str, requests: list[OverrideRequest], source: str
+    ) -> list[dict[str, Any]]:
+        """Record overrides (and clears) of companies of `territory`, with the model's verdict
+        at the time; all or none. A company not in the territory is a StoreError naming it.
+        Returns the rows stored; a clear of a company with no override in force stores nothing.
+        """
+        found = dicts(
+            self.conn.execute(
+                "SELECT company_key, company, status, model_tier, model_score, "
+                "model_confidence, run_id, overridden FROM effective_results "
+                "WHERE territory = ? AND (company_key IN (SELECT unnest(?::VARCHAR[])) "
+                "OR lower(company) IN (SELECT unnest(?::VARCHAR[])))",
+                [territory, [r.key for r in requests], [r.company.lower() for r in requests]],
+            )
+        )
+        # By key (the name as normalised when stored), else by the name in any case.
+        by_key = {row["company_key"]: row for row in found}
+        by_name = {row["company"].lower(): row for row in found}
+        for request in requests:
+            if request.key not in by_key and request.company.lower() not in by_name:
+                where = f"{request.where}: " if request.where else ""
+                raise StoreError(
+                    f"{where}no company {request.company!r} in territory {territory!r}"
+                )
+        now, rows = utcnow(), []
+        for request in requests:
+            model = by_key.get(request.key) or by_name[request.company.lower()]
+            if request.action == "clear" and not model["overridden"]:
+                continue
+            model["overridden"] = request.action == "set"  # a set then a clear in one batch
+            rows.append(_override_row(territory, request, model, source, now))
+        with transaction(self.conn):
+            insert_rows(self.conn, f"INSERT INTO overrides ({', '.join(OVERRIDE_COLUMNS)})", rows)
+        return [dict(zip(OVERRIDE_COLUMNS, row, strict=True)) for row in rows]
+
+    @connected
+    def override_history(self, territory: str, company_key: str | None = None) -> list[dict]:
+        """Every override row of a territory (or one company), oldest first."""
+        return dicts(
+            self.conn.execute(
+                "SELECT * EXCLUDE (seq) FROM overrides WHERE territory = ? "
+                "AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY seq",
+                [territory, company_key, company_key],
+            )
+        )
+
+    @connected
+    def effective_results(
+        self,
+        territory: str | None = None,
+        tier: str | None = None,
+        company_key: str | None = None,
+        owner: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Each company's latest result with the verdict in force, best rank first (companies
+        without a tier last, by name). `tier` filters on the effective tier.
+
+        With `owner` (a passthrough column, see `owner_column`), each row also has `owner` (its
+        value, None when empty) and `owner_rank` (1 = the best account of that owner's book in
+        the territory; None without an owner or a tier), ordered by owner then owner_rank.
+        """
+        inner = "SELECT * FROM effective_results WHERE (?::VARCHAR IS NULL OR territory = ?)"
+        args: list[Any] = [territory, territory]
+        order = "territory, rank NULLS LAST, company, company_key"
+        if owner is not None:
+            inner = (
+                "SELECT *, CASE WHEN rank IS NOT NULL AND owner IS NOT NULL THEN row_number() "
+                "OVER (PARTITION BY territory, owner, rank IS NOT NULL ORDER BY rank) END "
+                "AS owner_rank FROM (SELECT *, nullif(trim(json_extract_string(metadata, ?)), "
+                f"'') AS owner FROM ({inner}))"
+            )
+            args = [owner, *args]
+            order = "territory, owner NULLS LAST, owner_rank NULLS LAST, company, company_key"
+        sql = (
+            f"SELECT * FROM ({inner}) WHERE (?::VARCHAR IS NULL OR tier = ?) "
+            f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {order}"
+        )
+        return dicts(self.conn.execute(sql, [*args, tier, tier, company_key, company_key]))
+
+    @connected
+    def owner_column(self, territory: str | None = None) -> str | None:
+        """The passthrough column naming each account's owner (owner, account_owner,
+        owner_name or rep, in any case), or None if the territory's input had none."""
+        keys = self.conn.execute(
+            "SELECT DISTINCT unnest(json_keys(metadata)) FROM company_results "
+            "WHERE (?::VARCHAR IS NULL OR territory = ?) AND metadata IS NOT NULL",
+            [territory, territory],
+        ).fetchall()
+        return owner_column(sorted(k for (k,) in keys))
+
+    @connected
+    def disputed_overrides(self, territory: str, run_id: str | None = None) -> list[dict]:
+        """Overrides in force that the model's latest verdict disagrees with (with `run_id`:
+        only where that run gave the verdict), best rank first."""
+        return dicts(
+            self.conn.execute(
+                "SELECT company_key, company, tier, override_by, override_reason, override_at, "
+                "override_model_tier, model_tier, model_score, model_confidence, run_id, rank "
+                "FROM effective_results WHERE territory = ? AND override_disputed "
+                f"AND (?::VARCHAR IS NULL OR run_id = ?) ORDER BY {RANK_ORDER}",
+                [territory, run_id, run_id],
+            )
+        )
+
+    @connected
+    def override_counts(self, territory: str, run_id: str) -> dict[str, int]:
+        """For a run's summary: overrides in force in the territory, and those the run's own
+        verdicts now dispute."""
+        found = self.conn.execute(
+            "SELECT count(*) FILTER (overridden), "
+            "count(*) FILTER (override_disputed AND run_id = ?) "
+            "FROM effective_results WHERE territory = ?",
+            [run_id, territory],
+        ).fetchone()
+        n, disputed = found if found else (0, 0)
+        return {"n_overrides": int(n), "n_overrides_disputed": int(disputed)}
+
+    @connected
+    def override_labels(self, territory: str) -> list[dict[str, Any]]:
+        """The tiers reviewers set in a territory (overrides in force), as golden labels:
+        company_key, company, domain, tier."""
+        return dicts(
+            self.conn.execute(
+                "SELECT company_key, company, domain, override_tier AS tier "
+                "FROM effective_results WHERE territory = ? AND overridden ORDER BY company",
+                [territory],
+            )
+        )
+
+    @connected
+    def territory_names(self) -> list[str]:
+        """Territories with stored results."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT territory FROM company_results ORDER BY 1"
+        ).fetchall()
+        return [t for (t,) in rows]
+
+
+def _override_row(
+    territory: str, request: OverrideRequest, model: dict[str, Any], source: str, now: Any
+) -> list[Any]:
+    """One override as the values of OVERRIDE_COLUMNS, in their order."""
+    setting = request.action == "set"
+    values = {
+        "override_id": str(uuid.uuid4()),
+        "territory": territory,
+        "company_key": model["company_key"],
+        "company": model["company"],
+        "action": request.action,
+        "tier": request.tier if setting else None,
+        "score": request.score if setting else None,
+        "reason": request.reason,
+        "set_by": request.by,
+        "created_at": now,
+        "source": source,
+        "model_status": model["status"],
+        "model_tier": model["model_tier"],
+        "model_score": model["model_score"],
+        "model_confidence": model["model_confidence"],
+        "model_run_id": model["run_id"],
+    }
+    return [values[c] for c in OVERRIDE_COLUMNS]
