@@ -92,8 +92,8 @@ class SearchesMixin(Session):
 
     @connected
     def standings(self, territory: str, requests: list[SearchRequest]) -> dict[str, Standing]:
-        """Per company of `requests`: its latest result in the territory (status, verdict,
-        rubric, model, the search it was judged on) and the newest stored search for its
+        """Per company of `requests`: its latest result in the territory (status, the verdict
+        in force (an override first), rubric, model, the search it was judged on) and the newest stored search for its
         request, whatever its age: what the refresh rule decides on (domain/refresh.py)."""
         if not requests:
             return {}
@@ -108,7 +108,8 @@ class SearchesMixin(Session):
             SELECT w.company_key, r.status, r.tier, r.confidence, r.rubric, r.model,
                    r.search_key, r.search_fetched_at, n.fetched_at
             FROM wanted w
-            LEFT JOIN company_results r ON r.territory = ? AND r.company_key = w.company_key
+            -- the verdict in force: a reviewer's override of the tier paces its refresh too
+            LEFT JOIN effective_results r ON r.territory = ? AND r.company_key = w.company_key
             LEFT JOIN newest n ON n.search_key = w.search_key
             """,
             [[r.company_key for r in requests], [r.cache_key for r in requests], territory],

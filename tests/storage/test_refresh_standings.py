@@ -78,3 +78,18 @@ def test_cached_searches_take_a_freshness_threshold_per_company(tmp_path):
         assert found["acme"].request == reqs[0]  # the request as asked, its name included
         # One time for every company works too.
         assert set(store.cached_searches(reqs, NOW - 11 * DAY)) == {"acme", "globex"}
+
+
+def test_an_override_paces_the_refresh_by_the_tier_in_force(tmp_path):
+    from domain.review import OverrideRequest
+
+    acme = searched("acme", 3)
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.save_searches([acme])
+        run = store.start_run("emea", "full", {}, None, 1, 0, 1)
+        store.save_results(run, "emea", [verdict(acme, "COLD", "low")])
+        override = OverrideRequest("Acme", "set", tier="HOT", reason="met them", by="dana")
+        store.save_overrides("emea", [override], "cli")
+        found = store.standings("emea", [request("acme")])
+    # HOT, and a person looked: not the model's low-confidence COLD.
+    assert (found["acme"].tier, found["acme"].confidence) == ("HOT", "high")
