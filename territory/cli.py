@@ -1,5 +1,6 @@
 """The `territory` command line: run, rerun-failed, lookup, rescore, eval, results, runs,
-changes. Each command's work lives in territory/run_commands.py or read_commands.py."""
+changes, alerts. Each command's work lives in territory/run_commands.py, read_commands.py or
+alerts.py."""
 
 from __future__ import annotations
 
@@ -104,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     rescore.set_defaults(handler=cmd_rescore)
 
     _reading_commands(sub)
+    from territory.alerts import add_parser as add_alerts
+
+    add_alerts(sub)
     return parser
 
 
