@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.accounts import InputError
 from domain.errors import ConfigError
+from flows.alerts import send_run_alerts
 from flows.parameters import ResearchRequest
 from flows.reporting import publish_results
 from flows.research_run import run_chunks
@@ -67,12 +68,15 @@ def research_territory(request: ResearchRequest) -> Any:
         # Chunks already stored stay stored; the run row says how it ended.
         status = "cancelled" if _is_stop_signal(exc) else "failed"
         store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
+        # What it stored before the end may have moved: say so now, or no later run will.
+        send_run_alerts(store, run_id, logger)
         raise
     status = "stopped" if report.fatal else "completed"
     store.finish_run(run_id, status, report.fatal)
     summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
     summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept, disputed?
     changes = publish_results(store, run_id, summary)
+    send_run_alerts(store, run_id, logger, summary)
     logger.info(
         "run %s %s: %s ok, %s failed, %s not due (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,

@@ -136,6 +136,20 @@ class ResultsMixin(Session):
         sql += " ORDER BY territory, score DESC NULLS LAST, company"
         return dicts(self.conn.execute(sql, args))
 
+    @connected
+    def results_of(self, territory: str, company_keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The latest result of each of these companies of a territory, by company key."""
+        if not company_keys:
+            return {}
+        rows = dicts(
+            self.conn.execute(
+                f"SELECT {RESULT_COLUMNS} FROM company_results "
+                "WHERE territory = ? AND list_contains(?::VARCHAR[], company_key)",
+                [territory, company_keys],
+            )
+        )
+        return {r["company_key"]: r for r in rows}
+
 
 def _result_row(run_id: str, territory: str, r: CompanyResult, now: datetime) -> list[Any]:
     """One result as the values of RESULT_COLUMNS, in their order."""

@@ -93,8 +93,9 @@ class SearchesMixin(Session):
     @connected
     def standings(self, territory: str, requests: list[SearchRequest]) -> dict[str, Standing]:
         """Per company of `requests`: its latest result in the territory (status, the verdict
-        in force (an override first), rubric, model, the search it was judged on) and the newest stored search for its
-        request, whatever its age: what the refresh rule decides on (domain/refresh.py)."""
+        in force (an override first), rubric, model, the search it was judged on) and the
+        newest stored search for its request, whatever its age: what the refresh rule decides
+        on (domain/refresh.py)."""
         if not requests:
             return {}
         rows = self.conn.execute(

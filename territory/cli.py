@@ -1,6 +1,7 @@
 """The `territory` command line: run, rerun-failed, lookup, rescore, eval, results, runs,
-changes, export, report, override, review. Each command's work lives in
-territory/run_commands.py, read_commands.py, review_commands.py, export.py or report.py."""
+changes, export, report, override, review, alerts. Each command's work lives in
+territory/run_commands.py, read_commands.py, review_commands.py, alerts.py, export.py or
+report.py."""
 
 from __future__ import annotations
 
@@ -105,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     rescore.set_defaults(handler=cmd_rescore)
 
     _reading_commands(sub)
+    from territory.alerts import add_parser as add_alerts
+
+    add_alerts(sub)
     return parser
 
 

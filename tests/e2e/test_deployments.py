@@ -3,11 +3,8 @@ worker, deployment runs against the simulators; assertions on DuckDB, the Prefec
 reached the simulators. Run alone with `uv run pytest -m e2e`."""
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,55 +13,19 @@ import httpx
 import pytest
 
 from simulators.faults import FaultRule
+from tests.e2e.server import PREFECT, prefect_server
 from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
 
 # One group: the module's server (35 s to start) is built once, on one worker.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-deployments")]
 ROOT = Path(__file__).parent.parent.parent
-PREFECT = [sys.executable, "-m", "prefect"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def prefect_env(tmp_path_factory):
     """A real Prefect server on loopback, with the deployments of prefect.yaml applied."""
     home = tmp_path_factory.mktemp("prefect-e2e")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "TAVILY_", "LLM_"))}
-    env |= {
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # Large maps: record every task run (the default recorder drops events past 10k).
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
-        "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "200",
-    }
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen(
-        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-        cwd=home,
-    )
-    env["PREFECT_API_URL"] = api
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, (
-                home / "server.log"
-            ).read_text()[-3000:]
-            time.sleep(0.5)
+    with prefect_server(home) as (env, api):
         run = dict(env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
         created = subprocess.run(
             [*PREFECT, "work-pool", "create", "territory-process", "--type", "process"], **run
@@ -73,10 +34,6 @@ def prefect_env(tmp_path_factory):
         deployed = subprocess.run([*PREFECT, "--no-prompt", "deploy", "--all"], **run)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         yield env, api, home
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture

@@ -1,0 +1,120 @@
+"""Tier-change alerts: when a run ends, one Prefect event per company whose tier moved and one
+summary event of the run, for automations to turn into Slack or webhook messages (see
+automations/ and `territory alerts install`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from domain.alerts import (
+    MAX_MOVE_EVENTS,
+    RUN_COMPLETED,
+    TIER_CHANGED,
+    TierMove,
+    company_resource,
+    move_event_id,
+    move_payload,
+    run_resource,
+    summary_event_id,
+    summary_payload,
+    territory_related,
+    tier_moves,
+)
+from flows.events import EventSink, OutgoingEvent, PrefectEvents
+from storage.duckdb_store import TerritoryStore
+
+Pair = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+def read_tier_pairs(store: TerritoryStore, territory: str) -> list[Pair]:
+    """The tier alerts compare, per classified company: its latest result and the one before
+    (rows with company_key, company, tier, score, confidence, signals, run_id).
+
+    The one place that decides which tier counts: today the model's verdict. When overrides
+    exist, swap this call for one returning the effective tier (override first) in `tier` and
+    `score`, for the latest result and the one before alike; nothing else changes.
+    """
+    return store.result_pairs(territory)
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What a run's alerts said: moves found, tier-changed events sent, new companies."""
+
+    moves: int
+    sent: int
+    new: int
+
+
+def announce_run(
+    store: TerritoryStore,
+    run: dict[str, Any],
+    sink: EventSink,
+    flow_run: dict[str, str] | None = None,
+) -> Announced:
+    """Emit a tier-changed event per move this run made (most important first, at most
+    MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row."""
+    territory, run_id = run["territory"], run["run_id"]
+    with store.session():  # one brief hold of the file for both reads
+        moves, n_new = tier_moves(read_tier_pairs(store, territory), run_id)
+        details = store.results_of(territory, [m.key for m in moves])
+    # The pairs' tier and score win; the full row adds the domain, owner and reasoning.
+    moves = [TierMove({**details.get(m.key, {}), **m.current}, m.before) for m in moves]
+    payloads = [move_payload(m, territory, run_id) for m in moves]
+    related = [territory_related(territory)]
+    if flow_run:
+        related.append(
+            {
+                "prefect.resource.id": f"prefect.flow-run.{flow_run['id']}",
+                "prefect.resource.name": flow_run.get("name", ""),
+                "prefect.resource.role": "flow-run",
+            }
+        )
+    sent = payloads[:MAX_MOVE_EVENTS]
+    for payload in sent:
+        resource = company_resource(payload)
+        sink.emit(OutgoingEvent(TIER_CHANGED, resource, related, payload, move_event_id(payload)))
+    status = run["status"]
+    sink.emit(
+        OutgoingEvent(
+            RUN_COMPLETED,
+            run_resource(run),
+            related,
+            summary_payload(run, payloads, n_new, len(sent)),
+            summary_event_id(run_id, status),
+        )
+    )
+    return Announced(moves=len(payloads), sent=len(sent), new=n_new)
+
+
+def send_run_alerts(
+    store: TerritoryStore,
+    run_id: str,
+    logger: logging.Logger | logging.LoggerAdapter,
+    run: dict[str, Any] | None = None,
+) -> Announced | None:
+    """`announce_run` through Prefect's event API, for the flow run in progress (`run`: the
+    finished run's row, read when not given). Never raises: alerts that cannot be sent must
+    not fail a run whose results are stored."""
+    from prefect import runtime
+
+    flow_run = None
+    if runtime.flow_run.id:
+        flow_run = {"id": runtime.flow_run.id, "name": runtime.flow_run.name}
+    try:
+        told = announce_run(store, run or store.run(run_id), PrefectEvents(), flow_run)
+    except Exception as exc:  # reported, and the run's outcome stands
+        logger.warning("tier-change alerts not sent: %s: %s", type(exc).__name__, exc)
+        return None
+    more = f" (the first {told.sent} as events)" if told.sent < told.moves else ""
+    logger.info(
+        "alerts: %s tier move%s%s and the run's summary sent as Prefect events (%s, %s)",
+        told.moves,
+        "" if told.moves == 1 else "s",
+        more,
+        TIER_CHANGED,
+        RUN_COMPLETED,
+    )
+    return told
