@@ -15,7 +15,7 @@ from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
 NAME_COLUMNS = ("name", "company", "company_name")
 DOMAIN_COLUMNS = ("domain", "website")
 # A passthrough column naming the account's owner (for ranks per owner), first listed wins.
-OWNER_COLUMNS = ("owner", "account_owner", "owner_name", "rep")
+OWNER_COLUMNS = ("owner", "account_owner", "owner_name", "rep", "sales_rep")
 MAX_NAME_LENGTH = 300
 
 # "Company Name", "company-name" and "company_name" are all the same header to a person.

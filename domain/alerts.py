@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from domain.accounts import owner_column
 from domain.changes import TIER_RANK
 from domain.costs import cost_line
 
@@ -27,8 +28,6 @@ MAX_DIGEST_MOVES = 10  # moves listed per owner
 MAX_METADATA_COLUMNS = 30
 MAX_TEXT = 300  # characters of any one text in a payload
 NO_OWNER = "(no owner)"
-# The passthrough column that names an account's owner, first found wins (case-insensitive).
-OWNER_COLUMNS = ("owner", "account_owner", "account owner", "owner_name", "rep", "sales_rep")
 # Passthrough columns never copied into an event: a CSV can carry credentials by mistake.
 _SECRET_COLUMN = re.compile(r"api[ _-]?key|token|secret|passw|credential", re.IGNORECASE)
 
@@ -73,13 +72,10 @@ def tier_moves(
 
 
 def owner_of(metadata: dict[str, Any] | None) -> str:
-    """The account's owner from its passthrough columns, or NO_OWNER."""
-    by_name = {str(k).strip().lower(): v for k, v in (metadata or {}).items()}
-    for column in OWNER_COLUMNS:
-        value = one_line(by_name.get(column))
-        if value:
-            return value
-    return NO_OWNER
+    """The account's owner from its passthrough columns (see accounts.owner_column), or
+    NO_OWNER."""
+    column = owner_column(metadata or {})
+    return (one_line((metadata or {}).get(column)) if column else "") or NO_OWNER
 
 
 def one_line(text: Any, limit: int = MAX_TEXT) -> str:

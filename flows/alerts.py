@@ -22,6 +22,7 @@ from domain.alerts import (
     territory_related,
     tier_moves,
 )
+from domain.verdicts import effective_verdict
 from flows.events import EventSink, OutgoingEvent, PrefectEvents
 from storage.duckdb_store import TerritoryStore
 
@@ -29,14 +30,25 @@ Pair = tuple[dict[str, Any], dict[str, Any] | None]
 
 
 def read_tier_pairs(store: TerritoryStore, territory: str) -> list[Pair]:
-    """The tier alerts compare, per classified company: its latest result and the one before
-    (rows with company_key, company, tier, score, confidence, signals, run_id).
+    """The tiers alerts compare, per classified company: its latest result and the one before
+    (rows with company_key, company, tier, score, confidence, signals, run_id), each with the
+    verdict in force. The override in force now stands on both sides: a reviewer's own
+    override is no news to them, and a model moving under an override moves nothing a rep
+    acts on (the run's summary lists the overrides it now disputes)."""
+    in_force = store.overrides_in_force(territory)
+    return [
+        (_with_override(now, in_force.get(now["company_key"])), before and
+         _with_override(before, in_force.get(now["company_key"])))
+        for now, before in store.result_pairs(territory)
+    ]  # fmt: skip
 
-    The one place that decides which tier counts: today the model's verdict. When overrides
-    exist, swap this call for one returning the effective tier (override first) in `tier` and
-    `score`, for the latest result and the one before alike; nothing else changes.
-    """
-    return store.result_pairs(territory)
+
+def _with_override(row: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    """A classified result row with the override's tier and score in force, if there is one."""
+    if override is None:
+        return row
+    verdict = effective_verdict({**row, "status": "ok"}, override)
+    return {**row, "tier": verdict.tier, "score": verdict.score}
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,19 @@ class OverridesMixin(Session):
         )
 
     @connected
+    def overrides_in_force(self, territory: str) -> dict[str, dict[str, Any]]:
+        """The latest override row of each company of a territory whose override is in force
+        (action 'set'), by company key."""
+        rows = dicts(
+            self.conn.execute(
+                "SELECT * EXCLUDE (seq) FROM overrides WHERE territory = ? "
+                "QUALIFY row_number() OVER (PARTITION BY company_key ORDER BY seq DESC) = 1",
+                [territory],
+            )
+        )
+        return {r["company_key"]: r for r in rows if r["action"] == "set"}
+
+    @connected
     def effective_results(
         self,
         territory: str | None = None,

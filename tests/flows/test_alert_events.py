@@ -364,3 +364,36 @@ def test_a_run_that_fails_part_way_still_announces_what_it_stored(territory_env,
     )
     assert summary.payload["status"] == "failed"
     assert summary.payload["message"] == "RuntimeError: disk on fire"
+
+
+def test_alerts_follow_the_verdict_in_force(two_runs):
+    from domain.review import OverrideRequest
+
+    store, run = two_runs
+    # A reviewer holds Helix at WARM (the model moved it to HOT) and Quay at HOT (the model
+    # moved it down); Globex, COLD both times, is put at HOT by hand.
+    store.save_overrides(
+        "east",
+        [
+            OverrideRequest("Helix AI", "set", tier="WARM", reason="pilot only", by="dana"),
+            OverrideRequest("Quay", "set", tier="HOT", reason="signed", by="lee"),
+            OverrideRequest("Globex", "set", tier="HOT", reason="met them", by="lee"),
+        ],
+        "cli",
+    )
+    sink = RecordedEvents()
+    told = announce_run(store, run, sink)
+    # No tier in force moved: a reviewer's own call is no news, and the model moving under an
+    # override moves nothing a rep acts on.
+    assert (told.moves, told.sent) == (0, 0)
+    assert [e.event for e in sink.sent] == [RUN_COMPLETED]
+
+    store.save_overrides("east", [OverrideRequest("Helix AI", "clear", by="dana")], "cli")
+    sink = RecordedEvents()
+    announce_run(store, run, sink)
+    (move,) = sink.named(TIER_CHANGED)
+    assert (move.payload["company"], move.payload["old_tier"], move.payload["new_tier"]) == (
+        "Helix AI",
+        "WARM",
+        "HOT",
+    )
