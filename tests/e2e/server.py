@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def prefect_server(home: Path) -> Iterator[tuple[dict[str, str], str]]:
+def start_prefect_server(home: Path) -> Iterator[tuple[dict[str, str], str]]:
     """`prefect server start` with its own PREFECT_HOME; yields the environment that points a
     process at it (no key or setting of the developer's shell) and its API URL."""
     port = free_port()

@@ -18,10 +18,10 @@ from domain.models import Classification, CompanyResult
 from domain.names import normalize_name
 from simulators.profiles import expected_tier
 from storage.duckdb_store import TerritoryStore
-from tests.e2e.server import prefect_server
-from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, simulator_env
+from tests.e2e.server import start_prefect_server
+from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, fresh_prefect_home, simulator_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 ROOT = Path(__file__).parent.parent.parent
 TERRITORY = [sys.executable, "-m", "territory.cli"]
 HOOK_TOKEN = "T0KEN-e2e-5f1c9a"  # the secret part of the webhook URL
@@ -71,11 +71,12 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def alerts_env(tmp_path_factory):
+def alerts_env(tmp_path_factory, prefect_server):
     """A Prefect server with the shipped automations installed, posting to a receiver."""
-    home = tmp_path_factory.mktemp("prefect-alerts")
+    # A home whose database is already migrated: the server starts without migrating.
+    home = fresh_prefect_home(tmp_path_factory.mktemp("prefect-alerts"))
     receiver = Receiver()
-    with prefect_server(home) as (env, api):
+    with start_prefect_server(home) as (env, api):
         outputs = []
         # Installing again, through the block the first install made, updates in place.
         for target in (["--webhook-url", receiver.url], ["--webhook-block", "territory-alerts"]):

@@ -13,19 +13,26 @@ import httpx
 import pytest
 
 from simulators.faults import FaultRule
-from tests.e2e.server import PREFECT, prefect_server
-from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, key_needles, simulator_env
+from tests.e2e.server import PREFECT, start_prefect_server
+from tests.helpers import (
+    LLM_KEY,
+    TAVILY_KEY,
+    files_holding,
+    fresh_prefect_home,
+    key_needles,
+    simulator_env,
+)
 
-# One group: the module's server (35 s to start) is built once, on one worker.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-deployments")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 ROOT = Path(__file__).parent.parent.parent
 
 
 @pytest.fixture(scope="module")
-def prefect_env(tmp_path_factory):
+def prefect_env(tmp_path_factory, prefect_server):
     """A real Prefect server on loopback, with the deployments of prefect.yaml applied."""
-    home = tmp_path_factory.mktemp("prefect-e2e")
-    with prefect_server(home) as (env, api):
+    # A home whose database is already migrated: the server starts without migrating.
+    home = fresh_prefect_home(tmp_path_factory.mktemp("prefect-e2e"))
+    with start_prefect_server(home) as (env, api):
         run = dict(env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
         created = subprocess.run(
             [*PREFECT, "work-pool", "create", "territory-process", "--type", "process"], **run
