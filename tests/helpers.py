@@ -11,6 +11,10 @@ import duckdb
 
 TAVILY_KEY = "tvly-test-KEY-7f3a9c"
 LLM_KEY = "sk-test-KEY-51e2b8"
+# The CRM tokens the CRM tests use: checked for leaks like the provider keys.
+HUBSPOT_TOKEN = "pat-na1-test-TOKEN-c0ffee"
+SALESFORCE_TOKEN = "00Dsim!test-TOKEN-5a1e5f"
+CRM_TOKENS = [HUBSPOT_TOKEN, SALESFORCE_TOKEN]
 
 
 def _setting_names() -> list[str]:
