@@ -89,8 +89,10 @@ def run_push(
     )
     if not settings.territory_db.exists():
         raise StoreError(f"no database at {settings.territory_db} yet; run the territory first")
-    with TerritoryStore.open(settings.territory_db) as store:
-        return Pusher(store, crm, mapping, policy=policy, note=note).push(territory, options)
+    # Not held for the push: each store call takes the file briefly, so a refresh writing
+    # the same database is not kept waiting while the CRM answers.
+    store = TerritoryStore.open(settings.territory_db)
+    return Pusher(store, crm, mapping, policy=policy, note=note).push(territory, options)
 
 
 def summary(report: PushReport) -> str:

@@ -5,9 +5,14 @@ and a log of every request (method, path, JSON body) for tests to compare with."
 from __future__ import annotations
 
 import copy
+import json
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 
 @dataclass
@@ -100,3 +105,32 @@ class CrmSimState:
         """The requests received with this method and a path containing `path`."""
         with self.lock:
             return [r for r in self.requests if r.method == method and path in r.path]
+
+
+async def guarded(
+    state: CrmSimState,
+    request: Request,
+    call_next: Callable[[Request], Awaitable[Response]],
+    refused: Callable[[], Response],
+    faulted: Callable[[Fault], Response],
+) -> Response:
+    """Record the request; answer `refused()` to a token not accepted, `faulted(fault)` (with
+    its Retry-After) to an injected fault, else let the endpoint answer."""
+    raw = await request.body()
+    seen = SeenRequest(
+        request.method, request.url.path, dict(request.query_params),
+        json.loads(raw) if raw else None,
+    )  # fmt: skip
+    state.record(seen)
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    response: Response
+    if token not in state.tokens:
+        response = refused()
+    elif (fault := state.fault_for(request.method, request.url.path)) is not None:
+        response = faulted(fault)
+        if fault.retry_after is not None:
+            response.headers["Retry-After"] = f"{fault.retry_after:g}"
+    else:
+        response = await call_next(request)
+    seen.status = response.status_code
+    return response

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from simulators.crm_common import CrmSimState, SeenRequest
+from simulators.crm_common import CrmSimState, Fault, guarded
 
 BATCH_LIMIT = 100
 DEFAULT_HUBSPOT_TOKEN = "pat-na1-sim-token"
@@ -92,41 +92,21 @@ def create_hubspot_app(state: CrmSimState) -> FastAPI:
     """The app: every request is authenticated, recorded, and may hit an injected fault."""
     app = FastAPI()
 
+    def refused() -> Response:
+        message = "Authentication credentials not found. This API supports OAuth 2.0."
+        return _error(401, "INVALID_AUTHENTICATION", message)
+
+    def faulted(fault: Fault) -> Response:
+        if fault.status == 429:
+            message = "You have reached your secondly limit."
+            return _error(
+                429, "RATE_LIMITS", message, errorType="RATE_LIMIT", policyName="SECONDLY"
+            )
+        return _error(fault.status, "INTERNAL_ERROR", "internal error")
+
     @app.middleware("http")
     async def gate(request: Request, call_next: Any) -> Response:
-        raw = await request.body()
-        seen = SeenRequest(
-            request.method,
-            request.url.path,
-            dict(request.query_params),
-            json.loads(raw) if raw else None,
-        )
-        state.record(seen)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        response: Response
-        if token not in state.tokens:
-            response = _error(
-                401,
-                "INVALID_AUTHENTICATION",
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
-            )
-        elif (fault := state.fault_for(request.method, request.url.path)) is not None:
-            if fault.status == 429:
-                response = _error(
-                    429,
-                    "RATE_LIMITS",
-                    "You have reached your secondly limit.",
-                    errorType="RATE_LIMIT",
-                    policyName="SECONDLY",
-                )
-            else:
-                response = _error(fault.status, "INTERNAL_ERROR", "internal error")
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = f"{fault.retry_after:g}"
-        else:
-            response = await call_next(request)
-        seen.status = response.status_code
-        return response
+        return await guarded(state, request, call_next, refused, faulted)
 
     @app.get(BASE + "/{record_id}")
     def get_one(record_id: str, properties: str = "") -> Response:

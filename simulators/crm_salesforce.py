@@ -8,7 +8,6 @@ Salesforce's `...000+0000` form, as the real API answers them. Fields outside `w
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from simulators.crm_common import CrmSimState, SeenRequest
+from simulators.crm_common import CrmSimState, Fault, guarded
 
 API = "/services/data/v59.0"
 BATCH_LIMIT = 200
@@ -62,33 +61,19 @@ def create_salesforce_app(state: CrmSimState) -> FastAPI:
     """The app: every request is authenticated, recorded, and may hit an injected fault."""
     app = FastAPI()
 
+    def refused() -> Response:
+        return _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+    def faulted(fault: Fault) -> Response:
+        if fault.status == 403:
+            return _errors(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if fault.status == 429:
+            return _errors(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests.")
+        return _errors(fault.status, "SERVER_UNAVAILABLE", "Server unavailable.")
+
     @app.middleware("http")
     async def gate(request: Request, call_next: Any) -> Response:
-        raw = await request.body()
-        seen = SeenRequest(
-            request.method,
-            request.url.path,
-            dict(request.query_params),
-            json.loads(raw) if raw else None,
-        )
-        state.record(seen)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        response: Response
-        if token not in state.tokens:
-            response = _errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        elif (fault := state.fault_for(request.method, request.url.path)) is not None:
-            if fault.status == 403:
-                response = _errors(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            elif fault.status == 429:
-                response = _errors(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests.")
-            else:
-                response = _errors(fault.status, "SERVER_UNAVAILABLE", "Server unavailable.")
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = f"{fault.retry_after:g}"
-        else:
-            response = await call_next(request)
-        seen.status = response.status_code
-        return response
+        return await guarded(state, request, call_next, refused, faulted)
 
     @app.get(API + "/query/")
     @app.get(API + "/query")

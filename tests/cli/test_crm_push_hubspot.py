@@ -151,3 +151,19 @@ def test_crm_import_export(hubspot, tmp_path):
     assert [r["Record ID"] for r in rows] == ["7", "8"]
     assert rows[0]["gpu_tier"] == "HOT" and rows[0]["Company Domain Name"] == "h.example"
     assert set(rows[0]) == {"Record ID", "Company name", "Company Domain Name"} | OURS
+
+
+def test_no_token_is_a_one_line_configuration_error(hubspot, monkeypatch, capsys):
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
+    assert push() == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("territory: HUBSPOT_ACCESS_TOKEN is not set")
+    assert hubspot.requests == []
+
+
+def test_a_broken_mapping_file_stops_before_any_request(hubspot, tmp_path, monkeypatch, capsys):
+    (tmp_path / "map.toml").write_text("[hubspot.properties]\ntier = 'name'\n")
+    monkeypatch.setenv("CRM_MAPPING_FILE", str(tmp_path / "map.toml"))
+    assert push() == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "the CRM's own field" in line and hubspot.requests == []

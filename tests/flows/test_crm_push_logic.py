@@ -156,6 +156,8 @@ def test_429_and_5xx_mid_batch_lose_nothing(db):
     report = pusher(store, crm, sleep=waits.append).push("t", PushOptions())
     assert report.counts() == {"pushed": 5}
     assert waits[0] >= 2.5  # Retry-After honoured
+    # The first batch sent three times (429, 503, then written), all within the batch size.
+    assert [len(batch) for batch in crm.sent("update")] == [2, 2, 2, 2, 1]
     assert all(r.get("gpu_tier") == "WARM" for r in crm.records.values())
     assert sorted(s[0] for s in statuses(db).values()) == ["pushed"] * 5
 
