@@ -98,7 +98,7 @@ def run_push(
 def summary(report: PushReport) -> str:
     """One line: what the push did (or would do)."""
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
-    verb = "dry run" if report.dry_run else "pushed"
+    verb = "dry run" if report.dry_run else "push"
     return f"crm {verb} of {report.territory!r} to {report.target}: {counts or 'nothing'}"
 
 

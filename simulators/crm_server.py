@@ -74,3 +74,26 @@ def start_crm_simulators(
             server.stop()
         raise
     return CrmSimulators(servers)
+
+
+def main() -> int:
+    """`python -m simulators.crm_server`: both CRM simulators, with our default fields, on
+    free loopback ports until Ctrl-C (try `territory crm push` without a CRM)."""
+    from domain.crm import load_mapping
+    from simulators.server import _serve_until_interrupted
+
+    hubspot = HUBSPOT_FIELDS | set(load_mapping("hubspot").property_names)
+    salesforce = SALESFORCE_FIELDS | set(load_mapping("salesforce").property_names)
+    sims = start_crm_simulators(hubspot_fields=hubspot, salesforce_fields=salesforce)
+    print(f"HubSpot simulator:    HUBSPOT_BASE_URL={sims.hubspot_url} "
+          f"HUBSPOT_ACCESS_TOKEN={DEFAULT_HUBSPOT_TOKEN}")  # fmt: skip
+    print(f"Salesforce simulator: SALESFORCE_INSTANCE_URL={sims.salesforce_url} "
+          f"SALESFORCE_ACCESS_TOKEN={DEFAULT_SALESFORCE_TOKEN}")  # fmt: skip
+    print("No records yet: a push reports every company unmatched, or creates them with "
+          "--create-missing. Press Ctrl-C to stop.", flush=True)  # fmt: skip
+    _serve_until_interrupted(sims)  # type: ignore[arg-type]
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -67,7 +67,11 @@ def cmd_push(args: argparse.Namespace) -> int:
         rows = report.diff_rows()
         out = Path(args.diff or f"crm-diff-{_slug(args.territory)}-{args.target}.csv")
         _write_diff(out, rows)
-        print_table(rows, ["company", "record_id", "matched_by", "property", "crm_now", "to_write"])
+        if rows:
+            columns = ["company", "record_id", "matched_by", "property", "crm_now", "to_write"]
+            print_table(rows, columns)
+        else:
+            print("(no property would be written)")
         print(f"{summary(report)}; nothing sent; diff -> {out}", file=sys.stderr)
         return EXIT_OK
     problems = [r for r in report.records if r.status in ("failed", "unmatched")]
