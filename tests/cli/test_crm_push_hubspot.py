@@ -9,7 +9,14 @@ import pytest
 from domain.crm import as_text
 from simulators.crm_server import HUBSPOT_FIELDS, start_crm_simulators
 from territory.cli import main
-from tests.helpers import HUBSPOT_TOKEN, SETTING_NAMES, files_holding, query, seed_database
+from tests.helpers import (
+    HUBSPOT_TOKEN,
+    SETTING_NAMES,
+    files_holding,
+    query,
+    seed_database,
+    seed_territory,
+)
 
 OURS = {
     "gpu_tier", "gpu_score", "gpu_confidence", "gpu_rank", "gpu_reason", "gpu_evidence_url",
@@ -167,3 +174,18 @@ def test_a_broken_mapping_file_stops_before_any_request(hubspot, tmp_path, monke
     assert push() == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "the CRM's own field" in line and hubspot.requests == []
+
+
+def test_batches_stay_within_hubspots_100_inputs(hubspot, tmp_path, monkeypatch):
+    ids = [str(1000 + i) for i in range(150)]
+    seed_territory(
+        tmp_path / "big.duckdb", [(f"Co {i}", None, {"hs_object_id": i}, "WARM") for i in ids]
+    )
+    monkeypatch.setenv("TERRITORY_DB", str(tmp_path / "big.duckdb"))
+    for record_id in ids:
+        hubspot.add(record_id, name=f"Co {record_id}")
+    assert main(["crm", "push", "--territory", "t", "--target", "hubspot"]) == 0
+    reads = [len(r.body["inputs"]) for r in hubspot.seen("POST", "batch/read")]
+    updates = [len(r.body["inputs"]) for r in hubspot.seen("POST", "batch/update")]
+    assert reads == updates == [100, 50]
+    assert all(r["gpu_tier"] == "WARM" for i, r in hubspot.snapshot().items() if i in ids)

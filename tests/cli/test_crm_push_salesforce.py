@@ -10,7 +10,14 @@ import pytest
 
 from simulators.crm_server import SALESFORCE_FIELDS, start_crm_simulators
 from territory.cli import main
-from tests.helpers import SALESFORCE_TOKEN, SETTING_NAMES, files_holding, query, seed_database
+from tests.helpers import (
+    SALESFORCE_TOKEN,
+    SETTING_NAMES,
+    files_holding,
+    query,
+    seed_database,
+    seed_territory,
+)
 
 OURS = {
     "GPU_Tier__c", "GPU_Score__c", "GPU_Confidence__c", "GPU_Rank__c", "GPU_Reason__c",
@@ -138,3 +145,15 @@ def test_crm_import_export(salesforce, tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["Id"] for r in rows] == [HELIX[:15], CRUMB]
     assert set(rows[0]) == {"Id", "Name"} | OURS and rows[0]["GPU_Score__c"] == "91"
+
+
+def test_batches_stay_within_salesforces_200_records(salesforce, tmp_path, monkeypatch):
+    ids = [f"001{i:012d}AAA" for i in range(250)]
+    seed_territory(tmp_path / "big.duckdb", [(f"Co {i}", None, {"Id": i}, "HOT") for i in ids])
+    monkeypatch.setenv("TERRITORY_DB", str(tmp_path / "big.duckdb"))
+    for record_id in ids:
+        salesforce.add(record_id, Name=f"Co {record_id}")
+    assert main(["crm", "push", "--territory", "t", "--target", "salesforce"]) == 0
+    patches = [len(r.body["records"]) for r in salesforce.seen("PATCH", "composite/sobjects")]
+    assert patches == [200, 50] and len(salesforce.seen("GET", "query")) == 2
+    assert all(r["GPU_Tier__c"] == "HOT" for i, r in salesforce.snapshot().items() if i in ids)

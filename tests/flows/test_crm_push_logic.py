@@ -5,54 +5,14 @@ import pytest
 
 from domain.crm import load_mapping
 from domain.errors import FatalProviderError, PermanentError, RateLimitedError, TransientError
-from domain.models import Classification, CompanyResult, Signal
 from flows.crm_sync import Pusher, PushOptions
-from storage.duckdb_store import TerritoryStore
 from tasks.crm_fakes import FakeCrmTarget
 from tasks.retry import RetryPolicy
 from tests.helpers import query
+from tests.helpers import seed_territory as seed
 
 MAPPING = load_mapping("hubspot")
 OURS = set(MAPPING.property_names)
-
-
-def seed(db, companies):
-    """A territory `t` of (name, domain, metadata, tier or None) companies."""
-    with TerritoryStore.open(db) as store:
-        run = store.start_run("t", "full", {}, None, len(companies), 0, len(companies))
-        results = []
-        for name, domain, metadata, tier in companies:
-            verdict = (
-                Classification(
-                    tier=tier,
-                    score={"HOT": 90, "WARM": 50, "COLD": 10}[tier],
-                    confidence="high",
-                    reasoning=f"{name} reasons\nover two lines.",
-                    signals=[
-                        Signal(
-                            kind="ml_training",
-                            url=f"https://{name}.example/gpu",
-                            excerpt="Trains models on GPUs.",
-                        )
-                    ],
-                )
-                if tier
-                else None
-            )
-            results.append(
-                CompanyResult(
-                    company_key=name.lower(),
-                    name=name,
-                    domain=domain,
-                    status="ok" if tier else "failed",
-                    classification=verdict,
-                    error=None if tier else "search failed",
-                    metadata=metadata,
-                )
-            )
-        store.save_results(run, "t", results)
-        store.finish_run(run, "completed")
-    return TerritoryStore.open(db)
 
 
 def pusher(store, crm, **kw):
