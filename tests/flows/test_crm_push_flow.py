@@ -33,3 +33,27 @@ def test_dry_run_flow_makes_the_diff_artifact(prefect_server, tmp_path, monkeypa
     assert artifact is not None
     assert "| Helix AI | 7 | gpu_tier | WARM | HOT |" in artifact.data
     assert HUBSPOT_TOKEN not in artifact.data
+
+
+@pytest.mark.slow
+def test_the_token_can_come_from_a_secret_block(prefect_server, tmp_path, monkeypatch):
+    from prefect.blocks.system import Secret
+
+    from flows.crm_push import crm_push
+
+    # A token of its own: stored in the Prefect database on purpose (the session's tokens
+    # are checked to be nowhere on disk, tests/conftest.py).
+    token = "pat-na1-block-TOKEN-77aa"
+    Secret(value=token).save("test-hubspot-token", overwrite=True)
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERRITORY_DB", str(seed_database(tmp_path / "territory.duckdb")))
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN_BLOCK", "test-hubspot-token")
+    with start_crm_simulators({token}, HUBSPOT_FIELDS | OURS) as sims:
+        monkeypatch.setenv("HUBSPOT_BASE_URL", sims.hubspot_url)
+        sims.hubspot.add("7", name="Helix AI")
+        sims.hubspot.add("8", name="Crumb Bakery")
+        state = crm_push(territory="emea", target="hubspot", dry_run=False, return_state=True)
+        assert state.is_completed(), state.message
+        assert state.result() == {"pushed": 2, "skipped": 1}
+        assert sims.hubspot.snapshot()["7"]["gpu_tier"] == "HOT"
