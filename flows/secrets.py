@@ -46,3 +46,13 @@ def _load_secret(name: str) -> str | None:
     except ValueError:  # no block of that name
         return None
     return str(value).strip() or None
+
+
+def fill_crm_token_from_block(settings: Settings, target: str) -> Settings:
+    """The CRM token of `target`, from its Secret block when the environment has none."""
+    field = f"{target}_access_token"
+    current = getattr(settings, field)
+    if (current is not None and current.get_secret_value().strip()) or not _api_configured():
+        return settings
+    value = _load_secret(getattr(settings, f"{field}_block"))
+    return settings.model_copy(update={field: SecretStr(value)}) if value else settings

@@ -16,6 +16,9 @@ from domain.errors import ConfigError, first_problem
 # A current, cheap, non-reasoning OpenAI model with strict json_schema support and a 1M context.
 DEFAULT_LLM_MODEL = "gpt-4.1-mini"
 
+SECRET_FIELDS = {
+    "tavily_api_key", "llm_api_key", "hubspot_access_token", "salesforce_access_token",
+}  # fmt: skip
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -117,7 +120,33 @@ class Settings(BaseSettings):
         default=2, ge=1, le=256, description="Worker processes of the local Dask cluster."
     )
 
-    @field_validator("tavily_base_url", "llm_base_url")
+    # `territory crm push` / the crm-push flow: tokens here, in .env, or in Secret blocks.
+    hubspot_access_token: SecretStr | None = Field(
+        default=None, description="HubSpot private app access token (crm.objects.companies)."
+    )
+    hubspot_base_url: str = Field(default="https://api.hubapi.com", description="HubSpot API root.")
+    hubspot_access_token_block: str = Field(
+        default="hubspot-access-token", description="Secret block used when the token is unset."
+    )
+    salesforce_instance_url: str | None = Field(
+        default=None, description="Your Salesforce instance, e.g. https://acme.my.salesforce.com."
+    )
+    salesforce_access_token: SecretStr | None = Field(
+        default=None, description="Salesforce access (session) token for the REST API."
+    )
+    salesforce_access_token_block: str = Field(
+        default="salesforce-access-token",
+        description="Secret block used when the token is unset.",
+    )
+    salesforce_api_version: str = Field(default="59.0", pattern=r"^\d{2,3}\.0$")
+    crm_mapping_file: Path | None = Field(
+        default=None, description="CRM field mapping (TOML); empty = domain/crm_fields.toml."
+    )
+    crm_timeout: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator(
+        "tavily_base_url", "llm_base_url", "hubspot_base_url", "salesforce_instance_url"
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
@@ -158,7 +187,9 @@ class Settings(BaseSettings):
             raise ValueError("must not be negative")
         return value
 
-    @field_validator("rubric_file", "prices_file", "search_min_score", mode="before")
+    @field_validator(
+        "rubric_file", "prices_file", "search_min_score", "crm_mapping_file", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # An empty line in .env means "not set", as for the keys.
@@ -243,7 +274,7 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, object]:
         """The settings with secrets left out, for run records and logs."""
-        data = self.model_dump(mode="json", exclude={"tavily_api_key", "llm_api_key"})
+        data = self.model_dump(mode="json", exclude=SECRET_FIELDS)
         return data
 
 
@@ -261,7 +292,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     field = where.split(".")[0]
     name = field.upper()
     given = exc.errors()[0].get("input")
-    hidden = isinstance(given, dict) or given is None or "key" in field  # never echo a secret
+    # Never echo a secret (nor anything named like one).
+    hidden = isinstance(given, dict) or given is None or "key" in field or "token" in field
     shown = "" if hidden else f" (got {str(given)[:80]!r})"
     more = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
     return f"invalid configuration: {name}: {message}{shown}{more}"

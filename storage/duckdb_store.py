@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import first_line
+from storage.crm_pushes import CrmPushesMixin
 from storage.errors import RunConflictError, StoreError
 from storage.evals import EvalsMixin
 from storage.overrides import OverridesMixin
@@ -38,7 +39,9 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 DEFAULT_LOCK_WAIT = 300.0
 
 
-class TerritoryStore(RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin, OverridesMixin):
+class TerritoryStore(
+    RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin, OverridesMixin, CrmPushesMixin
+):
     """The territory database. Each write takes the file briefly, so several runs (and readers)
     can share it: DuckDB allows one writing process at a time, and others wait their turn."""
 

@@ -127,6 +127,25 @@ CREATE TABLE IF NOT EXISTS overrides (
 );
 CREATE INDEX IF NOT EXISTS overrides_company ON overrides (territory, company_key);
 """
+# `territory crm push`: one row per company and push (pushed, unchanged, unmatched, skipped,
+# failed), with the values sent; the latest row of a company and target is its CRM status.
+CRM_TABLES = """
+CREATE TABLE IF NOT EXISTS crm_pushes (
+    push_id         VARCHAR NOT NULL,     -- one `territory crm push` (or crm-push flow run)
+    territory       VARCHAR NOT NULL,
+    target          VARCHAR NOT NULL,     -- hubspot | salesforce
+    company_key     VARCHAR NOT NULL,
+    company         VARCHAR NOT NULL,
+    record_id       VARCHAR,              -- the CRM record written (or read)
+    matched_by      VARCHAR,              -- id | domain | created
+    status          VARCHAR NOT NULL,     -- pushed | unchanged | unmatched | skipped | failed
+    reason          VARCHAR,              -- why unmatched, skipped or failed
+    sent            JSON,                 -- the properties sent (never a key)
+    pushed_at       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (push_id, company_key)
+);
+CREATE INDEX IF NOT EXISTS crm_pushes_company ON crm_pushes (territory, target, company_key);
+"""
 # company_results holds one row per company and territory (the latest); history keeps them all.
 KEYED_TABLES = """
 CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
@@ -182,7 +201,7 @@ MIGRATIONS += "".join(
 )
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -198,7 +217,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     that is up to date is not written to at all (opening it must not change it)."""
     if schema_version(conn) >= SCHEMA_VERSION:
         return
-    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES):
+    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES, CRM_TABLES):
         conn.execute(script)
     conn.execute(EFFECTIVE_VIEW)  # last: it reads the tables above, in their latest shape
     conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")

@@ -1,5 +1,5 @@
 """The `territory` command line: run, rerun-failed, lookup, rescore, eval, results, runs,
-changes, export, report, override, review, alerts. Each command's work lives in
+changes, export, report, override, review, alerts, crm. Each command's work lives in
 territory/run_commands.py, read_commands.py, review_commands.py, alerts.py, export.py or
 report.py."""
 
@@ -109,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     from territory.alerts import add_parser as add_alerts
 
     add_alerts(sub)
+    from territory.crm import add_parser as add_crm
+
+    add_crm(sub)
     return parser
 
 
@@ -154,7 +157,13 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
     export.add_argument("out", metavar="OUT", help="file to write (.csv, .parquet or .json)")
     export.add_argument("--territory", required=True)
     export.add_argument(
-        "--format", choices=["csv", "parquet", "json"], help="default: from OUT's extension"
+        "--format",
+        choices=["csv", "parquet", "json", "crm-import"],
+        help="default: from OUT's extension; crm-import: our CRM fields for a HubSpot or "
+        "Salesforce import (with --target)",
+    )
+    export.add_argument(
+        "--target", choices=["hubspot", "salesforce"], help="with --format crm-import"
     )
     _by_flag(export)
     export.set_defaults(handler=_cmd_export)

@@ -64,6 +64,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the file; one line on stderr says what was written."""
     out = Path(args.out)
     fmt = args.format or out.suffix.lower().lstrip(".")
+    if fmt == "crm-import" or getattr(args, "target", None):
+        return cmd_crm_import(args, out, fmt)
     if fmt not in FORMATS:
         raise CliError(f"{out}: say --format csv, parquet or json (or use one of those extensions)")
     with reader() as store:
@@ -85,6 +87,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
     print(f"export: {len(rows)} companies of {args.territory!r} -> {out} ({fmt})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_crm_import(args: argparse.Namespace, out: Path, fmt: str) -> int:
+    """The CRM fields we own, as a CSV for HubSpot's import or Salesforce's Data Import
+    Wizard / Data Loader (matching on the record id; HubSpot also on the domain)."""
+    from flows.settings import load_settings
+    from territory.crm import import_rows
+
+    if fmt != "crm-import" or not getattr(args, "target", None):
+        raise CliError("--format crm-import and --target hubspot|salesforce go together")
+    with reader() as store:
+        results = store.effective_results(territory=args.territory)
+    if not results:
+        raise CliError(f"territory {args.territory!r} has no results to export")
+    columns, rows = import_rows(results, args.target, load_settings().crm_mapping_file)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(rows)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
+    print(
+        f"export: {len(rows)} companies of {args.territory!r} -> {out} (crm-import, {args.target})",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from tests.helpers import (  # noqa: E402
+    CRM_TOKENS,
     LLM_KEY,
     MIGRATED_PREFECT_DB,
     SETTING_NAMES,
@@ -35,7 +36,7 @@ def no_key_left_behind(tmp_path_factory):
     """After the whole suite has run with these recognisable keys, none of them is anywhere the
     runs wrote: DuckDB files, Prefect homes and result storage, logs, servers' databases."""
     yield
-    leaks = files_holding([TAVILY_KEY, LLM_KEY], tmp_path_factory.getbasetemp(), _HOME)
+    leaks = files_holding([TAVILY_KEY, LLM_KEY, *CRM_TOKENS], tmp_path_factory.getbasetemp(), _HOME)
     assert not leaks, f"a key was written to disk: {leaks[:10]}"
 
 
@@ -58,7 +59,9 @@ def prefect_server():
             MIGRATED_PREFECT_DB.unlink(missing_ok=True)
     # The server is stopped and its logs drained; its database (flow runs, parameters, logs,
     # artifacts of every test) must not hold a key either.
-    leaks = files_holding([TAVILY_KEY, LLM_KEY], *database.parent.glob(database.name + "*"))
+    leaks = files_holding(
+        [TAVILY_KEY, LLM_KEY, *CRM_TOKENS], *database.parent.glob(database.name + "*")
+    )
     assert not leaks, f"a key reached the Prefect test server's database: {leaks}"
 
 

@@ -11,6 +11,10 @@ import duckdb
 
 TAVILY_KEY = "tvly-test-KEY-7f3a9c"
 LLM_KEY = "sk-test-KEY-51e2b8"
+# The CRM tokens the CRM tests use: checked for leaks like the provider keys.
+HUBSPOT_TOKEN = "pat-na1-test-TOKEN-c0ffee"
+SALESFORCE_TOKEN = "00Dsim!test-TOKEN-5a1e5f"
+CRM_TOKENS = [HUBSPOT_TOKEN, SALESFORCE_TOKEN]
 
 
 def _setting_names() -> list[str]:
@@ -175,3 +179,46 @@ def seed_database(db):
         )
         store.finish_run(run, "completed")
     return db
+
+
+def seed_territory(db, companies):
+    """A territory `t` of (name, domain, metadata, tier or None) companies: ok with that
+    tier (one signal each), or failed without one. Returns the store."""
+    from domain.models import Classification, CompanyResult, Signal
+    from storage.duckdb_store import TerritoryStore
+
+    with TerritoryStore.open(db) as store:
+        run = store.start_run("t", "full", {}, None, len(companies), 0, len(companies))
+        results = []
+        for name, domain, metadata, tier in companies:
+            verdict = (
+                Classification(
+                    tier=tier,
+                    score={"HOT": 90, "WARM": 50, "COLD": 10}[tier],
+                    confidence="high",
+                    reasoning=f"{name} reasons\nover two lines.",
+                    signals=[
+                        Signal(
+                            kind="ml_training",
+                            url=f"https://{name}.example/gpu",
+                            excerpt="Trains models on GPUs.",
+                        )
+                    ],
+                )
+                if tier
+                else None
+            )
+            results.append(
+                CompanyResult(
+                    company_key=name.lower(),
+                    name=name,
+                    domain=domain,
+                    status="ok" if tier else "failed",
+                    classification=verdict,
+                    error=None if tier else "search failed",
+                    metadata=metadata,
+                )
+            )
+        store.save_results(run, "t", results)
+        store.finish_run(run, "completed")
+    return TerritoryStore.open(db)
