@@ -5,21 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 
+from domain.columns import header_key
 from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
 
 NAME_COLUMNS = ("name", "company", "company_name")
 DOMAIN_COLUMNS = ("domain", "website")
-# A passthrough column naming the account's owner (for ranks per owner), first listed wins.
-OWNER_COLUMNS = ("owner", "account_owner", "owner_name", "rep", "sales_rep")
 MAX_NAME_LENGTH = 300
-
-# "Company Name", "company-name" and "company_name" are all the same header to a person.
-_HEADER_SEPARATORS = re.compile(r"[\s_\-]+")
 
 # What is trimmed around a cell: white space, but not the separator controls (U+001C-U+001F,
 # U+0085) that str.strip() also counts as space; a name holding one is refused instead.
@@ -245,18 +239,6 @@ def _csv_problem(message: str) -> str:
     return "badly quoted value; a closing quote must be followed by a delimiter"
 
 
-def owner_column(columns: Iterable[str]) -> str | None:
-    """The column among `columns` (passthrough names as in the file) that names the account's
-    owner: one of OWNER_COLUMNS, in any case and with spaces or dashes for underscores."""
-    found = {_header_key(c): c for c in reversed(list(columns))}
-    return next((found[name] for name in OWNER_COLUMNS if name in found), None)
-
-
-def _header_key(cell: str) -> str:
-    """A header as compared with the known column names: "Company Name" -> "company_name"."""
-    return _HEADER_SEPARATORS.sub("_", cell.casefold().strip())
-
-
 def _columns(header: list[str], source: str) -> tuple[int, int | None, list[tuple[int, str]]]:
     """Locate the name and domain columns and list the passthrough columns."""
     seen: dict[str, int] = {}
@@ -271,7 +253,7 @@ def _columns(header: list[str], source: str) -> tuple[int, int | None, list[tupl
                 "column names must be unique",
             )
         seen[folded] = index
-    keys = [_header_key(cell) for cell in header]
+    keys = [header_key(cell) for cell in header]
 
     names = [i for i, key in enumerate(keys) if key in NAME_COLUMNS]
     if not names:

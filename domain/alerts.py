@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from domain.accounts import owner_column
 from domain.changes import TIER_RANK
+from domain.columns import owner_column
 from domain.costs import cost_line
 
 TIER_CHANGED = "territory.company.tier-changed"
@@ -72,7 +72,7 @@ def tier_moves(
 
 
 def owner_of(metadata: dict[str, Any] | None) -> str:
-    """The account's owner from its passthrough columns (see accounts.owner_column), or
+    """The account's owner from its passthrough columns (see columns.owner_column), or
     NO_OWNER."""
     column = owner_column(metadata or {})
     return (one_line((metadata or {}).get(column)) if column else "") or NO_OWNER

@@ -102,7 +102,15 @@ def render_summary(
 ) -> str:
     """Counts per tier, what changed since the last run, failures with reasons, overrides the
     run's verdicts dispute, elapsed time."""
-    s = summary
+    lines = _head_lines(summary)
+    lines += _change_lines(changes)
+    lines += _failure_lines(failures)
+    lines += _disputed_lines(disputed or [])
+    return "\n".join(lines) + "\n"
+
+
+def _head_lines(s: dict[str, Any]) -> list[str]:
+    """The run in a line, its counts per tier, its cost, overrides, why it stopped."""
     lines = [
         f"# {s['territory']}: {s['status']}",
         "",
@@ -140,6 +148,12 @@ def render_summary(
         ]
     if s.get("message"):
         lines += [f"**Stopped:** {_cell(s['message'])}", ""]
+    return lines
+
+
+def _change_lines(changes: list[Change]) -> list[str]:
+    """What changed since the last run: moves first, then other changes, then new names."""
+    lines: list[str] = []
     new = [c for c in changes if c.old_tier is None]
     moved = [c for c in changes if c.old_tier is not None and c.old_tier != c.new_tier]
     other = [c for c in changes if c.old_tier is not None and c.old_tier == c.new_tier]
@@ -157,6 +171,12 @@ def render_summary(
     if new:
         names = ", ".join(_cell(c.company) for c in new[:MAX_LISTED])
         lines += ["", f"New: {names}" + (" …" if len(new) > MAX_LISTED else "")]
+    return lines
+
+
+def _failure_lines(failures: list[dict[str, Any]]) -> list[str]:
+    """The failed companies with their reasons, and how to re-run them."""
+    lines: list[str] = []
     lines += ["", f"## Failures ({len(failures)})", ""]
     if failures:
         lines += ["| company | reason |", "|---|---|"]
@@ -166,8 +186,7 @@ def render_summary(
         lines += ["", "Re-run them with the `rerun-failed` deployment or `territory rerun-failed`."]
     else:
         lines.append("None.")
-    lines += _disputed_lines(disputed or [])
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _disputed_lines(disputed: list[dict[str, Any]]) -> list[str]:

@@ -58,13 +58,7 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
         settings.search_depth,
         settings.context_max_chars,
     )
-    if prices.llm.get(settings.llm_model) is None:
-        capped = ", and the cost cap counts searches only" if request.max_cost is not None else ""
-        logger.warning(
-            "no price for model %r in the price table (PRICES_FILE): its cost is not counted%s",
-            settings.llm_model,
-            capped,
-        )
+    warn_if_unpriced(logger, prices, settings.llm_model, request.max_cost is not None)
     plan = StoredSearchPlan(settings, rubric, store, territory, request)
     accounts = due_accounts(run, plan, logger)
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
@@ -101,6 +95,16 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
     if report.skipped:
         record_skipped(run, budget, report, logger)
     return report
+
+
+def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> None:
+    """Say so when the model has no price: its cost is not counted (nor capped)."""
+    if prices.llm.get(model) is None:
+        logger.warning(
+            "no price for model %r in the price table (PRICES_FILE): its cost is not counted%s",
+            model,
+            ", and the cost cap counts searches only" if capped else "",
+        )
 
 
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:

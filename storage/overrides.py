@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from domain.accounts import owner_column
+from domain.columns import owner_column
 from domain.review import OverrideRequest
 from storage.effective import RANK_ORDER
 from storage.errors import StoreError

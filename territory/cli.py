@@ -150,7 +150,23 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
     _rubric_flags(evaluate)
     _simulate_flag(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
+    _file_commands(sub)
 
+    results = sub.add_parser("results", help="the latest result per company")
+    results.add_argument("--territory")
+    results.add_argument("--tier", type=str.upper, choices=TIERS)
+    results.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _by_flag(results)
+    results.set_defaults(handler=cmd_results)
+
+    runs = sub.add_parser("runs", help="run history with counts")
+    runs.add_argument("--format", choices=["table", "json"], default="table")
+    runs.set_defaults(handler=cmd_runs)
+    _review_commands(sub)
+
+
+def _file_commands(sub: argparse._SubParsersAction) -> None:
+    """The commands that write a territory to a file: export, report."""
     export = sub.add_parser(
         "export", help="write a territory's latest results to CSV, Parquet or JSON (for a CRM)"
     )
@@ -175,18 +191,6 @@ def _reading_commands(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--territory", required=True)
     _by_flag(report)
     report.set_defaults(handler=_cmd_report)
-
-    results = sub.add_parser("results", help="the latest result per company")
-    results.add_argument("--territory")
-    results.add_argument("--tier", type=str.upper, choices=TIERS)
-    results.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    _by_flag(results)
-    results.set_defaults(handler=cmd_results)
-
-    runs = sub.add_parser("runs", help="run history with counts")
-    runs.add_argument("--format", choices=["table", "json"], default="table")
-    runs.set_defaults(handler=cmd_runs)
-    _review_commands(sub)
 
 
 def _review_commands(sub: argparse._SubParsersAction) -> None:

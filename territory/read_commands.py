@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from domain.accounts import OWNER_COLUMNS
+from domain.columns import OWNER_COLUMNS
 from domain.costs import per_thousand
 from domain.verdicts import override_note
 from flows.settings import load_settings

@@ -1,6 +1,6 @@
 """The effective verdict (override first) and the rank order, as pure functions."""
 
-from domain.accounts import OWNER_COLUMNS, owner_column
+from domain.columns import OWNER_COLUMNS, owner_column
 from domain.verdicts import OVERRIDE_CONFIDENCE, Verdict, effective_verdict, rank_key, ranks
 
 
