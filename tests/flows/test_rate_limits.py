@@ -8,15 +8,30 @@ import pytest
 
 from simulators.faults import FaultRule
 from tests.helpers import query, run_flow, write_csv
+from tests.simulator_process import simulators_in_a_process
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def process_simulators():
+    with simulators_in_a_process() as sims:
+        yield sims
+
+
+@pytest.fixture
+def sims(process_simulators):
+    """The simulators in a process of their own (tests/simulator_process.py says why); the
+    `territory_env` of these tests points at them."""
+    process_simulators.reset()
+    return process_simulators
 
 
 @pytest.fixture(autouse=True)
 def default_timeouts(territory_env, monkeypatch):
     """The timeouts a user gets (60 s / 120 s), not the 5 s the fault tests squeeze them to:
-    the simulators share this process, and when its threads are busy a 5 s client timeout
-    fires on answers that were on their way, which are then asked for again."""
+    on a busy machine a 5 s client timeout fires on answers that are on their way, which are
+    then asked for again."""
     monkeypatch.delenv("TAVILY_TIMEOUT", raising=False)
     monkeypatch.delenv("LLM_TIMEOUT", raising=False)
 
