@@ -3,6 +3,7 @@ or disappeared (pure functions over stored result rows, no I/O)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,7 @@ def ranked(changes: list[Change]) -> list[Change]:
 
 
 def changes_in(
-    pairs: list[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
+    pairs: Iterable[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
 ) -> list[Change]:
     """The changes among (current, baseline) pairs, most important first; with `run_id`, only
     those whose current result that run produced."""

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from domain.accounts import owner_column
 from domain.review import OverrideRequest
 from storage.effective import RANK_ORDER
 from storage.errors import StoreError
-from storage.sql import Session, connected, dicts, insert_rows, transaction, utcnow
+from storage.sql import Session, connected, dicts, insert_rows, iter_dicts, transaction, utcnow
 
 OVERRIDE_COLUMNS = (
     "override_id", "territory", "company_key", "company", "action", "tier", "score", "reason",
@@ -99,6 +100,19 @@ class OverridesMixin(Session):
         value, None when empty) and `owner_rank` (1 = the best account of that owner's book in
         the territory; None without an owner or a tier), ordered by owner then owner_rank.
         """
+        return list(self.iter_effective_results(territory, tier, company_key, owner))
+
+    def iter_effective_results(
+        self,
+        territory: str | None = None,
+        tier: str | None = None,
+        company_key: str | None = None,
+        owner: str | None = None,
+        columns: str = "*",
+    ) -> Iterator[dict[str, Any]]:
+        """`effective_results` a batch at a time (only `columns` of them, if given), for
+        commands that write each row out as it comes: a territory of 100,000 companies is
+        never a list in memory. Runs inside the caller's session (`with store:`)."""
         inner = "SELECT * FROM effective_results WHERE (?::VARCHAR IS NULL OR territory = ?)"
         args: list[Any] = [territory, territory]
         order = "territory, rank NULLS LAST, company, company_key"
@@ -112,10 +126,24 @@ class OverridesMixin(Session):
             args = [owner, *args]
             order = "territory, owner NULLS LAST, owner_rank NULLS LAST, company, company_key"
         sql = (
-            f"SELECT * FROM ({inner}) WHERE (?::VARCHAR IS NULL OR tier = ?) "
+            f"SELECT {columns} FROM ({inner}) WHERE (?::VARCHAR IS NULL OR tier = ?) "
             f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {order}"
         )
-        return dicts(self.conn.execute(sql, [*args, tier, tier, company_key, company_key]))
+        cursor = self.conn.cursor()  # its own cursor: two streams can run side by side
+        cursor.execute(sql, [*args, tier, tier, company_key, company_key])
+        return iter_dicts(cursor)
+
+    @connected
+    def metadata_keys(
+        self, territory: str | None, tier: str | None = None, owner: str | None = None
+    ) -> list[str]:
+        """The passthrough columns of the territory's results in the order they first appear
+        (best rank first): what a file of them needs as its header before the first row."""
+        seen: dict[str, None] = {}
+        for row in self.iter_effective_results(territory, tier, owner=owner, columns="metadata"):
+            for key in row.get("metadata") or {}:
+                seen.setdefault(str(key), None)
+        return list(seen)
 
     @connected
     def owner_column(self, territory: str | None = None) -> str | None:
