@@ -155,9 +155,10 @@ COMMANDS = {
 
 
 def measure(db: Path, only: list[str] | None) -> None:
-    """Run each reading command on the file: wall seconds and peak RSS (GNU time)."""
+    """Run each reading command on the file: wall and CPU seconds, peak RSS (GNU time)."""
     env = os.environ | {"TERRITORY_DB": str(db)}
-    print("| command | wall (s) | peak RSS (MiB) | output (MB) |\n|---|---:|---:|---:|")
+    print("| command | wall (s) | CPU (s) | peak RSS (MiB) | output (MB) |")
+    print("|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
         for label, argv in COMMANDS.items():
             if only and not any(o in label for o in only):
@@ -167,18 +168,21 @@ def measure(db: Path, only: list[str] | None) -> None:
             with out.open("wb") as sink:
                 started = time.monotonic()
                 proc = subprocess.run(
-                    ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "territory.cli", *args],
+                    ["/usr/bin/time", "-f", "%M %U %S", sys.executable, "-m", "territory.cli",
+                     *args],
                     stdout=sink, stderr=subprocess.PIPE, env=env, check=False,
                 )  # fmt: skip
                 wall = time.monotonic() - started
             if proc.returncode != 0:
-                print(f"| {label} | failed: {proc.stderr.decode()[-300:]} | | |")
+                print(f"| {label} | failed: {proc.stderr.decode()[-300:]} | | | |")
                 continue
-            peak_kib = int(proc.stderr.decode().strip().splitlines()[-1])
+            peak, user, system = proc.stderr.decode().strip().splitlines()[-1].split()
+            cpu = float(user) + float(system)
             written = sum(f.stat().st_size for f in Path(folder).iterdir() if f.is_file())
             for f in Path(folder).iterdir():
                 f.unlink()
-            print(f"| {label} | {wall:.1f} | {peak_kib / 1024:.0f} | {written / 1e6:.1f} |")
+            mib, mb = int(peak) / 1024, written / 1e6
+            print(f"| {label} | {wall:.1f} | {cpu:.1f} | {mib:.0f} | {mb:.1f} |")
 
 
 def main() -> None:

@@ -85,10 +85,14 @@ def diff(current: dict[str, Any], baseline: dict[str, Any] | None) -> Change | N
             _unchecked(current),
         )
     before = baseline.get("signals") or []
-    old_ids = {_identity(s) for s in before}
-    new_ids = {_identity(s) for s in signals}
-    appeared = [s for s in signals if _identity(s) not in old_ids]
-    disappeared = [s for s in before if _identity(s) not in new_ids]
+    appeared: list[dict[str, Any]] = []
+    disappeared: list[dict[str, Any]] = []
+    if before is not signals and before != signals:  # the same (most runs): nothing to compare
+        old = [(_identity(s), s) for s in before]
+        new = [(_identity(s), s) for s in signals]
+        old_ids, new_ids = {i for i, _ in old}, {i for i, _ in new}
+        appeared = [s for i, s in new if i not in old_ids]
+        disappeared = [s for i, s in old if i not in new_ids]
     moved = current["tier"] != baseline["tier"] or current["score"] != baseline["score"]
     if not moved and not appeared and not disappeared:
         return None

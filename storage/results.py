@@ -84,8 +84,8 @@ class ResultsMixin(Session):
             f"""
             WITH current AS (
                 SELECT {PAIR_COLUMNS} FROM company_results WHERE territory = ? AND status = 'ok'
-            ), baseline AS (
-                SELECT {", ".join("h." + c for c in names)}
+            ), picked AS (  -- narrow rows through the window; the wide ones joined after
+                SELECT h.company_key, h.run_id
                 FROM result_history h JOIN runs r USING (run_id)
                 JOIN company_results c ON c.territory = h.territory
                   AND c.company_key = h.company_key
@@ -94,13 +94,19 @@ class ResultsMixin(Session):
                        ELSE r.started_at <= ?::TIMESTAMPTZ END)
                 QUALIFY row_number() OVER (
                   PARTITION BY h.company_key ORDER BY h.updated_at DESC) = 1
+            ), baseline AS (
+                SELECT {", ".join("h." + c for c in names)}
+                FROM result_history h JOIN picked p USING (company_key, run_id)
+                WHERE h.territory = ?
             )
             SELECT {", ".join("c." + c for c in names)},
                    b.company_key IS NOT NULL AS has_baseline,
+                   -- the same signals as stored: decoded once, compared not at all
+                   coalesce(b.signals::VARCHAR = c.signals::VARCHAR, false) AS same_signals,
                    {", ".join(f"b.{c} AS b_{c}" for c in names)}
             FROM current c LEFT JOIN baseline b USING (company_key)
             """,
-            [territory, territory, since_started, since_started],
+            [territory, territory, since_started, since_started, territory],
         )
         for row in iter_dicts(cursor):
             current = {c: row[c] for c in names}
@@ -108,7 +114,9 @@ class ResultsMixin(Session):
                 yield current, None
                 continue
             before = {c: row[f"b_{c}"] for c in names}
-            if isinstance(before["signals"], str):
+            if row["same_signals"]:
+                before["signals"] = current["signals"]
+            elif isinstance(before["signals"], str):
                 before["signals"] = json.loads(before["signals"])
             yield current, before
 

@@ -50,11 +50,12 @@ def iter_dicts(
     """Rows as dicts (JSON columns decoded), fetched a batch at a time: a caller that writes
     each row out holds one batch, not the whole territory."""
     names = [d[0] for d in cursor.description]
+    decoded = [name for name in names if name in JSON_COLUMNS]
     while rows := cursor.fetchmany(batch):
         for row in rows:
             item = dict(zip(names, row, strict=True))
-            for key in JSON_COLUMNS:
-                if isinstance(item.get(key), str):
+            for key in decoded:
+                if isinstance(item[key], str):
                     item[key] = json.loads(item[key])
             yield item
 

@@ -58,6 +58,8 @@ RESULT_TYPES = {
 }
 # With --by owner, after `rank`: the rank within the owner's book.
 OWNER_RANK_TYPE = {"owner_rank": "INTEGER"}
+# The DuckDB that turns the rows into Parquet: one thread holds one row group at a time.
+PARQUET_WRITER = {"memory_limit": "512MB", "threads": 1}
 # Spreadsheets run a cell starting with one of these as a formula: CSV gets a leading quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -175,7 +177,7 @@ def write_parquet(
                         record[stamp] = value.isoformat()
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         spec = "{" + ", ".join(f"{_sql_text(c)}: {_sql_text(t)}" for c, t in types.items()) + "}"
-        with replacing(out) as tmp, duckdb.connect() as conn:
+        with replacing(out) as tmp, duckdb.connect(config=PARQUET_WRITER) as conn:
             source = f"read_json({_sql_text(str(lines))}, format = 'newline_delimited', "
             conn.execute(
                 f"COPY (SELECT * FROM {source}columns = {spec})) "

@@ -58,7 +58,8 @@ _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 # What the header, the tiles and the charts need of every company (the table rows are
 # streamed in full afterwards): a territory of 100,000 is never a list of whole results.
-SUMMARY_COLUMNS = "tier, status, overridden, override_disputed, score, run_id, rubric, model"
+SUMMARY_COLUMNS = ["tier", "status", "overridden", "override_disputed", "score", "run_id",
+                   "rubric", "model"]  # fmt: skip
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -91,3 +91,26 @@ def test_export_streams_every_company_in_each_format(varied_db, tmp_path, capsys
 
             found = duckdb.sql(f"SELECT * FROM '{out}'").fetchall()
         assert len(found) == n == 2_103
+
+
+def test_rows_keep_their_own_text_when_two_territories_share_a_company(tmp_path):
+    db = seed_database(tmp_path / "two.duckdb")  # emea: helix, crumb, initech
+    verdict = Classification(tier="COLD", score=3, confidence="high", reasoning="APAC view.",
+                             signals=[])  # fmt: skip
+    with TerritoryStore.open(db) as store:
+        run = store.start_run("apac", "full", {}, None, 1, 0, 1)
+        store.save_results(run, "apac", [
+            CompanyResult(company_key="helix", name="Helix AI", status="ok",
+                          classification=verdict, metadata={"owner": "Kim"}),
+        ])  # fmt: skip
+        store.finish_run(run, "completed")
+    with TerritoryStore.open(db, read_only=True) as store:
+        rows = list(store.iter_effective_results())  # every territory
+        by_place = {(r["territory"], r["company_key"]): r for r in rows}
+        assert len(rows) == 4
+        assert by_place[("apac", "helix")]["reasoning"] == "APAC view."
+        assert by_place[("apac", "helix")]["metadata"] == {"owner": "Kim"}
+        assert by_place[("emea", "helix")]["metadata"] == {"owner": "Dana", "crm_id": "7"}
+        assert rows == store.effective_results()
+        narrow = list(store.iter_effective_results("emea", columns=["tier", "score"]))
+        assert [set(r) for r in narrow] == [{"territory", "company_key", "tier", "score"}] * 3
