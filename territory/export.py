@@ -59,7 +59,10 @@ RESULT_TYPES = {
 # With --by owner, after `rank`: the rank within the owner's book.
 OWNER_RANK_TYPE = {"owner_rank": "INTEGER"}
 # The DuckDB that turns the rows into Parquet: one thread holds one row group at a time.
-PARQUET_WRITER = {"memory_limit": "512MB", "threads": 1}
+PARQUET_WRITER: dict[str, str | bool | int | float | list[str]] = {
+    "memory_limit": "512MB",
+    "threads": 1,
+}
 # Spreadsheets run a cell starting with one of these as a formula: CSV gets a leading quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
