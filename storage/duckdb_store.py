@@ -34,10 +34,10 @@ __all__ = [
 ]
 
 _LOCK_PID = re.compile(r"PID (\d+)")
-# DuckDB's buffer pool for reading commands. Its default (80% of RAM) lets a query over a big
-# territory keep 1 GB of pages it no longer needs; capped, a large sort spills to disk instead
-# (measured on 100,000 companies: the same speed, a third of the peak memory).
-READ_MEMORY_LIMIT = "256MB"
+# DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
+# companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with
+# benchmarks/big_db.py): 512 MB leaves room for territories several times that size.
+READ_MEMORY_LIMIT = "512MB"
 # How long a command waits for another process's brief hold on the file before giving up.
 DEFAULT_LOCK_WAIT = 300.0
 
