@@ -23,22 +23,27 @@ from urllib.parse import urlsplit
 
 from domain.changes import Change, changes_in
 from domain.entities import host_of
-from domain.models import TIERS, UNTIERED
+from domain.models import TIERS
 from territory.console import EXIT_OK, WRITE_ROWS, CliError
 from territory.files import replacing
 from territory.read_commands import owner_for, reader
 from territory.report_parts import (
     clip,
+    duration,
     esc,
     figure,
     legend,
+    metadata_columns,
     override_facts,
     render_changes,
     render_override,
     run_facts,
     score_histogram,
+    tally,
     tier_chart,
+    tier_key,
     unscored,
+    when,
 )
 
 MAX_SIGNALS = 3  # signals shown per company; the rest are counted
@@ -166,14 +171,6 @@ def report_pieces(
     )
 
 
-def tally(results: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Companies per tier, plus those without one per status (failed, ambiguous, ...)."""
-    counts: Counter[str] = Counter({k: 0 for k in (*TIERS, *UNTIERED)})
-    for row in results:
-        counts[_tier_key(row)] += 1
-    return counts
-
-
 def render_header(
     territory: str,
     results: list[dict[str, Any]],
@@ -182,7 +179,7 @@ def render_header(
     generated_at: datetime,
 ) -> str:
     """Title, when it was made, the latest run's particulars and the headline counts."""
-    facts = [f"Generated {_when(generated_at)}"]
+    facts = [f"Generated {when(generated_at)}"]
     if run:
         status = str(run.get("status") or "")
         css = "ok" if status == "completed" else "warn"
@@ -192,8 +189,8 @@ def render_header(
             + (f" ({esc(run['mode'])})" if run.get("mode") else "")
         )
         if run.get("started_at"):
-            took = _duration(run.get("started_at"), run.get("finished_at"))
-            facts.append(f"started {_when(run['started_at'])}" + (f", took {took}" if took else ""))
+            took = duration(run.get("started_at"), run.get("finished_at"))
+            facts.append(f"started {when(run['started_at'])}" + (f", took {took}" if took else ""))
     # A second line for what the run was judged by, did and cost.
     details = []
     rubric = (run or {}).get("rubric") or _most_common(results, "rubric", run)
@@ -285,20 +282,11 @@ def render_table(table: Table, total: int, counts: Counter[str]) -> Iterator[str
     )
 
 
-def metadata_columns(results: Iterable[dict[str, Any]]) -> list[str]:
-    """The CRM passthrough columns across all rows, in the order they first appear."""
-    seen: dict[str, None] = {}
-    for row in results:
-        for key in row.get("metadata") or {}:
-            seen.setdefault(str(key), None)
-    return list(seen)
-
-
 def render_row(
     row: dict[str, Any], extra: list[str], hidden: bool = False, by_owner: bool = False
 ) -> str:
     """One company as a table row (kept compact: a territory can hold 10,000 of them)."""
-    key = _tier_key(row)
+    key = tier_key(row)
     status = row.get("status") or ""
     if status == "ok":
         status_cell = "<td>ok</td>"
@@ -375,42 +363,12 @@ def safe_url(url: Any) -> str | None:
         return None
 
 
-def _tier_key(row: dict[str, Any]) -> str:
-    """The tier a row counts under (an override's too), else its status."""
-    if row.get("tier") in TIERS and (row.get("status") == "ok" or row.get("overridden")):
-        return str(row["tier"])
-    return str(row.get("status") or "failed")
-
-
 def _most_common(results: list[dict[str, Any]], key: str, run: dict[str, Any] | None) -> Any:
     """The value most of the latest run's rows have (all rows if that run left none)."""
     run_id = (run or {}).get("run_id")
     values = [r.get(key) for r in results if r.get("run_id") == run_id and r.get(key)]
     values = values or [r.get(key) for r in results if r.get(key)]
     return Counter(values).most_common(1)[0][0] if values else None
-
-
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return value.strftime("%Y-%m-%d %H:%M")
-    return esc(value)
-
-
-def _duration(start: Any, end: Any) -> str:
-    if not isinstance(start, datetime) or not isinstance(end, datetime):
-        return ""
-    try:
-        seconds = int((end - start).total_seconds())
-    except TypeError:  # one aware, one naive
-        return ""
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def _policy() -> str:
