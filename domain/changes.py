@@ -3,6 +3,7 @@ or disappeared (pure functions over stored result rows, no I/O)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,10 +85,14 @@ def diff(current: dict[str, Any], baseline: dict[str, Any] | None) -> Change | N
             _unchecked(current),
         )
     before = baseline.get("signals") or []
-    old_ids = {_identity(s) for s in before}
-    new_ids = {_identity(s) for s in signals}
-    appeared = [s for s in signals if _identity(s) not in old_ids]
-    disappeared = [s for s in before if _identity(s) not in new_ids]
+    appeared: list[dict[str, Any]] = []
+    disappeared: list[dict[str, Any]] = []
+    if before is not signals and before != signals:  # the same (most runs): nothing to compare
+        old = [(_identity(s), s) for s in before]
+        new = [(_identity(s), s) for s in signals]
+        old_ids, new_ids = {i for i, _ in old}, {i for i, _ in new}
+        appeared = [s for i, s in new if i not in old_ids]
+        disappeared = [s for i, s in old if i not in new_ids]
     moved = current["tier"] != baseline["tier"] or current["score"] != baseline["score"]
     if not moved and not appeared and not disappeared:
         return None
@@ -116,7 +121,7 @@ def ranked(changes: list[Change]) -> list[Change]:
 
 
 def changes_in(
-    pairs: list[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
+    pairs: Iterable[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
 ) -> list[Change]:
     """The changes among (current, baseline) pairs, most important first; with `run_id`, only
     those whose current result that run produced."""

@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+# DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
+# companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with
+# benchmarks/big_db.py): 512 MB leaves room for territories several times that size.
+READ_MEMORY_LIMIT = "512MB"
 # How long a command waits for another process's brief hold on the file before giving up.
 DEFAULT_LOCK_WAIT = 300.0
 
@@ -96,7 +100,11 @@ class TerritoryStore(
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=self.read_only)
+                return duckdb.connect(
+                    str(self.path),
+                    read_only=self.read_only,
+                    config={"memory_limit": READ_MEMORY_LIMIT} if self.read_only else {},
+                )
             except duckdb.IOException as exc:
                 text = str(exc)
                 if "lock" not in text.lower():

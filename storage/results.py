@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from domain.models import CompanyResult
 from storage.errors import StoreError
 from storage.schema import RESULT_COLUMN_NAMES, RESULT_COLUMNS
-from storage.sql import Session, connected, dicts, insert_rows, transaction, utcnow
+from storage.sql import Session, connected, dicts, insert_rows, iter_dicts, transaction, utcnow
+
+# What `changes` compares: a company's latest result and its baseline.
+PAIR_COLUMNS = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
 
 
 class ResultsMixin(Session):
@@ -65,29 +69,23 @@ class ResultsMixin(Session):
         """Each classified company's latest result with the one to compare it to: the result
         before it, or (with `since_run`) the latest one as of that run (None if there was none).
         """
-        since_started = None
-        if since_run:
-            found = self.conn.execute(
-                "SELECT run_id, started_at FROM runs WHERE territory = ? AND run_id LIKE ? "
-                "ORDER BY started_at",
-                [territory, f"{since_run}%"],
-            ).fetchall()
-            if not found:
-                raise StoreError(f"no run {since_run!r} in territory {territory!r}")
-            if len(found) > 1:
-                raise StoreError(f"{since_run!r} matches {len(found)} runs; give more of its id")
-            since_started = found[0][1]
-        columns = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
-        current = dicts(
-            self.conn.execute(
-                f"SELECT {columns} FROM company_results WHERE territory = ? AND status = 'ok'",
-                [territory],
-            )
-        )
-        baseline = dicts(
-            self.conn.execute(
-                f"""
-                SELECT {", ".join("h." + c for c in columns.split(", "))}
+        return list(self.iter_result_pairs(territory, since_run))
+
+    def iter_result_pairs(
+        self, territory: str, since_run: str | None = None
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """`result_pairs` a batch at a time, from one query (the latest result joined with its
+        baseline), inside the caller's session: `changes` on 100,000 companies keeps only the
+        changes, never two lists of every result."""
+        since_started = self._run_started(territory, since_run) if since_run else None
+        names = PAIR_COLUMNS.split(", ")
+        cursor = self.conn.cursor()
+        cursor.execute(
+            f"""
+            WITH current AS (
+                SELECT {PAIR_COLUMNS} FROM company_results WHERE territory = ? AND status = 'ok'
+            ), picked AS (  -- narrow rows through the window; the wide ones joined after
+                SELECT h.company_key, h.run_id
                 FROM result_history h JOIN runs r USING (run_id)
                 JOIN company_results c ON c.territory = h.territory
                   AND c.company_key = h.company_key
@@ -96,12 +94,44 @@ class ResultsMixin(Session):
                        ELSE r.started_at <= ?::TIMESTAMPTZ END)
                 QUALIFY row_number() OVER (
                   PARTITION BY h.company_key ORDER BY h.updated_at DESC) = 1
-                """,
-                [territory, since_started, since_started],
+            ), baseline AS (
+                SELECT {", ".join("h." + c for c in names)}
+                FROM result_history h JOIN picked p USING (company_key, run_id)
+                WHERE h.territory = ?
             )
+            SELECT {", ".join("c." + c for c in names)},
+                   b.company_key IS NOT NULL AS has_baseline,
+                   -- the same signals as stored: decoded once, compared not at all
+                   coalesce(b.signals::VARCHAR = c.signals::VARCHAR, false) AS same_signals,
+                   {", ".join(f"b.{c} AS b_{c}" for c in names)}
+            FROM current c LEFT JOIN baseline b USING (company_key)
+            """,
+            [territory, territory, since_started, since_started, territory],
         )
-        before = {b["company_key"]: b for b in baseline}
-        return [(c, before.get(c["company_key"])) for c in current]
+        for row in iter_dicts(cursor):
+            current = {c: row[c] for c in names}
+            if not row["has_baseline"]:
+                yield current, None
+                continue
+            before = {c: row[f"b_{c}"] for c in names}
+            if row["same_signals"]:
+                before["signals"] = current["signals"]
+            elif isinstance(before["signals"], str):
+                before["signals"] = json.loads(before["signals"])
+            yield current, before
+
+    def _run_started(self, territory: str, since_run: str) -> datetime:
+        """When the run `since_run` (an id or its start) of the territory started."""
+        found = self.conn.execute(
+            "SELECT run_id, started_at FROM runs WHERE territory = ? AND run_id LIKE ? "
+            "ORDER BY started_at",
+            [territory, f"{since_run}%"],
+        ).fetchall()
+        if not found:
+            raise StoreError(f"no run {since_run!r} in territory {territory!r}")
+        if len(found) > 1:
+            raise StoreError(f"{since_run!r} matches {len(found)} runs; give more of its id")
+        return found[0][1]
 
     @connected
     def failed_companies(self, territory: str) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -12,6 +12,8 @@ import duckdb
 
 T = TypeVar("T")
 INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
+FETCH_ROWS = 2_048  # rows per fetch when streaming (one DuckDB vector)
+JSON_COLUMNS = ("metadata", "signals", "parameters", "evidence")  # decoded when read
 
 
 class Session:
@@ -39,15 +41,23 @@ def connected(method: Callable[..., T]) -> Callable[..., T]:
 
 
 def dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return list(iter_dicts(cursor))
+
+
+def iter_dicts(
+    cursor: duckdb.DuckDBPyConnection, batch: int = FETCH_ROWS
+) -> Iterator[dict[str, Any]]:
+    """Rows as dicts (JSON columns decoded), fetched a batch at a time: a caller that writes
+    each row out holds one batch, not the whole territory."""
     names = [d[0] for d in cursor.description]
-    out = []
-    for row in cursor.fetchall():
-        item = dict(zip(names, row, strict=True))
-        for key in ("metadata", "signals", "parameters", "evidence"):
-            if isinstance(item.get(key), str):
-                item[key] = json.loads(item[key])
-        out.append(item)
-    return out
+    decoded = [name for name in names if name in JSON_COLUMNS]
+    while rows := cursor.fetchmany(batch):
+        for row in rows:
+            item = dict(zip(names, row, strict=True))
+            for key in decoded:
+                if isinstance(item[key], str):
+                    item[key] = json.loads(item[key])
+            yield item
 
 
 def insert_rows(

@@ -15,12 +15,14 @@ import csv
 import json
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from territory.console import EXIT_OK, CliError
+from territory.console import EXIT_OK, CliError, write_json_list
 from territory.files import replacing
 from territory.read_commands import owner_for, passthrough, public_result, reader
 
@@ -56,6 +58,11 @@ RESULT_TYPES = {
 }
 # With --by owner, after `rank`: the rank within the owner's book.
 OWNER_RANK_TYPE = {"owner_rank": "INTEGER"}
+# The DuckDB that turns the rows into Parquet: one thread holds one row group at a time.
+PARQUET_WRITER: dict[str, str | bool | int | float | list[str]] = {
+    "memory_limit": "512MB",
+    "threads": 1,
+}
 # Spreadsheets run a cell starting with one of these as a formula: CSV gets a leading quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,25 +75,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         return cmd_crm_import(args, out, fmt)
     if fmt not in FORMATS:
         raise CliError(f"{out}: say --format csv, parquet or json (or use one of those extensions)")
-    with reader() as store:
+    with reader() as store:  # rows are written as they are read: none is held for long
         owner = owner_for(store, args.territory, getattr(args, "by", "territory"))
-        results = store.effective_results(territory=args.territory, owner=owner)
-    if not results:
-        raise CliError(f"territory {args.territory!r} has no results to export")
-    types = result_types(owner is not None)
-    rows = [flatten(r, types) for r in results]
-    columns = column_order(rows, types)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "json":
-            write_json(out, results, rows, columns)
-        elif fmt == "csv":
-            write_csv(out, rows, columns)
-        else:
-            write_parquet(out, rows, columns, types)
-    except OSError as exc:
-        raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
-    print(f"export: {len(rows)} companies of {args.territory!r} -> {out} ({fmt})", file=sys.stderr)
+        types = result_types(owner is not None)
+        keys = store.metadata_keys(args.territory, owner=owner)
+        results = store.iter_effective_results(territory=args.territory, owner=owner)
+        first = next(results, None)
+        if first is None:
+            raise CliError(f"territory {args.territory!r} has no results to export")
+        counted = _Counted(chain([first], results))
+        columns = [*passthrough({"metadata": dict.fromkeys(keys)}, types), *types]
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "json":
+                write_json(out, counted, columns, types)
+            elif fmt == "csv":
+                write_csv(out, (flatten(r, types) for r in counted), columns)
+            else:
+                write_parquet(out, (flatten(r, types) for r in counted), columns, types)
+        except OSError as exc:
+            raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None
+    print(f"export: {counted.n} companies of {args.territory!r} -> {out} ({fmt})", file=sys.stderr)
     return EXIT_OK
 
 
@@ -118,6 +127,18 @@ def cmd_crm_import(args: argparse.Namespace, out: Path, fmt: str) -> int:
     return EXIT_OK
 
 
+class _Counted:
+    """The results passing through, counted (the count is the message's, after the write)."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self.rows, self.n = rows, 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows:
+            self.n += 1
+            yield row
+
+
 def result_types(by_owner: bool) -> dict[str, str]:
     """The result columns after the passthrough ones, with their Parquet types."""
     if not by_owner:
@@ -135,30 +156,25 @@ def flatten(r: dict[str, Any], types: dict[str, str] = RESULT_TYPES) -> dict[str
     return passthrough(r, types) | result
 
 
-def column_order(rows: list[dict[str, Any]], types: dict[str, str] = RESULT_TYPES) -> list[str]:
-    """Passthrough columns in first-seen order, then the result columns."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in types and k not in columns)
-    return columns + list(types)
-
-
 def write_json(
-    out: Path, results: list[dict[str, Any]], rows: list[dict[str, Any]], columns: list[str]
+    out: Path, results: Iterable[dict[str, Any]], columns: list[str], types: dict[str, str]
 ) -> None:
     """A JSON list; signals stay a list of objects."""
-    records = []
-    for result, row in zip(results, rows, strict=True):
-        record = {c: row.get(c) for c in columns}
-        record["signals"] = result.get("signals") or []
-        for stamp in ("updated_at", "override_at"):
-            record[stamp] = row[stamp].isoformat() if row.get(stamp) else None
-        records.append(record)
-    with replacing(out) as tmp:
-        tmp.write_text(json.dumps(records, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def records() -> Iterator[dict[str, Any]]:
+        for result in results:
+            row = flatten(result, types)
+            record = {c: row.get(c) for c in columns}
+            record["signals"] = result.get("signals") or []
+            for stamp in ("updated_at", "override_at"):
+                record[stamp] = row[stamp].isoformat() if row.get(stamp) else None
+            yield record
+
+    with replacing(out) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        write_json_list(records(), handle, end="")
 
 
-def write_csv(out: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+def write_csv(out: Path, rows: Iterable[dict[str, Any]], columns: list[str]) -> None:
     """UTF-8 CSV (with a BOM, which Excel needs to read UTF-8), formulas defused."""
     with replacing(out) as tmp, tmp.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -177,7 +193,7 @@ def _csv_cell(value: Any) -> str:
 
 def write_parquet(
     out: Path,
-    rows: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     columns: list[str],
     result: dict[str, str] = RESULT_TYPES,
 ) -> None:
@@ -194,7 +210,7 @@ def write_parquet(
                         record[stamp] = value.isoformat()
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         spec = "{" + ", ".join(f"{_sql_text(c)}: {_sql_text(t)}" for c, t in types.items()) + "}"
-        with replacing(out) as tmp, duckdb.connect() as conn:
+        with replacing(out) as tmp, duckdb.connect(config=PARQUET_WRITER) as conn:
             source = f"read_json({_sql_text(str(lines))}, format = 'newline_delimited', "
             conn.execute(
                 f"COPY (SELECT * FROM {source}columns = {spec})) "

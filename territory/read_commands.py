@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from domain.columns import OWNER_COLUMNS
@@ -12,7 +13,15 @@ from domain.costs import per_thousand
 from domain.verdicts import override_note
 from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
-from territory.console import EXIT_OK, READ_LOCK_WAIT, CliError, print_table, text, write_csv
+from territory.console import (
+    EXIT_OK,
+    READ_LOCK_WAIT,
+    CliError,
+    print_table,
+    text,
+    write_csv,
+    write_json_list,
+)
 
 
 def reader() -> TerritoryStore:
@@ -23,35 +32,41 @@ def reader() -> TerritoryStore:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    """Print the results, streamed from the database a batch at a time."""
     with reader() as store:
         owner = owner_for(store, args.territory, args.by)
-        found = store.effective_results(territory=args.territory, tier=args.tier, owner=owner)
-    rows = [_public(r) for r in found]
-    if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
-    elif args.format == "csv":
-        write_csv(rows)
-    else:
-        for row, result in zip(rows, found, strict=True):
-            row["override"] = override_note(result, reason=False)
-            if owner:
-                row["owner"] = result.get("owner")
-        head = ["owner", "owner_rank", "rank", "territory"] if owner else ["rank", "territory"]
-        print_table(
-            rows,
-            [
-                *head,
-                "company",
-                "domain",
-                "tier",
-                "score",
-                "confidence",
-                "status",
-                "override",
-                "top_signal",
-            ],
-        )
+        found = store.iter_effective_results(territory=args.territory, tier=args.tier, owner=owner)
+        if args.format == "json":
+            write_json_list(_public(r) for r in found)
+        elif args.format == "csv":
+            keys = store.metadata_keys(args.territory, args.tier, owner)
+            _write_results_csv(found, keys)
+        else:
+            head = ["owner", "owner_rank", "rank", "territory"] if owner else ["rank", "territory"]
+            columns = [*head, "company", "domain", "tier", "score", "confidence", "status",
+                       "override", "top_signal"]  # fmt: skip
+            print_table((_table_row(r, owner is not None) for r in found), columns)
     return EXIT_OK
+
+
+def _table_row(result: dict[str, Any], by_owner: bool) -> dict[str, Any]:
+    row = public_result(result)
+    row["override"] = override_note(result, reason=False)
+    if by_owner:
+        row["owner"] = result.get("owner")
+    return row
+
+
+def _write_results_csv(found: Iterator[dict[str, Any]], keys: list[str]) -> None:
+    """CSV of the results: the result fields, then the passthrough columns in the order they
+    first appear (the header every row's keys in turn gave when the rows were a list)."""
+    first = next(found, None)
+    if first is None:
+        write_csv([])
+        return
+    public = public_result(first)
+    columns = [*public, *passthrough({"metadata": dict.fromkeys(keys)}, public)]
+    write_csv((_public(r) for r in chain([first], found)), columns)
 
 
 def owner_for(store: TerritoryStore, territory: str | None, by: str) -> str | None:
@@ -104,8 +119,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_changes(args: argparse.Namespace) -> int:
     from domain.changes import changes_in
 
-    with reader() as store:
-        changes = changes_in(store.result_pairs(args.territory, args.since))
+    with reader() as store:  # only the changes are kept, not every company's two results
+        changes = changes_in(store.iter_result_pairs(args.territory, args.since))
     if args.format == "json":
         rows = [
             {

@@ -13,7 +13,8 @@ import hashlib
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -22,22 +23,27 @@ from urllib.parse import urlsplit
 
 from domain.changes import Change, changes_in
 from domain.entities import host_of
-from domain.models import TIERS, UNTIERED
-from territory.console import EXIT_OK, CliError
+from domain.models import TIERS
+from territory.console import EXIT_OK, WRITE_ROWS, CliError
 from territory.files import replacing
 from territory.read_commands import owner_for, reader
 from territory.report_parts import (
     clip,
+    duration,
     esc,
     figure,
     legend,
+    metadata_columns,
     override_facts,
     render_changes,
     render_override,
     run_facts,
     score_histogram,
+    tally,
     tier_chart,
+    tier_key,
     unscored,
+    when,
 )
 
 MAX_SIGNALS = 3  # signals shown per company; the rest are counted
@@ -55,37 +61,66 @@ RUNS_SCANNED = 100_000  # runs() is newest first across territories: look far en
 _HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 
 
+# What the header, the tiles and the charts need of every company (the table rows are
+# streamed in full afterwards): a territory of 100,000 is never a list of whole results.
+SUMMARY_COLUMNS = ["tier", "status", "overridden", "override_disputed", "score", "run_id",
+                   "rubric", "model"]  # fmt: skip
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the territory's HTML report to OUT.html."""
     with reader() as store:
         owner = owner_for(store, args.territory, getattr(args, "by", "territory"))
-        results = store.effective_results(territory=args.territory, owner=owner)
+        summary = list(
+            store.iter_effective_results(
+                territory=args.territory, owner=owner, columns=SUMMARY_COLUMNS
+            )
+        )
         runs = store.runs(limit=RUNS_SCANNED)
         mine = [r for r in runs if r["territory"] == args.territory]
-        if not results:
+        if not summary:
             known = sorted({r["territory"] for r in runs})
             hint = f" (territories with runs: {', '.join(known)})" if known else ""
             raise CliError(f"no results for territory {args.territory!r}{hint}")
         latest = mine[0] if mine else None
         changes = (
-            changes_in(store.result_pairs(args.territory), run_id=latest["run_id"])
+            changes_in(store.iter_result_pairs(args.territory), run_id=latest["run_id"])
             if latest
             else []
         )
-    page = render_report(args.territory, results, latest, changes)
-    write_report(Path(args.out), page)
-    print(f"report: {len(results):,} companies -> {args.out}", file=sys.stderr)
+        table = Table(
+            rows=store.iter_effective_results(territory=args.territory, owner=owner),
+            extra=store.metadata_keys(args.territory, owner=owner),
+            by_owner=owner is not None,
+        )
+        write_report(Path(args.out), report_pieces(args.territory, summary, table, latest, changes))
+    print(f"report: {len(summary):,} companies -> {args.out}", file=sys.stderr)
     return EXIT_OK
 
 
-def write_report(out: Path, page: str) -> None:
-    """Write the page whole (beside OUT, then renamed), so no half-written report is left."""
+def write_report(out: Path, pieces: Iterable[str]) -> None:
+    """Write the page as it is made (beside OUT, then renamed), so no half-written report is
+    left and the page is never one string in memory."""
     try:
-        with replacing(out) as tmp:
+        with (
+            replacing(out) as tmp,
             # Lone surrogates from stored JSON cannot be UTF-8: replace them rather than fail.
-            tmp.write_text(page, encoding="utf-8", errors="replace", newline="\n")
+            tmp.open("w", encoding="utf-8", errors="replace", newline="\n") as handle,
+        ):
+            for piece in pieces:
+                handle.write(piece)
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+@dataclass
+class Table:
+    """The table's rows in rank order (streamed), the passthrough columns they have, and
+    whether they are ranked per owner."""
+
+    rows: Iterable[dict[str, Any]]
+    extra: list[str]
+    by_owner: bool
 
 
 def render_report(
@@ -96,39 +131,44 @@ def render_report(
     generated_at: datetime | None = None,
 ) -> str:
     """The whole HTML page, from plain result rows, the latest run row and its changes."""
+    by_owner = any("owner_rank" in r for r in results)
+    table = Table(results, metadata_columns(results), by_owner)
+    return "".join(report_pieces(territory, results, table, run, changes, generated_at))
+
+
+def report_pieces(
+    territory: str,
+    summary: list[dict[str, Any]],
+    table: Table,
+    run: dict[str, Any] | None,
+    changes: list[Change],
+    generated_at: datetime | None = None,
+) -> Iterator[str]:
+    """The page in pieces, in order: the head, charts and changes (from `summary`, every
+    company's tier, status, score, run, rubric and model), then the table row by row."""
     generated_at = generated_at or datetime.now(UTC)
-    counts = tally(results)
-    body = "".join(
-        [
-            render_header(territory, results, run, counts, generated_at),
-            '<section class="charts">',
-            figure("Tier distribution", tier_chart(counts)),
-            figure(f"Score distribution {legend()}", score_histogram(results)),
-            "</section>",
-            render_changes(changes, run),
-            render_table(results, counts),
-            "<footer>Made by <code>territory report</code>. The signal links go to the pages "
-            "the evidence was quoted from.</footer>",
-        ]
-    )
-    return (
+    counts = tally(summary)
+    yield (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_policy()}">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Territory report: {esc(territory)}</title>"
-        f"<style>{STYLE}</style></head>\n"
-        f"<body><main>{body}</main><script>{SCRIPT}</script></body></html>\n"
+        f"<style>{STYLE}</style></head>\n<body><main>"
     )
-
-
-def tally(results: Iterable[dict[str, Any]]) -> Counter[str]:
-    """Companies per tier, plus those without one per status (failed, ambiguous, ...)."""
-    counts: Counter[str] = Counter({k: 0 for k in (*TIERS, *UNTIERED)})
-    for row in results:
-        counts[_tier_key(row)] += 1
-    return counts
+    yield render_header(territory, summary, run, counts, generated_at)
+    yield '<section class="charts">'
+    yield figure("Tier distribution", tier_chart(counts))
+    yield figure(f"Score distribution {legend()}", score_histogram(summary))
+    yield "</section>"
+    yield render_changes(changes, run)
+    yield from render_table(table, len(summary), counts)
+    yield (
+        "<footer>Made by <code>territory report</code>. The signal links go to the pages "
+        "the evidence was quoted from.</footer>"
+        f"</main><script>{SCRIPT}</script></body></html>\n"
+    )
 
 
 def render_header(
@@ -139,7 +179,7 @@ def render_header(
     generated_at: datetime,
 ) -> str:
     """Title, when it was made, the latest run's particulars and the headline counts."""
-    facts = [f"Generated {_when(generated_at)}"]
+    facts = [f"Generated {when(generated_at)}"]
     if run:
         status = str(run.get("status") or "")
         css = "ok" if status == "completed" else "warn"
@@ -149,8 +189,8 @@ def render_header(
             + (f" ({esc(run['mode'])})" if run.get("mode") else "")
         )
         if run.get("started_at"):
-            took = _duration(run.get("started_at"), run.get("finished_at"))
-            facts.append(f"started {_when(run['started_at'])}" + (f", took {took}" if took else ""))
+            took = duration(run.get("started_at"), run.get("finished_at"))
+            facts.append(f"started {when(run['started_at'])}" + (f", took {took}" if took else ""))
     # A second line for what the run was judged by, did and cost.
     details = []
     rubric = (run or {}).get("rubric") or _most_common(results, "rubric", run)
@@ -178,11 +218,10 @@ def render_header(
     )
 
 
-def render_table(results: list[dict[str, Any]], counts: Counter[str]) -> str:
+def render_table(table: Table, total: int, counts: Counter[str]) -> Iterator[str]:
     """The companies, one compact row each, with the filter controls above. Rows arrive in
     rank order (by owner, then rank in the owner's book, when ranked per owner)."""
-    extra = metadata_columns(results)
-    by_owner = any("owner_rank" in r for r in results)
+    extra, by_owner = table.extra, table.by_owner
     columns = (
         [("Rank", "rank")]
         + ([("Owner rank", "rank")] if by_owner else [])
@@ -208,7 +247,7 @@ def render_table(results: list[dict[str, Any]], counts: Counter[str]) -> str:
             f'<th data-sort="{kind}" aria-sort="{order}"{css}>'
             f'<button type="button">{esc(label)}<i></i></button></th>'
         )
-    filters = [("All", "", len(results))]
+    filters = [("All", "", total)]
     filters += [(t, t, counts[t]) for t in TIERS]
     filters.append(("Not scored", "-", sum(counts[k] for k in unscored(counts))))
     buttons = "".join(
@@ -216,42 +255,38 @@ def render_table(results: list[dict[str, Any]], counts: Counter[str]) -> str:
         f'{label} <span class="muted">{n:,}</span></button>'
         for label, f, n in filters
     )
-    total = f"{len(results):,}"
-    return (
+    shown = f"{total:,}"
+    yield (
         '<section id="table"><h2>Companies</h2><div class="controls">'
         '<input id="q" type="search" placeholder="Filter: company, domain, signal, owner…" '
         'aria-label="Filter companies" autocomplete="off">'
         f'<div class="seg" role="group" aria-label="Tier">{buttons}</div>'
-        f'<span id="count" aria-live="polite">{total} of {total} companies</span></div>'
+        f'<span id="count" aria-live="polite">{shown} of {shown} companies</span></div>'
         f'<table id="companies" data-page="{PAGE_ROWS}"><thead><tr>{"".join(heads)}</tr>'
         "</thead><tbody>"
-        + "".join(
-            render_row(row, extra, hidden=i >= PAGE_ROWS, by_owner=by_owner)
-            for i, row in enumerate(results)
-        )
-        + "</tbody></table>"
-        f'<div id="more"{"" if len(results) > PAGE_ROWS else " hidden"}><span>'
-        f"Showing the first {min(len(results), PAGE_ROWS):,}; "
-        f"{max(len(results) - PAGE_ROWS, 0):,} more.</span> "
+    )
+    batch: list[str] = []
+    for i, row in enumerate(table.rows):
+        batch.append(render_row(row, extra, hidden=i >= PAGE_ROWS, by_owner=by_owner))
+        if len(batch) == WRITE_ROWS:
+            yield "".join(batch)
+            batch = []
+    yield "".join(batch)
+    yield (
+        "</tbody></table>"
+        f'<div id="more"{"" if total > PAGE_ROWS else " hidden"}><span>'
+        f"Showing the first {min(total, PAGE_ROWS):,}; "
+        f"{max(total - PAGE_ROWS, 0):,} more.</span> "
         f'<button type="button" data-more="{PAGE_ROWS}">Show {PAGE_ROWS:,} more</button> '
         '<button type="button" data-more="all">Show all</button></div></section>'
     )
-
-
-def metadata_columns(results: Iterable[dict[str, Any]]) -> list[str]:
-    """The CRM passthrough columns across all rows, in the order they first appear."""
-    seen: dict[str, None] = {}
-    for row in results:
-        for key in row.get("metadata") or {}:
-            seen.setdefault(str(key), None)
-    return list(seen)
 
 
 def render_row(
     row: dict[str, Any], extra: list[str], hidden: bool = False, by_owner: bool = False
 ) -> str:
     """One company as a table row (kept compact: a territory can hold 10,000 of them)."""
-    key = _tier_key(row)
+    key = tier_key(row)
     status = row.get("status") or ""
     if status == "ok":
         status_cell = "<td>ok</td>"
@@ -328,42 +363,12 @@ def safe_url(url: Any) -> str | None:
         return None
 
 
-def _tier_key(row: dict[str, Any]) -> str:
-    """The tier a row counts under (an override's too), else its status."""
-    if row.get("tier") in TIERS and (row.get("status") == "ok" or row.get("overridden")):
-        return str(row["tier"])
-    return str(row.get("status") or "failed")
-
-
 def _most_common(results: list[dict[str, Any]], key: str, run: dict[str, Any] | None) -> Any:
     """The value most of the latest run's rows have (all rows if that run left none)."""
     run_id = (run or {}).get("run_id")
     values = [r.get(key) for r in results if r.get("run_id") == run_id and r.get(key)]
     values = values or [r.get(key) for r in results if r.get(key)]
     return Counter(values).most_common(1)[0][0] if values else None
-
-
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return value.strftime("%Y-%m-%d %H:%M")
-    return esc(value)
-
-
-def _duration(start: Any, end: Any) -> str:
-    if not isinstance(start, datetime) or not isinstance(end, datetime):
-        return ""
-    try:
-        seconds = int((end - start).total_seconds())
-    except TypeError:  # one aware, one naive
-        return ""
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {seconds:02d}s"
-    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def _policy() -> str:

@@ -10,6 +10,7 @@ import html
 import re
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.changes import Change
@@ -272,3 +273,50 @@ def run_facts(run: dict[str, Any]) -> list[str]:
     if isinstance(run.get("max_cost_usd"), int | float):
         facts.append(f"cost cap ${run['max_cost_usd']:,.2f}")
     return facts
+
+
+def tally(results: Iterable[dict[str, Any]]) -> Counter[str]:
+    """Companies per tier, plus those without one per status (failed, ambiguous, ...)."""
+    counts: Counter[str] = Counter({k: 0 for k in (*TIERS, *UNTIERED)})
+    for row in results:
+        counts[tier_key(row)] += 1
+    return counts
+
+
+def metadata_columns(results: Iterable[dict[str, Any]]) -> list[str]:
+    """The CRM passthrough columns across all rows, in the order they first appear."""
+    seen: dict[str, None] = {}
+    for row in results:
+        for key in row.get("metadata") or {}:
+            seen.setdefault(str(key), None)
+    return list(seen)
+
+
+def tier_key(row: dict[str, Any]) -> str:
+    """The tier a row counts under (an override's too), else its status."""
+    if row.get("tier") in TIERS and (row.get("status") == "ok" or row.get("overridden")):
+        return str(row["tier"])
+    return str(row.get("status") or "failed")
+
+
+def when(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.strftime("%Y-%m-%d %H:%M")
+    return esc(value)
+
+
+def duration(start: Any, end: Any) -> str:
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        return ""
+    try:
+        seconds = int((end - start).total_seconds())
+    except TypeError:  # one aware, one naive
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
