@@ -3,6 +3,7 @@ environment, reading DuckDB back, writing account files, and looking for leaked 
 
 import base64
 import os
+import socket
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -222,3 +223,10 @@ def seed_territory(db, companies):
         store.save_results(run, "t", results)
         store.finish_run(run, "completed")
     return TerritoryStore.open(db)
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -22,8 +22,7 @@ from typing import Any
 import httpx
 
 from simulators.faults import FaultRule
-from tests.e2e.server import free_port
-from tests.helpers import LLM_KEY, TAVILY_KEY
+from tests.helpers import LLM_KEY, TAVILY_KEY, free_port
 
 ROOT = Path(__file__).parent.parent
 
