@@ -36,7 +36,6 @@ DATELINE_CHARS = 80
 
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def _page_text(page: SearchPage) -> str:
 
 
 def _normal(text: str) -> str:
-    return _SPACE.sub(" ", text.casefold()).strip()
+    return " ".join(text.casefold().split())  # the whitespace of str.split is that of \s (r"\s+")
 
 
 @lru_cache(maxsize=64)
@@ -86,21 +85,28 @@ def _terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
 
 
+# The letters outside ASCII that a case-insensitive pattern matches to ASCII ones (dotted and
+# dotless i, long s, the Kelvin sign): a text holding one is searched in full, as the word
+# look-up below would not see "Aİ" as "ai".
+_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
 @lru_cache(maxsize=64)
-def _first_words(terms: tuple[str, ...]) -> frozenset[str] | None:
-    """The lowercased first word of every term: a passage holding none of them as a word holds
-    no term, which a set lookup tells far faster than the alternation (most passages hold no
-    keyword). None when some term cannot be told that way (not ASCII, or not starting with a
-    letter or digit): then every passage is searched."""
-    first = set()
+def _term_words(terms: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]] | None:
+    """Every term as its lower-cased words, indexed by its first word. A passage matching a
+    term holds each of its words as a whole word ("pre-train": "pre" and "train"), so a
+    passage holding no term's words all together holds no term, which set look-ups tell far
+    faster than the alternation (most passages hold no keyword). None when some term cannot
+    be told that way (not ASCII, or no word in it): then every passage is searched."""
+    index: dict[str, list[tuple[str, ...]]] = {}
     for term in (t.strip() for t in terms):
         if not term:
             continue
-        word = _WORD.match(term)
-        if not term.isascii() or word is None:
+        words = tuple(_WORD.findall(term.lower()))
+        if not term.isascii() or not words:
             return None
-        first.add(word[0].lower())
-    return frozenset(first)
+        index.setdefault(words[0], []).append(words[1:])
+    return {first: tuple(rests) for first, rests in index.items()}
 
 
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
@@ -162,19 +168,17 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     reader can tell whom it is about. Pages left with nothing are dropped.
     """
     terms = tuple(focus.keywords)
-    reader = _Reader(_terms(terms), name_pattern(focus.company), _first_words(terms))
+    reader = _Reader(_terms(terms), name_pattern(focus.company), _term_words(terms))
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
+    hosts = [host_of(page.url) for page in pages]
     on_site = Counter(
-        (host_of(page.url), key)
-        for page, keys in zip(pages, normal, strict=True)
-        for key in set(keys)
+        (host, key) for host, keys in zip(hosts, normal, strict=True) for key in set(keys)
     )
     state = _Sent(budget=_Budget(NAMED_CHARS))
     trimmed: list[SearchPage] = []
-    for page, paras, keys in zip(pages, split, normal, strict=True):
-        site = host_of(page.url)
+    for page, site, paras, keys in zip(pages, hosts, split, normal, strict=True):
         furniture = {
             i
             for i, p in enumerate(paras)
@@ -189,29 +193,46 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
 
 @dataclass(frozen=True)
 class _Reader:
-    """What a passage is about: the company (in any spelling) or one of the rubric's words."""
+    """What a passage is about: the company (in any spelling) or one of the rubric's words.
+    Answers are kept per passage: a page's paragraphs are asked about more than once."""
 
     keywords: re.Pattern[str] | None
     company: re.Pattern[str] | None
-    first_words: frozenset[str] | None = None  # see _first_words
+    term_words: dict[str, tuple[tuple[str, ...], ...]] | None = None  # see _term_words
+    _names: dict[str, bool] = field(default_factory=dict, compare=False)
+    _keyword: dict[str, bool] = field(default_factory=dict, compare=False)
 
     def names(self, text: str) -> bool:
-        return bool(self.company and self.company.search(_visible(text)))
+        known = self._names.get(text)
+        if known is None:
+            known = self._names[text] = bool(self.company and self.company.search(_visible(text)))
+        return known
 
     def has_keyword(self, text: str) -> bool:
-        text = _visible(text)
+        known = self._keyword.get(text)
+        if known is None:
+            known = self._keyword[text] = self._has_keyword(_visible(text))
+        return known
+
+    def _has_keyword(self, text: str) -> bool:
         if self.keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
-        # Most paragraphs hold no keyword at all: a look at their words or one search tells,
-        # without the rewrite below.
-        if self.first_words is not None and self.first_words.isdisjoint(
-            _WORD.findall(text.lower())
-        ):
+        if not self._may_hold_a_term(text) or not self.keywords.search(text):
             return False
-        if not self.keywords.search(text):
-            return False
+        if not self.company or not self.company.search(text):
+            return True
         # The company's own name is no signal: "Acme AI" is not "uses AI".
-        return not self.company or bool(self.keywords.search(self.company.sub(" ", text)))
+        return bool(self.keywords.search(self.company.sub(" ", text)))
+
+    def _may_hold_a_term(self, text: str) -> bool:
+        if self.term_words is None or _ODD_CASE.search(text):
+            return True
+        words = set(_WORD.findall(text.lower()))
+        return any(
+            all(w in words for w in rest)
+            for first in words & self.term_words.keys()
+            for rest in self.term_words[first]
+        )
 
     def wanted(self, text: str) -> bool:
         return self.names(text) or self.has_keyword(text)
@@ -286,6 +307,8 @@ class _Said:
 def _visible(text: str) -> str:
     """The words a reader sees: link targets and addresses are not the page saying a thing
     ("github.com/nebius/..." on a badge names no one)."""
+    if "](" not in text and "http" not in text and "www." not in text:
+        return text  # nothing to take out (most passages): no rewrite
     return _URL.sub(" ", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
 
 

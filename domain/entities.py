@@ -11,6 +11,8 @@ flagged ambiguous instead of guessed.
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -76,15 +78,22 @@ def _same_site(a: str, b: str) -> bool:
 def page_entities(page: SearchPage, name: str) -> set[str]:
     """The domains a page lives on or names whose names spell the company's name."""
     keys = _name_keys(name)
+    if not keys:
+        return set()  # no distinctive word: no domain spells the name
+    found = {host_of(page.url)}
     text = f"{page.raw_content or ''} {page.content or ''}"
-    found = {host_of(page.url)} | {d.lower().removeprefix("www.") for d in _domains_in(text)}
+    # A domain spelling the name holds its words, hyphens and dots aside: a page holding none
+    # of them so names no such domain, and the long look for domains is skipped.
+    squeezed = text.lower().replace("-", "").replace(".", "")
+    if all(key in squeezed for key in keys):
+        found |= {d.lower().removeprefix("www.") for d in _domains_in(text)}
     return {d for d in found if d and _spells(d, keys)}
 
 
 def _domains_in(text: str) -> list[str]:
     """Domains named in the text: bare or as a link's host, never a file on a URL's path."""
     named = []
-    for match in _DOMAIN.finditer(text):
+    for match in _domain_matches(text):
         at = match.start()
         if at and text[at - 1] == "/" and text[max(0, at - 2) : at] != "//":
             continue  # ".../coreweave-debt-financing.html": a path segment
@@ -93,6 +102,31 @@ def _domains_in(text: str) -> list[str]:
             continue
         named.append(domain)
     return named
+
+
+# Every domain has a dot between a letter or digit and a letter ("coreweave.com"). The domain
+# pattern is only tried on the runs of domain characters around such dots: trying it at each
+# word of a page cost more than all the rest of sorting out whom the pages are about.
+_DOMAIN_DOT = re.compile(r"(?<=[a-z0-9])\.(?=[a-z])", re.I)
+# The characters `_DOMAIN` can match ([a-z0-9.-], case-insensitively, which lets in four
+# letters from outside ASCII).
+_DOMAIN_CHARS = frozenset(string.ascii_letters + string.digits + ".-" + "\u0130\u0131\u017f\u212a")
+
+
+def _domain_matches(text: str) -> Iterator[re.Match[str]]:
+    """`_DOMAIN.finditer(text)`, searching only the runs of domain characters with a dot."""
+    searched_to = 0
+    for dot in _DOMAIN_DOT.finditer(text):
+        if dot.start() < searched_to:
+            continue  # in a run already searched
+        start, end = dot.start(), dot.end()
+        while start and text[start - 1] in _DOMAIN_CHARS:
+            start -= 1
+        while end < len(text) and text[end] in _DOMAIN_CHARS:
+            end += 1
+        # One character past the run, so the pattern's look-ahead sees what follows it.
+        yield from _DOMAIN.finditer(text, start, end + 1)
+        searched_to = end
 
 
 def _own_site(entity: str, domain: str) -> bool:

@@ -84,13 +84,24 @@ def plain(text: str, unglue: bool = False) -> str:
     """Text as a reader sees it, for matching quotes: markup gone, case folded; `unglue`
     also parts words a crawler glued together ("market-basketResidents")."""
     text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
-    text = _MD_LINE_MARK.sub("", _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub(" ", text)))
+    # Each rewrite only where its mark is in the text: most pages have no HTML, escapes or
+    # links, and the rewrites cost more than the look for their marks.
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
+    if "\\" in text:
+        text = _MD_ESCAPE.sub(r"\1", text)
+    text = _MD_LINE_MARK.sub("", text)
     if unglue:
         text = _GLUED.sub(" ", text)
-    text = _MD_REF_LINK.sub(r"\1", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
+    if "](" in text:
+        text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text))
+    if "][" in text:
+        text = _MD_REF_LINK.sub(r"\1", text)
     for _ in range(2):  # nested emphasis (***bold italic*** is one pass; **a _b_** two)
+        if not any(mark in text for mark in "*_~`"):
+            break
         text = _MD_EMPHASIS.sub(r"\2", text)
-    return _WHITESPACE.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()  # str.split's whitespace is that of r"\s+"
 
 
 def fragments(excerpt: str, unglue: bool = False) -> list[str] | None:

@@ -31,6 +31,7 @@ class SearchesMixin(Session):
         pages: list[list[Any]] = []
         for o in outcomes:
             r = o.request
+            key = r.cache_key  # a hash of the request: computed once, not once per page
             params = {
                 "search_depth": r.search_depth,
                 "max_results": r.max_results,
@@ -40,7 +41,7 @@ class SearchesMixin(Session):
             }
             rows.append(
                 [
-                    r.cache_key,
+                    key,
                     o.fetched_at,
                     r.company_key,
                     r.query,
@@ -54,7 +55,7 @@ class SearchesMixin(Session):
                 ]
             )
             pages.extend(
-                [r.cache_key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
+                [key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
                 for i, p in enumerate(o.pages)
             )
         if not rows:

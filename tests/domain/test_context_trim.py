@@ -317,9 +317,9 @@ def test_signal_passages_of_the_sample_pages_survive_trimming():
 
 
 def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
-    from domain.context import _first_words, _Reader, _terms
+    from domain.context import _Reader, _term_words, _terms
 
-    terms = ("GPU-hours", "machine learning", "AI", "H100", "Nvidia")
+    terms = ("GPU-hours", "machine learning", "AI", "H100", "Nvidia", "in production")
     texts = [
         "We bought GPU-hours in bulk.",
         "Our MACHINE\nlearning team grew.",
@@ -328,12 +328,36 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
         "(H100s) are not H100",
         "Baking bread since 1900.",
         "NVIDIA's chips",
+        "Machines for learning in the production hall.",  # the words, never the term
+        "Running in  production since May.",
+        "A\u0130 at scale",  # 'İ' matches 'i' case-insensitively: searched in full
     ]
     plain = _Reader(_terms(terms), None, None)
-    quick = _Reader(_terms(terms), None, _first_words(terms))
-    assert _first_words(terms) == {"gpu", "machine", "ai", "h100", "nvidia"}
-    assert [quick.has_keyword(t) for t in texts] == [plain.has_keyword(t) for t in texts]
-    assert [quick.has_keyword(t) for t in texts] == [True, True, True, False, True, False, True]
-    # A term the word set cannot stand for turns the prefilter off (every passage searched).
-    assert _first_words(("$100M round",)) is None
-    assert _first_words(("Künstliche Intelligenz",)) is None
+    quick = _Reader(_terms(terms), None, _term_words(terms))
+    assert _term_words(terms) == {
+        "gpu": (("hours",),),
+        "machine": (("learning",),),
+        "ai": ((),),
+        "h100": ((),),
+        "nvidia": ((),),
+        "in": (("production",),),
+    }
+    expected = [True, True, True, False, True, False, True, False, True, True]
+    assert [plain.has_keyword(t) for t in texts] == expected
+    assert [quick.has_keyword(t) for t in texts] == expected
+    # A term the word sets cannot stand for turns the prefilter off (every passage searched).
+    assert _term_words(("$100M round",)) is not None  # "100m", "round": words all the same
+    assert _term_words(("$$",)) is None
+    assert _term_words(("Künstliche Intelligenz",)) is None
+
+
+def test_the_company_name_is_no_keyword_but_a_keyword_beside_it_is():
+    from domain.context import _Reader, _term_words, _terms
+    from domain.names import name_pattern
+
+    terms = ("AI", "GPU")
+    reader = _Reader(_terms(terms), name_pattern("Helix AI"), _term_words(terms))
+    assert not reader.has_keyword("Helix AI opened a bakery.")
+    assert reader.has_keyword("Helix AI rents GPU clusters.")
+    assert reader.has_keyword("Bakeries use AI now.")  # no company named: no rewrite needed
+    assert reader.names("Helix AI opened a bakery.") and not reader.names("Bakeries use AI.")

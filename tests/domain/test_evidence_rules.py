@@ -204,3 +204,34 @@ def test_eval_metrics_count_agreement_per_tier_and_per_confidence():
     text = render(m, "eval x")
     assert "agreement: 50.0% of 6 companies (5 classified; 60.0% of those)" in text
     assert "  HOT           1      1      0      0" in text
+
+
+def test_domains_are_looked_for_only_around_dots_and_found_as_the_whole_text_search_finds():
+    import random
+
+    from domain.entities import _DOMAIN, _FILE_SUFFIXES, _domains_in
+
+    def everywhere(text: str) -> list[str]:
+        """The pattern over the whole text, as before the dots led the search."""
+        found = []
+        for match in _DOMAIN.finditer(text):
+            at = match.start()
+            if at and text[at - 1] == "/" and text[max(0, at - 2) : at] != "//":
+                continue
+            if match.group(1).rsplit(".", 1)[1].lower() not in _FILE_SUFFIXES:
+                found.append(match.group(1))
+        return found
+
+    rng = random.Random(7)
+    alphabet = "abcXYZ019.-/@_ é:\n\u212a\u017f\u0130\u0131"  # the four odd-case letters too
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(30))) for _ in range(3000)]
+    texts += [
+        "See coreweave.com, www.Lambda.ai/x/y-debt-financing.html and mail@foo.com.",
+        "U.S. and e.g. x.io; bar-baz.co.uk. 1.5B",
+    ]
+    for text in texts:
+        assert _domains_in(text) == everywhere(text), text
+    assert _domains_in("See coreweave.com and www.Lambda.ai/x.") == [
+        "coreweave.com",
+        "www.Lambda.ai",
+    ]
