@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from domain.changes import TIER_RANK
+from domain.changes import TIER_RANK, ResultPair
 from domain.columns import owner_column
 from domain.costs import cost_line
 
@@ -49,9 +49,7 @@ class TierMove:
         return TIER_RANK[self.current["tier"]] - TIER_RANK[self.before["tier"]]
 
 
-def tier_moves(
-    pairs: list[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str
-) -> tuple[list[TierMove], int]:
+def tier_moves(pairs: list[ResultPair], run_id: str) -> tuple[list[TierMove], int]:
     """The moves this run made among (current, before) result pairs, biggest first (then up
     before down, then by score change), and how many companies it classified for the first
     time (those are new, not moves)."""

@@ -10,6 +10,10 @@ from typing import Any
 from domain.entities import host_of
 from domain.evidence import comparable
 
+# A company's latest result row and the one to compare it with (None: nothing before it),
+# as the store reads them (`result_pairs`).
+ResultPair = tuple[dict[str, Any], dict[str, Any] | None]
+
 TIER_RANK = {"COLD": 0, "WARM": 1, "HOT": 2}
 
 
@@ -120,9 +124,7 @@ def ranked(changes: list[Change]) -> list[Change]:
     return sorted(changes, key=lambda c: (tuple(-x for x in c.importance), c.company))
 
 
-def changes_in(
-    pairs: Iterable[tuple[dict[str, Any], dict[str, Any] | None]], run_id: str | None = None
-) -> list[Change]:
+def changes_in(pairs: Iterable[ResultPair], run_id: str | None = None) -> list[Change]:
     """The changes among (current, baseline) pairs, most important first; with `run_id`, only
     those whose current result that run produced."""
     found = []

@@ -22,14 +22,15 @@ from domain.alerts import (
     territory_related,
     tier_moves,
 )
+from domain.changes import ResultPair
 from domain.verdicts import effective_verdict
 from flows.events import EventSink, OutgoingEvent, PrefectEvents
 from storage.duckdb_store import TerritoryStore
 
-Pair = tuple[dict[str, Any], dict[str, Any] | None]
 
-
-def read_tier_pairs(store: TerritoryStore, territory: str) -> list[Pair]:
+def read_tier_pairs(
+    store: TerritoryStore, territory: str, pairs: list[ResultPair] | None = None
+) -> list[ResultPair]:
     """The tiers alerts compare, per classified company: its latest result and the one before
     (rows with company_key, company, tier, score, confidence, signals, run_id), each with the
     verdict in force. The override in force now stands on both sides: a reviewer's own
@@ -39,7 +40,7 @@ def read_tier_pairs(store: TerritoryStore, territory: str) -> list[Pair]:
     return [
         (_with_override(now, in_force.get(now["company_key"])), before and
          _with_override(before, in_force.get(now["company_key"])))
-        for now, before in store.result_pairs(territory)
+        for now, before in (store.result_pairs(territory) if pairs is None else pairs)
     ]  # fmt: skip
 
 
@@ -65,12 +66,14 @@ def announce_run(
     run: dict[str, Any],
     sink: EventSink,
     flow_run: dict[str, str] | None = None,
+    pairs: list[ResultPair] | None = None,
 ) -> Announced:
     """Emit a tier-changed event per move this run made (most important first, at most
-    MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row."""
+    MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row; `pairs`
+    the territory's `result_pairs` if already read."""
     territory, run_id = run["territory"], run["run_id"]
-    with store.session():  # one brief hold of the file for both reads
-        moves, n_new = tier_moves(read_tier_pairs(store, territory), run_id)
+    with store.session():  # one brief hold of the file for the reads
+        moves, n_new = tier_moves(read_tier_pairs(store, territory, pairs), run_id)
         details = store.results_of(territory, [m.key for m in moves])
     # The pairs' tier and score win; the full row adds the domain, owner and reasoning.
     moves = [TierMove({**details.get(m.key, {}), **m.current}, m.before) for m in moves]
@@ -106,17 +109,18 @@ def send_run_alerts(
     run_id: str,
     logger: logging.Logger | logging.LoggerAdapter,
     run: dict[str, Any] | None = None,
+    pairs: list[ResultPair] | None = None,
 ) -> Announced | None:
     """`announce_run` through Prefect's event API, for the flow run in progress (`run`: the
-    finished run's row, read when not given). Never raises: alerts that cannot be sent must
-    not fail a run whose results are stored."""
+    finished run's row, and `pairs` its territory's result pairs, read when not given).
+    Never raises: alerts that cannot be sent must not fail a run whose results are stored."""
     from prefect import runtime
 
     flow_run = None
     if runtime.flow_run.id:
         flow_run = {"id": runtime.flow_run.id, "name": runtime.flow_run.name}
     try:
-        told = announce_run(store, run or store.run(run_id), PrefectEvents(), flow_run)
+        told = announce_run(store, run or store.run(run_id), PrefectEvents(), flow_run, pairs)
     except Exception as exc:  # reported, and the run's outcome stands
         logger.warning("tier-change alerts not sent: %s: %s", type(exc).__name__, exc)
         return None

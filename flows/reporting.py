@@ -14,7 +14,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from domain.changes import Change, changes_in
+from domain.changes import Change, ResultPair, changes_in
 from domain.costs import cost_line
 from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
@@ -56,14 +56,16 @@ class ProgressArtifact:
             update_progress_artifact(self._id, min(100.0, share))
 
 
-def publish_results(store: TerritoryStore, run_id: str, summary: dict[str, Any]) -> list[Change]:
+def publish_results(
+    store: TerritoryStore, run_id: str, summary: dict[str, Any], pairs: list[ResultPair]
+) -> list[Change]:
     """The territory's latest results as a table (the verdict in force: a reviewer's override
     first, ranked), and a markdown summary of this run; returns what changed, most important
-    first."""
+    first. `pairs`: the territory's `result_pairs`."""
     territory = summary["territory"]
-    with store.session():  # one brief hold of the file for all four reads
+    changes = changes_in(pairs, run_id)
+    with store.session():  # one brief hold of the file for all three reads
         rows = store.effective_results(territory=territory)
-        changes = changes_in(store.result_pairs(territory), run_id)
         failures = store.run_failures(run_id)
         disputed = store.disputed_overrides(territory, run_id)
     table = [

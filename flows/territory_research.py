@@ -75,8 +75,11 @@ def research_territory(request: ResearchRequest) -> Any:
     store.finish_run(run_id, status, report.fatal)
     summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
     summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept, disputed?
-    changes = publish_results(store, run_id, summary)
-    send_run_alerts(store, run_id, logger, summary)
+    # The latest results beside the ones before: read once, for the change list and the
+    # alerts (at 100,000 companies a read takes seconds).
+    pairs = store.result_pairs(run.territory)
+    changes = publish_results(store, run_id, summary, pairs)
+    send_run_alerts(store, run_id, logger, summary, pairs)
     logger.info(
         "run %s %s: %s ok, %s failed, %s not due (HOT %s, WARM %s, COLD %s) in %.1fs",
         run_id,

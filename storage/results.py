@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from domain.changes import ResultPair
 from domain.models import CompanyResult
 from storage.errors import StoreError
 from storage.schema import RESULT_COLUMN_NAMES, RESULT_COLUMNS
@@ -63,9 +64,7 @@ class ResultsMixin(Session):
         )
 
     @connected
-    def result_pairs(
-        self, territory: str, since_run: str | None = None
-    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    def result_pairs(self, territory: str, since_run: str | None = None) -> list[ResultPair]:
         """Each classified company's latest result with the one to compare it to: the result
         before it, or (with `since_run`) the latest one as of that run (None if there was none).
         """

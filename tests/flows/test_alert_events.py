@@ -154,6 +154,24 @@ def test_a_run_emits_one_event_per_tier_move_and_one_summary(two_runs):
     assert down.payload["top_signal"] is None and down.payload["unchecked"] is True
 
 
+def test_pairs_the_flow_already_read_are_not_read_again(two_runs, monkeypatch):
+    store, run = two_runs
+    pairs = store.result_pairs("east")  # what the flow reads once, for the summary too
+    expected = RecordedEvents()
+    announce_run(store, run, expected, FLOW_RUN)
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the result pairs were read a second time")
+
+    monkeypatch.setattr(store, "result_pairs", read_again)
+    given = RecordedEvents()
+    told = announce_run(store, run, given, FLOW_RUN, pairs)
+    assert (told.moves, told.sent, told.new) == (2, 2, 1)
+    assert [(e.event, e.payload) for e in given.sent] == [
+        (e.event, e.payload) for e in expected.sent
+    ]
+
+
 def test_the_summary_counts_the_run_and_digests_the_moves_per_owner(two_runs):
     store, run = two_runs
     sink = RecordedEvents()
