@@ -6,12 +6,11 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from domain.blocks import HEADING, cut_to_sentences, join_blocks, split_paragraphs
 from domain.entities import host_of
 from domain.models import SearchPage
-from domain.names import name_pattern
+from domain.passages import WORD, Reader, reader_for
 
 # Pages this alike (Jaccard similarity of their word 5-gram shingles) say the same thing.
 NEAR_DUPLICATE = 0.8
@@ -34,7 +33,6 @@ CONTEXT_MAX_CHARS = 600
 # though two pages published the same day share it.
 DATELINE_CHARS = 80
 
-_WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
@@ -72,45 +70,8 @@ def _normal(text: str) -> str:
     return " ".join(text.casefold().split())  # the whitespace of str.split is that of \s (r"\s+")
 
 
-@lru_cache(maxsize=64)
-def _terms(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Any of the terms as a whole word or phrase, case-insensitive ("AI" never in "said")."""
-    parts = sorted(
-        {r"\s+".join(re.escape(w) for w in t.split()) for t in terms if t.strip()},
-        key=len,
-        reverse=True,
-    )
-    if not parts:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
-
-
-# The letters outside ASCII that a case-insensitive pattern matches to ASCII ones (dotted and
-# dotless i, long s, the Kelvin sign): a text holding one is searched in full, as the word
-# look-up below would not see "Aİ" as "ai".
-_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
-
-
-@lru_cache(maxsize=64)
-def _term_words(terms: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]] | None:
-    """Every term as its lower-cased words, indexed by its first word. A passage matching a
-    term holds each of its words as a whole word ("pre-train": "pre" and "train"), so a
-    passage holding no term's words all together holds no term, which set look-ups tell far
-    faster than the alternation (most passages hold no keyword). None when some term cannot
-    be told that way (not ASCII, or no word in it): then every passage is searched."""
-    index: dict[str, list[tuple[str, ...]]] = {}
-    for term in (t.strip() for t in terms):
-        if not term:
-            continue
-        words = tuple(_WORD.findall(term.lower()))
-        if not term.isascii() or not words:
-            return None
-        index.setdefault(words[0], []).append(words[1:])
-    return {first: tuple(rests) for first, rests in index.items()}
-
-
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = _WORD.findall(text.casefold())
+    words = WORD.findall(text.casefold())
     if len(words) < SHINGLE_WORDS:
         return frozenset([tuple(words)])
     # zip over shifted lists builds the word n-grams in C, ~4x faster than slicing in Python.
@@ -168,7 +129,7 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     reader can tell whom it is about. Pages left with nothing are dropped.
     """
     terms = tuple(focus.keywords)
-    reader = _Reader(_terms(terms), name_pattern(focus.company), _term_words(terms))
+    reader = reader_for(focus.company, terms)
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
@@ -191,53 +152,6 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     return trimmed
 
 
-@dataclass(frozen=True)
-class _Reader:
-    """What a passage is about: the company (in any spelling) or one of the rubric's words.
-    Answers are kept per passage: a page's paragraphs are asked about more than once."""
-
-    keywords: re.Pattern[str] | None
-    company: re.Pattern[str] | None
-    term_words: dict[str, tuple[tuple[str, ...], ...]] | None = None  # see _term_words
-    _names: dict[str, bool] = field(default_factory=dict, compare=False)
-    _keyword: dict[str, bool] = field(default_factory=dict, compare=False)
-
-    def names(self, text: str) -> bool:
-        known = self._names.get(text)
-        if known is None:
-            known = self._names[text] = bool(self.company and self.company.search(_visible(text)))
-        return known
-
-    def has_keyword(self, text: str) -> bool:
-        known = self._keyword.get(text)
-        if known is None:
-            known = self._keyword[text] = self._has_keyword(_visible(text))
-        return known
-
-    def _has_keyword(self, text: str) -> bool:
-        if self.keywords is None:
-            return True  # a rubric without keywords: any paragraph may hold its signals
-        if not self._may_hold_a_term(text) or not self.keywords.search(text):
-            return False
-        if not self.company or not self.company.search(text):
-            return True
-        # The company's own name is no signal: "Acme AI" is not "uses AI".
-        return bool(self.keywords.search(self.company.sub(" ", text)))
-
-    def _may_hold_a_term(self, text: str) -> bool:
-        if self.term_words is None or _ODD_CASE.search(text):
-            return True
-        words = set(_WORD.findall(text.lower()))
-        return any(
-            all(w in words for w in rest)
-            for first in words & self.term_words.keys()
-            for rest in self.term_words[first]
-        )
-
-    def wanted(self, text: str) -> bool:
-        return self.names(text) or self.has_keyword(text)
-
-
 @dataclass
 class _Sent:
     """What earlier pages of the company sent: paragraphs (by key), their words, the budget."""
@@ -252,7 +166,7 @@ def _trim_page(
     keys: list[str],
     furniture: set[int],
     own: bool,
-    reader: _Reader,
+    reader: Reader,
     state: _Sent,
 ) -> str | None:
     """One page cut to what it adds to the pages before it, or None if it adds nothing."""
@@ -272,11 +186,6 @@ def _trim_page(
         for i in chosen
     }
     return join_blocks(texts, chosen)
-
-
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_URL = re.compile(r"\b(?:https?://|www\.)\S+")
 
 
 @dataclass
@@ -301,15 +210,6 @@ class _Said:
             return True
         self.shingles |= own
         return False
-
-
-@lru_cache(maxsize=4096)  # asked of each paragraph twice: for the name and for the keywords
-def _visible(text: str) -> str:
-    """The words a reader sees: link targets and addresses are not the page saying a thing
-    ("github.com/nebius/..." on a badge names no one)."""
-    if "](" not in text and "http" not in text and "www." not in text:
-        return text  # nothing to take out (most passages): no rewrite
-    return _URL.sub(" ", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
 
 
 def _own_site(host: str, domain: str | None) -> bool:

@@ -222,6 +222,37 @@ def render_table(table: Table, total: int, counts: Counter[str]) -> Iterator[str
     """The companies, one compact row each, with the filter controls above. Rows arrive in
     rank order (by owner, then rank in the owner's book, when ranked per owner)."""
     extra, by_owner = table.extra, table.by_owner
+    heads = _table_heads(extra, by_owner)
+    buttons = _tier_buttons(total, counts)
+    shown = f"{total:,}"
+    yield (
+        '<section id="table"><h2>Companies</h2><div class="controls">'
+        '<input id="q" type="search" placeholder="Filter: company, domain, signal, owner…" '
+        'aria-label="Filter companies" autocomplete="off">'
+        f'<div class="seg" role="group" aria-label="Tier">{buttons}</div>'
+        f'<span id="count" aria-live="polite">{shown} of {shown} companies</span></div>'
+        f'<table id="companies" data-page="{PAGE_ROWS}"><thead><tr>{"".join(heads)}</tr>'
+        "</thead><tbody>"
+    )
+    batch: list[str] = []
+    for i, row in enumerate(table.rows):
+        batch.append(render_row(row, extra, hidden=i >= PAGE_ROWS, by_owner=by_owner))
+        if len(batch) == WRITE_ROWS:
+            yield "".join(batch)
+            batch = []
+    yield "".join(batch)
+    yield (
+        "</tbody></table>"
+        f'<div id="more"{"" if total > PAGE_ROWS else " hidden"}><span>'
+        f"Showing the first {min(total, PAGE_ROWS):,}; "
+        f"{max(total - PAGE_ROWS, 0):,} more.</span> "
+        f'<button type="button" data-more="{PAGE_ROWS}">Show {PAGE_ROWS:,} more</button> '
+        '<button type="button" data-more="all">Show all</button></div></section>'
+    )
+
+
+def _table_heads(extra: list[str], by_owner: bool) -> list[str]:
+    """The table's column heads, each a sort button but the signals'."""
     columns = (
         [("Rank", "rank")]
         + ([("Owner rank", "rank")] if by_owner else [])
@@ -247,38 +278,18 @@ def render_table(table: Table, total: int, counts: Counter[str]) -> Iterator[str
             f'<th data-sort="{kind}" aria-sort="{order}"{css}>'
             f'<button type="button">{esc(label)}<i></i></button></th>'
         )
+    return heads
+
+
+def _tier_buttons(total: int, counts: Counter[str]) -> str:
+    """The tier filter: all, each tier, not scored, with their counts."""
     filters = [("All", "", total)]
     filters += [(t, t, counts[t]) for t in TIERS]
     filters.append(("Not scored", "-", sum(counts[k] for k in unscored(counts))))
-    buttons = "".join(
+    return "".join(
         f'<button type="button" data-f="{f}" aria-pressed="{"true" if not f else "false"}">'
         f'{label} <span class="muted">{n:,}</span></button>'
         for label, f, n in filters
-    )
-    shown = f"{total:,}"
-    yield (
-        '<section id="table"><h2>Companies</h2><div class="controls">'
-        '<input id="q" type="search" placeholder="Filter: company, domain, signal, owner…" '
-        'aria-label="Filter companies" autocomplete="off">'
-        f'<div class="seg" role="group" aria-label="Tier">{buttons}</div>'
-        f'<span id="count" aria-live="polite">{shown} of {shown} companies</span></div>'
-        f'<table id="companies" data-page="{PAGE_ROWS}"><thead><tr>{"".join(heads)}</tr>'
-        "</thead><tbody>"
-    )
-    batch: list[str] = []
-    for i, row in enumerate(table.rows):
-        batch.append(render_row(row, extra, hidden=i >= PAGE_ROWS, by_owner=by_owner))
-        if len(batch) == WRITE_ROWS:
-            yield "".join(batch)
-            batch = []
-    yield "".join(batch)
-    yield (
-        "</tbody></table>"
-        f'<div id="more"{"" if total > PAGE_ROWS else " hidden"}><span>'
-        f"Showing the first {min(total, PAGE_ROWS):,}; "
-        f"{max(total - PAGE_ROWS, 0):,} more.</span> "
-        f'<button type="button" data-more="{PAGE_ROWS}">Show {PAGE_ROWS:,} more</button> '
-        '<button type="button" data-more="all">Show all</button></div></section>'
     )
 
 

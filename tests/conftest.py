@@ -44,13 +44,22 @@ def no_key_left_behind(tmp_path_factory):
 def prefect_server():
     """One Prefect test server (temporary database) for the whole session."""
     from prefect.logging.configuration import ensure_logging_setup
-    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     # Prefect's console handler keeps the stream it finds first: let that be the real stderr,
     # not a test's capsys buffer that is closed when the test ends.
     ensure_logging_setup()
-    with prefect_test_harness(server_startup_timeout=60):
+    # Flow runs in this process send no liveness heartbeats: at its end a run waits for the
+    # heartbeat thread's one-second sleep (0.8 s a run measured, for a few hundred runs).
+    # Heartbeats only serve the server's detection of runs that died; the runs the e2e tests
+    # start in processes of their own keep Prefect's default (every 180 s).
+    no_heartbeats = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    with prefect_test_harness(server_startup_timeout=60), no_heartbeats:
         database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
         snapshot_database(database, MIGRATED_PREFECT_DB)  # empty, migrated: see helpers
         try:

@@ -317,7 +317,7 @@ def test_signal_passages_of_the_sample_pages_survive_trimming():
 
 
 def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
-    from domain.context import _Reader, _term_words, _terms
+    from domain.passages import Reader, term_words, terms_pattern
 
     terms = ("GPU-hours", "machine learning", "AI", "H100", "Nvidia", "in production")
     texts = [
@@ -332,9 +332,9 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
         "Running in  production since May.",
         "A\u0130 at scale",  # 'İ' matches 'i' case-insensitively: searched in full
     ]
-    plain = _Reader(_terms(terms), None, None)
-    quick = _Reader(_terms(terms), None, _term_words(terms))
-    assert _term_words(terms) == {
+    plain = Reader(terms_pattern(terms), None, None)
+    quick = Reader(terms_pattern(terms), None, term_words(terms))
+    assert term_words(terms) == {
         "gpu": (("hours",),),
         "machine": (("learning",),),
         "ai": ((),),
@@ -346,17 +346,17 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
     assert [plain.has_keyword(t) for t in texts] == expected
     assert [quick.has_keyword(t) for t in texts] == expected
     # A term the word sets cannot stand for turns the prefilter off (every passage searched).
-    assert _term_words(("$100M round",)) is not None  # "100m", "round": words all the same
-    assert _term_words(("$$",)) is None
-    assert _term_words(("Künstliche Intelligenz",)) is None
+    assert term_words(("$100M round",)) is not None  # "100m", "round": words all the same
+    assert term_words(("$$",)) is None
+    assert term_words(("Künstliche Intelligenz",)) is None
 
 
 def test_the_company_name_is_no_keyword_but_a_keyword_beside_it_is():
-    from domain.context import _Reader, _term_words, _terms
     from domain.names import name_pattern
+    from domain.passages import Reader, term_words, terms_pattern
 
     terms = ("AI", "GPU")
-    reader = _Reader(_terms(terms), name_pattern("Helix AI"), _term_words(terms))
+    reader = Reader(terms_pattern(terms), name_pattern("Helix AI"), term_words(terms))
     assert not reader.has_keyword("Helix AI opened a bakery.")
     assert reader.has_keyword("Helix AI rents GPU clusters.")
     assert reader.has_keyword("Bakeries use AI now.")  # no company named: no rewrite needed

@@ -1,0 +1,115 @@
+"""What a passage of a page is about: the company, in any of its spellings, or one of the
+rubric's words (pure functions, no I/O). Trimming asks it of every paragraph and sentence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from domain.names import name_pattern
+
+WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=64)
+def terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Any of the terms as a whole word or phrase, case-insensitive ("AI" never in "said")."""
+    parts = sorted(
+        {r"\s+".join(re.escape(w) for w in t.split()) for t in terms if t.strip()},
+        key=len,
+        reverse=True,
+    )
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+# The letters outside ASCII that a case-insensitive pattern matches to ASCII ones (dotted and
+# dotless i, long s, the Kelvin sign): a text holding one is searched in full, as the word
+# look-up below would not see "Aİ" as "ai".
+_ODD_CASE = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+@lru_cache(maxsize=64)
+def term_words(terms: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]] | None:
+    """Every term as its lower-cased words, indexed by its first word. A passage matching a
+    term holds each of its words as a whole word ("pre-train": "pre" and "train"), so a
+    passage holding no term's words all together holds no term, which set look-ups tell far
+    faster than the alternation (most passages hold no keyword). None when some term cannot
+    be told that way (not ASCII, or no word in it): then every passage is searched."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for term in (t.strip() for t in terms):
+        if not term:
+            continue
+        words = tuple(WORD.findall(term.lower()))
+        if not term.isascii() or not words:
+            return None
+        index.setdefault(words[0], []).append(words[1:])
+    return {first: tuple(rests) for first, rests in index.items()}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What a passage is about: the company (in any spelling) or one of the rubric's words.
+    Answers are kept per passage: a page's paragraphs are asked about more than once."""
+
+    keywords: re.Pattern[str] | None
+    company: re.Pattern[str] | None
+    term_words: dict[str, tuple[tuple[str, ...], ...]] | None = None  # see term_words
+    _names: dict[str, bool] = field(default_factory=dict, compare=False)
+    _keyword: dict[str, bool] = field(default_factory=dict, compare=False)
+
+    def names(self, text: str) -> bool:
+        known = self._names.get(text)
+        if known is None:
+            known = self._names[text] = bool(self.company and self.company.search(visible(text)))
+        return known
+
+    def has_keyword(self, text: str) -> bool:
+        known = self._keyword.get(text)
+        if known is None:
+            known = self._keyword[text] = self._has_keyword(visible(text))
+        return known
+
+    def _has_keyword(self, text: str) -> bool:
+        if self.keywords is None:
+            return True  # a rubric without keywords: any paragraph may hold its signals
+        if not self._may_hold_a_term(text) or not self.keywords.search(text):
+            return False
+        if not self.company or not self.company.search(text):
+            return True
+        # The company's own name is no signal: "Acme AI" is not "uses AI".
+        return bool(self.keywords.search(self.company.sub(" ", text)))
+
+    def _may_hold_a_term(self, text: str) -> bool:
+        if self.term_words is None or _ODD_CASE.search(text):
+            return True
+        words = set(WORD.findall(text.lower()))
+        return any(
+            all(w in words for w in rest)
+            for first in words & self.term_words.keys()
+            for rest in self.term_words[first]
+        )
+
+    def wanted(self, text: str) -> bool:
+        return self.names(text) or self.has_keyword(text)
+
+
+def reader_for(company: str, keywords: tuple[str, ...]) -> Reader:
+    """A reader of passages for one company and a rubric's keywords."""
+    return Reader(terms_pattern(keywords), name_pattern(company), term_words(keywords))
+
+
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
+@lru_cache(maxsize=4096)  # asked of each paragraph twice: for the name and for the keywords
+def visible(text: str) -> str:
+    """The words a reader sees: link targets and addresses are not the page saying a thing
+    ("github.com/nebius/..." on a badge names no one)."""
+    if "](" not in text and "http" not in text and "www." not in text:
+        return text  # nothing to take out (most passages): no rewrite
+    return _URL.sub(" ", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
