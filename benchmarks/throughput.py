@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ import httpx
 
 from benchmarks.measure import run_measured
 from simulators.faults import SEARCH_DEPTH_FACTOR, resolve_latency
+from tasks.phase_clock import PHASES, per_company
 
 TAVILY_KEY = "tvly-bench-key"
 LLM_KEY = "sk-bench-key"
@@ -62,6 +63,8 @@ class Row:
     cpu_server: float | None = None
     stored: int = 0
     note: str = ""
+    # The run's own CPU by phase (runs.cpu_ms): milliseconds summed, and the companies.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_minute(self) -> float:
@@ -192,8 +195,8 @@ def run_flow(
     if measured.returncode != 0:
         raise RuntimeError(f"flow run failed ({measured.returncode}):\n{measured.stderr_tail}")
     with duckdb.connect(str(workdir / "bench.duckdb"), read_only=True) as conn:
-        wall, stored = conn.execute(
-            "SELECT epoch(finished_at - started_at), n_ok FROM runs WHERE territory = ? "
+        wall, stored, cpu_ms = conn.execute(
+            "SELECT epoch(finished_at - started_at), n_ok, cpu_ms FROM runs WHERE territory = ? "
             "ORDER BY started_at DESC LIMIT 1",
             [territory],
         ).fetchone()
@@ -203,7 +206,7 @@ def run_flow(
     _say(f"peak memory by process (each at its own peak): {peaks}")
     server = sum(v for k, v in measured.cpu_seconds.items() if k == "prefect-server")
     row = Row("flow", 0, 0, float(wall), 0, measured.peak_rss_bytes, own["cpu_seconds"], server,
-              int(stored))  # fmt: skip
+              int(stored), cpu_ms=json.loads(cpu_ms) if cpu_ms else {})  # fmt: skip
     return row
 
 
@@ -316,6 +319,7 @@ def render(rows: list[Row], rates: list[str], limits: Limits) -> str:
             f"| {row.per_minute:.0f} | {row.ideal:.1f} | {row.wall / row.ideal:.2f} | {speedup} "
             f"| {mem} | {cpu} | {both} | {row.stored} |"
         )
+    lines += phase_lines(rows)
     if rates:
         lines += [
             "",
@@ -324,6 +328,28 @@ def render(rows: list[Row], rates: list[str], limits: Limits) -> str:
             *rates,
         ]
     return "\n".join(lines)
+
+
+def phase_lines(rows: list[Row]) -> list[str]:
+    """The flow's CPU per company by phase (from the run's `cpu_ms`), and the rest of the flow
+    process's CPU: start-up and imports, Prefect's task engine, its API client, logging."""
+    measured = [(row, per_company(row.cpu_ms)) for row in rows if per_company(row.cpu_ms)]
+    if not measured:
+        return []
+    lines = [
+        "",
+        "CPU ms per company by phase (the run's own measure, thread CPU), and the rest of the "
+        "flow process's CPU:",
+        "",
+        f"| schedule | N | {' | '.join(PHASES)} | phases | rest of flow process |",
+        "|---|---|" + "---|" * (len(PHASES) + 2),
+    ]
+    for row, ms in measured:
+        total = sum(ms.values())
+        rest = f"{row.cpu_flow / row.n * 1000 - total:.1f}" if row.cpu_flow is not None else ""
+        cells = " | ".join(f"{ms[p]:.1f}" for p in PHASES)
+        lines.append(f"| {row.schedule} | {row.n} | {cells} | {total:.1f} | {rest} |")
+    return lines
 
 
 def _say(text: str) -> None:

@@ -20,6 +20,7 @@ from domain.accounts import Account
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from flows.budget import Budget
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
+from tasks.phase_clock import PhaseClock
 from tasks.search import SearchChunkOutcome
 from tasks.slots import StopSignal
 
@@ -120,6 +121,7 @@ class ChunkScheduler:
     may_search: bool = True  # False: companies without stored content fail instead
     budget: Budget | None = None  # the cost cap, checked before each chunk starts
     report: PipelineReport = field(default_factory=PipelineReport)
+    clock: PhaseClock = field(default_factory=PhaseClock)  # adds up the tasks' CPU by phase
 
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
@@ -195,6 +197,7 @@ class ChunkScheduler:
         if result is None:  # the task itself broke (not one company): every search of it failed
             error = f"search task failed: {failure}"
             result = SearchChunkOutcome(chunk.index, errors=dict.fromkeys(chunk.requests, error))
+        self.clock.add_all(result.phase_seconds)
         # Paid-for pages are stored first, even when the run is stopping.
         self.sink.searched(list(result.outcomes.values()))
         for item in chunk.items:
@@ -248,6 +251,7 @@ class ChunkScheduler:
             outcome = ChunkOutcome(
                 chunk.index, [i.result(status="failed", error=reason) for i in chunk.items]
             )
+        self.clock.add_all(outcome.phase_seconds)
         self._store_finished()  # every result handed over before the task ended
         self.sink.classified(outcome, self._stored)
         self.report.classified += sum(

@@ -19,6 +19,7 @@ from domain.costs import cost_line
 from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
 from storage.duckdb_store import TerritoryStore
+from tasks.phase_clock import describe
 
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
 MAX_TABLE_ROWS = 5_000
@@ -142,6 +143,8 @@ def _head_lines(s: dict[str, Any]) -> list[str]:
         f"**Cost:** {cost_line(s)}.",
         "",
     ]
+    if cpu := describe(s.get("cpu_ms") or {}):
+        lines += [f"**CPU per company:** {cpu} (the run's work by phase, start-up excluded).", ""]
     if s.get("n_overrides"):
         lines += [
             f"**Overrides:** {s['n_overrides']} tiers set by reviewers count first; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import queue
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,39 +19,46 @@ from flows.budget import Budget
 from flows.execution import Execution, PrefectTaskRun, open_execution
 from flows.parameters import ResearchRequest
 from flows.pipeline import ChunkScheduler, PipelineReport, TaskRun
-from flows.progress import PROGRESS_LINE, Progress, active_listeners
+from flows.progress import Progress, active_listeners
 from flows.reporting import ProgressArtifact
 from flows.run_context import RunContext
 from flows.settings import Settings
+from flows.store_sink import StoreSink
 from storage.duckdb_store import TerritoryStore
 from tasks.classify import (
     ChunkItem,
-    ChunkOutcome,
     ChunkWork,
     ClassifyOptions,
     classify_chunk,
-    search_credits,
 )
+from tasks.phase_clock import PhaseClock, cpu_ms, describe
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
 from tasks.search import build_query, search_chunk
 
 
 def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
-    """Build the providers, slots and tasks, and let the scheduler run the chunks."""
+    """Build the providers, slots and tasks, and let the scheduler run the chunks; what the
+    work cost in CPU, by phase, is stored on the run and said in one line at the end."""
+    clock, began = PhaseClock(), time.thread_time()
+    try:
+        return _run_chunks(run, logger, clock)
+    finally:
+        # The flow thread's own CPU besides its DuckDB calls: opening chunks, submitting task
+        # runs, reading their outcomes.
+        store_seconds = clock.seconds(("store",))["store"]
+        clock.add("other", max(0.0, time.thread_time() - began - store_seconds))
+        record_cpu(run, clock, logger)
+
+
+def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineReport:
+    """The chunks of a run through the scheduler, their CPU by phase added up on `clock`."""
     settings, rubric, store, request = run.settings, run.rubric, run.store, run.request
     run_id, territory = run.run_id, run.territory
     batch = settings.effective_batch_size
     providers = providers_from(settings, run_id, rubric.kinds)
     prices = load_prices(settings.prices_file)
-    options = ClassifyOptions(
-        min_relevance(settings, rubric),
-        settings.context_max_chars,
-        rubric,
-        datetime.now(UTC).date(),
-        settings.context_trim,
-        prices,
-    )
+    options = classify_options(settings, rubric, prices)
     budget = Budget.for_run(
         request.max_cost,
         prices,
@@ -59,14 +67,14 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
         settings.context_max_chars,
     )
     warn_if_unpriced(logger, prices, settings.llm_model, request.max_cost is not None)
-    plan = StoredSearchPlan(settings, rubric, store, territory, request)
+    plan = StoredSearchPlan(settings, rubric, store, territory, request, clock)
     accounts = due_accounts(run, plan, logger)
     chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
     # The UI's progress bar, and whatever this process shows (the CLI's live line).
     progress = Progress(
         len(accounts), [ProgressArtifact(territory, len(accounts)), *active_listeners()]
     )
-    sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), progress)
+    sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), progress, clock)
     searching = math.ceil(settings.effective_tavily_concurrency / batch) + 2  # one waits its turn
     with open_execution(settings) as execution:
         scheduler = ChunkScheduler(
@@ -82,6 +90,7 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
             search_stop=execution.search_stop,
             may_search=not request.rescore,  # a re-score never pays Tavily
             budget=budget,
+            clock=clock,
         )
         try:
             report = scheduler.run()
@@ -95,6 +104,35 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
     if report.skipped:
         record_skipped(run, budget, report, logger)
     return report
+
+
+def classify_options(settings: Settings, rubric: Rubric, prices: Prices) -> ClassifyOptions:
+    """How the run classifies: relevance cut, context size, rubric, today, trimming, prices."""
+    return ClassifyOptions(
+        min_relevance(settings, rubric),
+        settings.context_max_chars,
+        rubric,
+        datetime.now(UTC).date(),
+        settings.context_trim,
+        prices,
+    )
+
+
+def record_cpu(run: RunContext, clock: PhaseClock, logger: Any) -> None:
+    """Store the run's CPU by phase on its row (`cpu_ms`), and say it per company."""
+    totals = cpu_ms(clock.seconds(), clock.companies)
+    try:
+        run.store.set_cpu(run.run_id, totals)
+    except Exception as exc:  # noqa: BLE001 - a measurement must not mask how the run ended
+        logger.warning("the run's CPU by phase could not be stored: %s", exc)
+    if not clock.companies:
+        return
+    where = (
+        "search to evidence on the Dask workers, store and other in the flow process"
+        if run.settings.task_runner == "dask"
+        else "flow process"
+    )
+    logger.info("CPU per company by phase: %s (%s, start-up excluded)", describe(totals), where)
 
 
 def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> None:
@@ -149,8 +187,10 @@ class StoredSearchPlan:
         store: TerritoryStore,
         territory: str,
         request: ResearchRequest,
+        clock: PhaseClock | None = None,
     ) -> None:
         self.settings, self.store, self.research = settings, store, request
+        self.clock = clock or PhaseClock()  # its DuckDB reads are the run's "store" phase
         self.territory, self.rubric = territory, rubric.label
         self.template = settings.search_query_template or rubric.search.query
         self.policy = RefreshPolicy.of(rubric.refresh, settings.search_cache_ttl)
@@ -177,7 +217,8 @@ class StoredSearchPlan:
         if self.research.rescore or self.research.refresh_cache:
             return accounts
         requests = {a.key: self.request(a) for a in accounts}
-        standings = self.store.standings(self.territory, list(requests.values()))
+        with self.clock.timing("store"):
+            standings = self.store.standings(self.territory, list(requests.values()))
         due = []
         for account in accounts:
             standing = standings.get(account.key, Standing())
@@ -195,6 +236,10 @@ class StoredSearchPlan:
 
     def cached(self, requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
         """Stored outcomes for these searches, by company key."""
+        with self.clock.timing("store"):
+            return self._cached(requests)
+
+    def _cached(self, requests: list[SearchRequest]) -> dict[str, SearchOutcome]:
         if self.research.rescore:
             refs = {r.company_key: self.stored[r.company_key] for r in requests}
             return self.store.stored_searches(refs)
@@ -255,60 +300,6 @@ class PrefectChunkTasks:
             except queue.Empty:
                 break
         return found
-
-
-class StoreSink:
-    """Where the scheduler's results go: priced, counted against the cap, stored, counted
-    for the progress shown (one snapshot per stored batch), logged once per chunk."""
-
-    def __init__(
-        self,
-        store: TerritoryStore,
-        run_id: str,
-        territory: str,
-        prices: Prices,
-        budget: Budget,
-        logger: Any,
-        n_chunks: int,
-        progress: Progress,
-    ) -> None:
-        self.store, self.run_id, self.territory = store, run_id, territory
-        self.prices, self.budget, self.logger = prices, budget, logger
-        self.n_chunks, self.progress = n_chunks, progress
-
-    def searched(self, outcomes: list[SearchOutcome]) -> None:
-        """Store paid-for searches; Tavily says what each cost, else its depth's price."""
-        paid = [
-            o
-            if o.credits is not None
-            else o.model_copy(update={"credits": search_credits(o, self.prices)})
-            for o in outcomes
-        ]
-        self.budget.searched(paid, self.prices)
-        self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
-        self.progress.paid(sum(self.prices.tavily_usd(o.credits or 0) for o in paid))
-
-    def finished(self, results: list[CompanyResult]) -> None:
-        """Store the results of companies that finished before their chunk did."""
-        self.budget.stored(results)
-        self.store.save_results(self.run_id, self.territory, results)
-        self.progress.stored(results)
-
-    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
-        """Store the rest of a chunk's results (`stored`: keys stored as they finished) and
-        say how far the run is: one plain line, what the UI's logs and a terminal that is
-        not a console show (a live display leaves it out: it shows the same numbers)."""
-        self.finished([r for r in outcome.results if r.company_key not in stored])
-        ok = sum(r.status == "ok" for r in outcome.results)
-        self.logger.info(
-            "chunk %d/%d stored: %d classified, %d failed; %s",
-            outcome.index + 1,
-            self.n_chunks,
-            ok,
-            len(outcome.results) - ok,
-            self.progress.latest.describe(),  # the numbers of the snapshot just shown
-            extra={PROGRESS_LINE: True},
-        )
 
 
 def min_relevance(settings: Settings, rubric: Rubric) -> float:

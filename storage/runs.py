@@ -221,6 +221,13 @@ class RunsMixin(Session):
         )
 
     @connected
+    def set_cpu(self, run_id: str, cpu_ms: dict[str, float | int]) -> None:
+        """Record the CPU the run's work cost: milliseconds by phase, and the companies."""
+        self.conn.execute(
+            "UPDATE runs SET cpu_ms = ? WHERE run_id = ?", [json.dumps(cpu_ms), run_id]
+        )
+
+    @connected
     def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         """Run history, newest first."""
         return dicts(
@@ -229,7 +236,7 @@ class RunsMixin(Session):
                 "n_merged, n_resumed, n_not_due, n_ok, n_failed, n_ambiguous, n_skipped, n_hot, "
                 "n_warm, n_cold, n_search_cached, prompt_tokens, completion_tokens, "
                 "tokens_estimated, tavily_credits, tavily_cost_usd, llm_cost_usd, cost_usd, "
-                "cost_complete, max_cost_usd, rubric, message, flow_run_id FROM runs "
+                "cost_complete, max_cost_usd, rubric, cpu_ms, message, flow_run_id FROM runs "
                 "ORDER BY started_at DESC LIMIT ?",
                 [limit],
             )

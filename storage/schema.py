@@ -195,6 +195,9 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS only_company VARCHAR;
 -- Companies whose verdict still stood (searched within their tier's refresh window, judged by
 -- the same rubric and model): neither searched nor classified by the run, kept as they were.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS n_not_due INTEGER DEFAULT 0;
+-- The CPU the run's work cost, by phase: {"search": ms, "trim": ms, ..., "companies": n}
+-- (milliseconds summed over the run, and how many companies they cover; tasks/phase_clock.py).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS cpu_ms JSON;
 """
 # Per company and run: what it cost (company_results and result_history alike).
 COST_COLUMNS = ("tokens_estimated BOOLEAN", "tavily_credits DOUBLE", "llm_cost_usd DOUBLE",
@@ -206,8 +209,9 @@ MIGRATIONS += "".join(
 )
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
-# 7: crm_pushes; 8: search_pages' text columns zstd-compressed (see compress_pages).
-SCHEMA_VERSION = 8
+# 7: crm_pushes; 8: search_pages' text columns zstd-compressed (see compress_pages);
+# 9: runs.cpu_ms.
+SCHEMA_VERSION = 9
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:

@@ -13,7 +13,7 @@ import duckdb
 T = TypeVar("T")
 INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
 FETCH_ROWS = 2_048  # rows per fetch when streaming (one DuckDB vector)
-JSON_COLUMNS = ("metadata", "signals", "parameters", "evidence")  # decoded when read
+JSON_COLUMNS = ("metadata", "signals", "parameters", "evidence", "cpu_ms")  # decoded when read
 
 
 class Session:

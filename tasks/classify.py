@@ -27,6 +27,7 @@ from domain.prompt import build_messages
 from domain.rubric import Rubric
 from tasks.llm_client import Classifier
 from tasks.pacing import paced_call
+from tasks.phase_clock import CLASSIFY_TASK_PHASES, PhaseClock
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
 from tasks.schema_watch import SchemaWatch
@@ -99,6 +100,9 @@ class ChunkOutcome:
     results: list[CompanyResult]
     unprocessed: list[str] = field(default_factory=list)
     fatal: str | None = None
+    # Thread CPU seconds of the chunk's trim, classify and evidence phases (a plain dict: it
+    # comes back from a Dask worker as it does from a thread).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @task(name="classify-chunk", task_run_name="classify chunk {chunk.index}", cache_policy=NO_CACHE)
@@ -114,6 +118,7 @@ def classify_chunk(
     fatal: list[str] = []
     classifier, pace = providers.classifier(), providers.llm_pace()
     watch = SchemaWatch(classifier.model, active=not chunk.answers_proven)
+    clock = PhaseClock()
 
     def send(messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
         return paced_call(
@@ -125,7 +130,7 @@ def classify_chunk(
             return None
         try:
             result = classify_item(
-                item, classifier, send, providers.policy, options, stop, pace.outage, watch
+                item, classifier, send, providers.policy, options, stop, pace.outage, watch, clock
             )
         except FatalProviderError as exc:
             fatal.append(str(exc))
@@ -149,7 +154,10 @@ def classify_chunk(
     # The flow logs the one line per chunk once the chunk is stored.
     results = [r for r in outcomes if r is not None]
     unprocessed = [i.company_key for i, r in zip(chunk.items, outcomes, strict=True) if r is None]
-    return ChunkOutcome(chunk.index, results, unprocessed, fatal[0] if fatal else None)
+    fatal_reason = fatal[0] if fatal else None
+    return ChunkOutcome(
+        chunk.index, results, unprocessed, fatal_reason, clock.seconds(CLASSIFY_TASK_PHASES)
+    )
 
 
 def classify_item(
@@ -161,38 +169,42 @@ def classify_item(
     stop: StopSignal,
     outage: Callable[[], float] = lambda: 0.0,
     watch: SchemaWatch | None = None,
+    clock: PhaseClock | None = None,
 ) -> CompanyResult:
     """One company: sort out its evidence, ask the LLM (with retries), keep what holds up."""
-    rubric = options.rubric
+    rubric, clock = options.rubric, clock or PhaseClock()
     base: dict[str, Any] = dict(search_cached=item.search_cached, rubric=rubric.label)
     if item.outcome is None:
         return item.result(**base, status="failed", error=f"search failed: {item.search_error}")
     base |= dict(
         search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
     )
-    entities, sources, early = _evidence(item, options, base)
+    with clock.timing("trim"):
+        entities, sources, early = _evidence(item, options, base)
     if early is not None:
         return early
-    ask = _Asking(item, classifier, send, sources, rubric, watch)
-    try:
-        verdict, _ = policy.call(ask, should_stop=stop.is_set, outage=outage)
-    except FatalProviderError:
-        raise
-    except ProviderError as exc:
-        if stop.is_set():
-            raise Stopped from exc  # cut short by the run stopping: left for the next run
-        return item.result(
-            **base,
-            status="failed",
-            error=str(exc),
-            model=classifier.model,
-            evidence=ask.last.kept(),
-            **_costs(ask.spend, item, classifier.model, options),
-        )
-    # A signal must quote a page the model was shown, verbatim; anything else is dropped.
-    read = [p for p in entities.kept if p.url in {s.url for s in sources}]
-    checked = check_signals(verdict.signals, read, {s.url for s in sources})
-    judged, summary = judge(verdict, checked, read, rubric, options.today, entities.set_aside)
+    with clock.timing("classify"):  # the prompt, the calls with their retries, the answers
+        ask = _Asking(item, classifier, send, sources, rubric, watch)
+        try:
+            verdict, _ = policy.call(ask, should_stop=stop.is_set, outage=outage)
+        except FatalProviderError:
+            raise
+        except ProviderError as exc:
+            if stop.is_set():
+                raise Stopped from exc  # cut short by the run stopping: left for the next run
+            return item.result(
+                **base,
+                status="failed",
+                error=str(exc),
+                model=classifier.model,
+                evidence=ask.last.kept(),
+                **_costs(ask.spend, item, classifier.model, options),
+            )
+    with clock.timing("evidence"):
+        # A signal must quote a page the model was shown, verbatim; anything else is dropped.
+        read = [p for p in entities.kept if p.url in {s.url for s in sources}]
+        checked = check_signals(verdict.signals, read, {s.url for s in sources})
+        judged, summary = judge(verdict, checked, read, rubric, options.today, entities.set_aside)
     return item.result(
         **base,
         status="ok",

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from domain.errors import FatalProviderError, ProviderError
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from tasks.pacing import paced_call
+from tasks.phase_clock import SEARCH_TASK_PHASES, PhaseClock
 from tasks.providers import Providers
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
 
@@ -45,6 +46,9 @@ class SearchChunkOutcome:
     outcomes: dict[str, SearchOutcome] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     fatal: str | None = None
+    # Thread CPU seconds the chunk's searches cost (the "search" phase; a plain dict, so that
+    # it comes back from a Dask worker as it does from a thread).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @task(name="search-chunk", task_run_name="search chunk {index}", cache_policy=NO_CACHE)
@@ -59,8 +63,13 @@ def search_chunk(
     """Search the web with Tavily for each company of a chunk (concurrently) and keep raw pages."""
     result = SearchChunkOutcome(index)
     client, pace = providers.search_client(), providers.search_pace()
+    clock = PhaseClock()
 
     def search_one(request: SearchRequest) -> None:
+        with clock.timing("search"):  # the call, its pacing and retries, reading the body
+            search(request)
+
+    def search(request: SearchRequest) -> None:
         def attempt() -> dict[str, Any]:
             return paced_call(
                 lambda: client.search(
@@ -91,6 +100,7 @@ def search_chunk(
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
     with priority(index):  # the oldest chunk's companies get Tavily slots first
         map_in_threads(search_one, requests, len(requests), "tavily")
+    result.phase_seconds = clock.seconds(SEARCH_TASK_PHASES)
     return result
 
 

@@ -13,6 +13,7 @@ from domain.costs import per_thousand
 from domain.verdicts import override_note
 from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
+from tasks.phase_clock import total_per_company
 from territory.console import (
     EXIT_OK,
     READ_LOCK_WAIT,
@@ -89,6 +90,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         rows = store.runs()
     for row in rows:
         row["cost_per_1k_usd"] = per_thousand(row)
+        row["cpu_ms_per_company"] = total_per_company(row["cpu_ms"])  # every phase (cpu_ms)
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
     else:
@@ -110,6 +112,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "n_search_cached",
                 "cost_usd",
                 "cost_per_1k_usd",
+                "cpu_ms_per_company",
                 "run_id",
             ],
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from storage.duckdb_store import TerritoryStore
 from territory.cli import main
 from tests.helpers import seed_database
 
@@ -130,6 +131,16 @@ def test_table_output_and_run_history(seeded_db, monkeypatch, capsys):
     assert [(r["territory"], r["status"], r["n_ok"], r["n_failed"], r["n_hot"]) for r in runs] == [
         ("emea", "completed", 2, 1, 1)
     ]
+    assert runs[0]["cpu_ms"] is None and runs[0]["cpu_ms_per_company"] is None  # not measured
+    with TerritoryStore.open(seeded_db) as store:
+        store.set_cpu(runs[0]["run_id"], {"search": 30.0, "trim": 45.0, "store": 15.0,
+                                          "companies": 3})  # fmt: skip
+    assert main(["runs", "--format", "json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["cpu_ms"]["trim"] == 45.0 and run["cpu_ms_per_company"] == 30.0
+    assert main(["runs"]) == 0
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    assert "cpu_ms_per_company" in head and " 30.0 " in row
 
 
 def test_reading_a_missing_database_is_a_clear_error(tmp_path):

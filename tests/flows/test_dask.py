@@ -35,3 +35,9 @@ def test_dask_runs_the_tasks_in_worker_processes_with_caps_and_one_writer(
     # The caps hold across worker processes (distributed semaphores).
     assert sims.tavily.stats()["max_in_flight"] <= 3
     assert sims.llm.stats()["max_in_flight"] <= 2
+    # The tasks' CPU by phase came back from the worker processes in their outcomes.
+    [(search_ms, classify_ms, companies)] = query(
+        territory_env,
+        "SELECT cpu_ms->>'$.search', cpu_ms->>'$.classify', cpu_ms->>'$.companies' FROM runs",
+    )
+    assert float(search_ms) > 0 and float(classify_ms) > 0 and int(companies) == 16

@@ -13,6 +13,7 @@ from domain.names import normalize_name
 from simulators.classifier import classify, parse_prompt
 from simulators.faults import FaultRule
 from simulators.profiles import expected_tier
+from tasks.phase_clock import PHASES
 from tests.helpers import query, run_flow, write_csv
 
 pytestmark = pytest.mark.slow
@@ -37,10 +38,19 @@ def test_run_stores_every_company_with_evidence_and_metadata(territory_env, sims
         {NAMES[0]: "nw00.example"},
         extra=[f" {NAMES[1].upper()} ,,dup,CRM-9999", ""],
     )
+    cpu_before = time.process_time()
     state = run_flow(companies_csv=csv)
+    cpu_spent_ms = (time.process_time() - cpu_before) * 1000
     assert state.is_completed(), state.message
     summary = state.result()
     assert (summary["n_companies"], summary["n_merged"], summary["n_ok"]) == (10, 1, 10)
+    # The work's CPU by phase: every phase ran, and together they are part of what this
+    # process (flow, tasks and simulators in its threads) spent during the run.
+    (cpu,) = query(territory_env, "SELECT cpu_ms FROM runs")[0]
+    cpu = json.loads(cpu)
+    assert cpu["companies"] == 10 and summary["cpu_ms"] == cpu
+    assert all(cpu[phase] > 0 for phase in PHASES), cpu
+    assert 0 < sum(cpu[phase] for phase in PHASES) < cpu_spent_ms
 
     rows = query(
         territory_env,

@@ -20,7 +20,7 @@ from flows.progress import (
     active_listeners,
     listening,
 )
-from flows.research_run import StoreSink
+from flows.store_sink import StoreSink
 from storage.duckdb_store import TerritoryStore
 from tasks.classify import ChunkOutcome
 

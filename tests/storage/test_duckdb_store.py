@@ -262,3 +262,35 @@ def test_a_file_from_an_older_version_is_brought_up_to_date_even_by_a_reader(tmp
             None,
         )
         assert store.runs()[0]["cost_usd"] == 0 and store.evals() == []
+
+
+def test_a_version_8_file_gains_the_runs_cpu_by_phase(tmp_path):
+    from storage import schema
+
+    path = tmp_path / "v8.duckdb"
+    before = schema.MIGRATIONS.replace("ALTER TABLE runs ADD COLUMN IF NOT EXISTS cpu_ms JSON;", "")
+    assert before != schema.MIGRATIONS
+    with duckdb.connect(str(path)) as conn:  # the tables as version 8 left them
+        for script in (schema.SCHEMA, schema.KEYED_TABLES, before, schema.EVAL_TABLES,
+                       schema.OVERRIDE_TABLES, schema.CRM_TABLES):  # fmt: skip
+            conn.execute(script)
+        conn.execute("CREATE TABLE territory_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO territory_schema VALUES (8)")
+        conn.execute(
+            "INSERT INTO runs (run_id, territory, mode, status, started_at) "
+            "VALUES ('r8', 'emea', 'full', 'completed', now())"
+        )
+        assert "cpu_ms" not in {
+            c for (c,) in rows(conn, "SELECT name FROM pragma_table_info('runs')")
+        }
+    with TerritoryStore.open(path, read_only=True) as store:  # `territory runs` migrates
+        (old,) = store.runs()
+        assert (old["run_id"], old["cpu_ms"]) == ("r8", None)
+        assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION == 9
+    with TerritoryStore.open(path) as store:
+        run = store.start_run("emea", "full", {}, None, 2, 0, 2)
+        store.set_cpu(run, {"search": 12.5, "store": 3.0, "companies": 2})
+        assert store.run(run)["cpu_ms"] == {"search": 12.5, "store": 3.0, "companies": 2}
+        assert rows(store.conn, "SELECT cpu_ms->>'$.search' FROM runs WHERE run_id = 'r8'") == [
+            (None,)
+        ]

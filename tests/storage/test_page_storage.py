@@ -97,7 +97,7 @@ def test_an_old_file_is_migrated_to_zstd_with_every_page_as_it_was(tmp_path):
     with duckdb.connect(str(path), read_only=True) as conn:
         before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
     with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
-        assert schema_version(store.conn) == SCHEMA_VERSION == 8
+        assert schema_version(store.conn) == SCHEMA_VERSION == 9
         assert store.conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
         assert len(before) == 900
         at = datetime(2026, 10, 1, tzinfo=UTC)

@@ -2,6 +2,7 @@
 the evidence check, each in milliseconds (no HTTP, no Prefect server). The same paths over
 the wire, with the real clients, are in tests/flows/test_faults.py against the simulators."""
 
+import pickle
 import threading
 import uuid
 from datetime import date
@@ -250,3 +251,30 @@ def test_a_timed_out_attempt_is_counted_as_an_estimate():
     (result,) = classify(providers(classifier=fake), item()).results
     assert result.status == "ok" and result.tokens_estimated
     assert result.usage.prompt_tokens > 2 * 10  # the timed-out prompt, estimated, counts too
+
+
+# -- CPU by phase -----------------------------------------------------------------------------
+
+
+def test_a_search_chunk_reports_the_cpu_its_searches_cost():
+    outcome = search(providers(FakeSearchClient(default=lambda c: body())), ["a", "b", "c"])
+    assert set(outcome.outcomes) == {"a", "b", "c"}
+    assert set(outcome.phase_seconds) == {"search"} and outcome.phase_seconds["search"] > 0
+    # A plain dict, no clock or lock: it comes back from a Dask worker process as it is.
+    assert pickle.loads(pickle.dumps(outcome)).phase_seconds == outcome.phase_seconds
+
+
+def test_a_classify_chunk_reports_each_phase_that_ran_and_none_that_did_not():
+    classified = classify(providers(classifier=FakeClassifier(verdict(RAW))), item())
+    assert set(classified.phase_seconds) == {"trim", "classify", "evidence"}
+    assert all(s > 0 for s in classified.phase_seconds.values()), classified.phase_seconds
+    assert pickle.loads(pickle.dumps(classified)).phase_seconds == classified.phase_seconds
+    # Nothing relevant on the pages: trimmed, never asked, nothing to check.
+    nothing = item()
+    assert nothing.outcome is not None
+    nothing.outcome.pages.clear()
+    unasked = classify(providers(classifier=FakeClassifier()), nothing).phase_seconds
+    assert unasked["trim"] > 0 and unasked["classify"] == unasked["evidence"] == 0
+    # The search failed: the company costs no phase of classification at all.
+    failed = ChunkItem("gone", "Gone", None, {}, search_error="Tavily HTTP 500")
+    assert set(classify(providers(), failed).phase_seconds.values()) == {0.0}

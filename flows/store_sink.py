@@ -1,0 +1,72 @@
+"""The run's one writer: where the scheduler's results go, priced, capped, stored, shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.costs import Prices
+from domain.models import CompanyResult, SearchOutcome
+from flows.budget import Budget
+from flows.progress import PROGRESS_LINE, Progress
+from storage.duckdb_store import TerritoryStore
+from tasks.classify import ChunkOutcome, search_credits
+from tasks.phase_clock import PhaseClock
+
+
+class StoreSink:
+    """Where the scheduler's results go: priced, counted against the cap, stored, counted
+    for the progress shown (one snapshot per stored batch), logged once per chunk."""
+
+    def __init__(
+        self,
+        store: TerritoryStore,
+        run_id: str,
+        territory: str,
+        prices: Prices,
+        budget: Budget,
+        logger: Any,
+        n_chunks: int,
+        progress: Progress,
+        clock: PhaseClock | None = None,
+    ) -> None:
+        self.store, self.run_id, self.territory = store, run_id, territory
+        self.prices, self.budget, self.logger = prices, budget, logger
+        self.n_chunks, self.progress = n_chunks, progress
+        self.clock = clock or PhaseClock()  # the writes are the run's "store" phase
+
+    def searched(self, outcomes: list[SearchOutcome]) -> None:
+        """Store paid-for searches; Tavily says what each cost, else its depth's price."""
+        paid = [
+            o
+            if o.credits is not None
+            else o.model_copy(update={"credits": search_credits(o, self.prices)})
+            for o in outcomes
+        ]
+        self.budget.searched(paid, self.prices)
+        with self.clock.timing("store"):
+            self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
+        self.progress.paid(sum(self.prices.tavily_usd(o.credits or 0) for o in paid))
+
+    def finished(self, results: list[CompanyResult]) -> None:
+        """Store the results of companies that finished before their chunk did."""
+        self.budget.stored(results)
+        with self.clock.timing("store"):
+            self.store.save_results(self.run_id, self.territory, results)
+        self.clock.count(len(results))
+        self.progress.stored(results)
+
+    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
+        """Store the rest of a chunk's results (`stored`: keys stored as they finished) and
+        say how far the run is: one plain line, what the UI's logs and a terminal that is
+        not a console show (a live display leaves it out: it shows the same numbers)."""
+        self.finished([r for r in outcome.results if r.company_key not in stored])
+        ok = sum(r.status == "ok" for r in outcome.results)
+        self.logger.info(
+            "chunk %d/%d stored: %d classified, %d failed; %s",
+            outcome.index + 1,
+            self.n_chunks,
+            ok,
+            len(outcome.results) - ok,
+            self.progress.latest.describe(),  # the numbers of the snapshot just shown
+            extra={PROGRESS_LINE: True},
+        )
