@@ -1,5 +1,6 @@
 """What the tests share: the session's recognisable keys, the settings to clear, the runs'
-environment, reading DuckDB back, writing account files, and looking for leaked keys."""
+environment, reading DuckDB back, writing account files, seeding territories (as runs leave
+them), and looking for leaked keys."""
 
 import base64
 import os
@@ -223,6 +224,76 @@ def seed_territory(db, companies):
         store.save_results(run, "t", results)
         store.finish_run(run, "completed")
     return TerritoryStore.open(db)
+
+
+def seed_searched_territory(csv, territory):
+    """A territory as a full run against the simulators leaves it, without the run: each
+    company of `csv` searched (the body the Tavily simulator answers, stored as the search task
+    stores it) and classified ok with the tier its pages imply, through the store's methods.
+    The settings (the database, the search's parameters) are the environment's: `territory_env`.
+    """
+    from domain.accounts import read_accounts
+    from domain.models import Classification, CompanyResult
+    from domain.rubric import load_rubric
+    from flows.parameters import ResearchRequest
+    from flows.research_run import StoredSearchPlan
+    from flows.settings import load_settings
+    from simulators.content import expected_tier
+    from storage.duckdb_store import TerritoryStore
+    from tasks.search import to_outcome
+
+    settings = load_settings()
+    rubric = load_rubric(settings.rubric_file)
+    accounts = read_accounts(csv).accounts
+    request = ResearchRequest(companies_csv=str(csv), territory=territory)
+    with TerritoryStore.open(settings.territory_db) as store:
+        plan = StoredSearchPlan(settings, rubric, store, territory, request)
+        searches = [plan.request(a) for a in accounts]  # the queries the flow sends
+        outcomes = [to_outcome(s, tavily_answer(s), settings.context_max_chars) for s in searches]
+        run = store.start_run(territory, "full", {}, None, len(accounts), 0, len(accounts))
+        store.save_searches(outcomes, run)
+        results = []
+        for account, outcome in zip(accounts, outcomes, strict=True):
+            tier = expected_tier(account.name, account.domain)
+            verdict = Classification(
+                tier=tier,
+                score={"HOT": 85, "WARM": 50, "COLD": 10}[tier],
+                confidence="high",
+                reasoning=f"What the pages of {account.name} say.",
+                signals=[],
+            )
+            results.append(
+                CompanyResult(
+                    company_key=account.key,
+                    name=account.name,
+                    domain=account.domain,
+                    metadata=account.metadata,
+                    status="ok",
+                    classification=verdict,
+                    search_key=outcome.request.cache_key,
+                    search_fetched_at=outcome.fetched_at,
+                    model=settings.llm_model,
+                    rubric=rubric.label,
+                )
+            )
+        store.save_results(run, territory, results)
+        store.finish_run(run, "completed")
+
+
+def tavily_answer(search) -> dict:
+    """The body the Tavily simulator answers to this search from the search task's client."""
+    from simulators.content import search_pages
+    from simulators.tavily_wire import CREDIT_COST, search_response
+
+    sent = {
+        "query": search.query,
+        "search_depth": search.search_depth,
+        "max_results": search.max_results,
+        "include_raw_content": search.include_raw_content,
+        "include_usage": True,
+    }
+    pages = search_pages(search.query, search.max_results, None, None, epoch=0)
+    return search_response(sent, pages, search.search_depth, 0.0, CREDIT_COST[search.search_depth])
 
 
 def free_port() -> int:

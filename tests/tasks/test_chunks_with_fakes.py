@@ -1,6 +1,7 @@
 """The two tasks' logic through in-process fakes: retries, fatal errors, unusable answers and
-the evidence check, each in milliseconds (no HTTP, no Prefect server). The same paths over
-the wire, with the real clients, are in tests/flows/test_faults.py against the simulators."""
+the evidence check, each in milliseconds (no HTTP, no Prefect server), and both tasks under the
+flow's scheduler when a fatal search error comes mid-run. The same paths over the wire, with
+the real clients, are in tests/flows/test_faults.py against the simulators."""
 
 import pickle
 import threading
@@ -10,6 +11,7 @@ from datetime import date
 import pytest
 from pydantic import SecretStr
 
+from domain.accounts import Account
 from domain.errors import (
     FatalProviderError,
     InvalidOutputError,
@@ -21,6 +23,7 @@ from domain.errors import (
 from domain.models import Classification, SearchRequest, Signal, Usage
 from domain.rubric import load_rubric
 from flows.limits import SlotPool
+from flows.pipeline import ChunkScheduler
 from tasks.classify import ChunkItem, ChunkWork, ClassifyOptions, classify_chunk
 from tasks.fakes import FakeClassifier, Fakes, FakeSearchClient
 from tasks.providers import Providers
@@ -278,3 +281,107 @@ def test_a_classify_chunk_reports_each_phase_that_ran_and_none_that_did_not():
     # The search failed: the company costs no phase of classification at all.
     failed = ChunkItem("gone", "Gone", None, {}, search_error="Tavily HTTP 500")
     assert set(classify(providers(), failed).phase_seconds.values()) == {0.0}
+
+
+# -- a fatal search error mid-run: the search and classify tasks under the flow's scheduler ----
+
+# What the Tavily client raises for a 433 (tests/tasks/test_client_errors.py maps it on the wire).
+SPENDING_CAP = (
+    "Tavily pay-as-you-go spending cap reached (433): Spending cap reached. Completed work is "
+    "saved; raise the cap and run again"
+)
+
+
+class Ended:
+    """A task run that has already ended with `value`."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def add_done_callback(self, fn):
+        fn(self)
+
+    def outcome(self):
+        return self.value, None
+
+
+class TasksInThisThread:
+    """The flow's two task bodies run at once in this thread instead of as Prefect task runs,
+    with the flow's two stop signals (searches stop first; classifying stops on the LLM)."""
+
+    def __init__(self, p: Providers):
+        self.p, self.stop, self.search_stop = p, threading.Event(), threading.Event()
+
+    def search(self, index, requests):
+        return Ended(search_chunk.fn(index, requests, self.p, SlotPool(2), self.search_stop, 1000))
+
+    def classify(self, work):
+        return Ended(classify_chunk.fn(work, self.p, SlotPool(2), self.stop, OPTIONS))
+
+    def early_results(self):
+        return []
+
+
+class Plan:
+    def request(self, account):
+        return SearchRequest(company_key=account.key, name=account.name, query=account.name)
+
+    def cached(self, requests):
+        return {}
+
+
+class Writer:
+    """What the run's one writer is handed: paid-for searches and results, each company once."""
+
+    def __init__(self):
+        self.searched_keys, self.results = [], {}
+
+    def searched(self, outcomes):
+        self.searched_keys += [o.request.company_key for o in outcomes]
+
+    def finished(self, results):
+        for r in results:
+            assert r.company_key not in self.results, f"{r.company_key} stored twice"
+            self.results[r.company_key] = r.status
+
+    def classified(self, outcome, stored):
+        self.finished([r for r in outcome.results if r.company_key not in stored])
+
+
+def test_a_spending_cap_mid_run_stops_once_and_keeps_every_search_paid_for():
+    # As in test_faults.py's fatal-error runs: 24 companies in chunks of 4, 2 searches and
+    # 2 LLM calls at a time, and the cap met at company 10 (the third chunk).
+    names = [f"Stopping Co {i:02d} Group" for i in range(24)]
+    keys = [f"stop{i:02d}" for i in range(24)]
+    accounts = [Account(keys[i], n, None, {}, (i,)) for i, n in enumerate(names)]
+    search = FakeSearchClient(
+        default=lambda c: FatalProviderError(SPENDING_CAP) if c.query == names[10] else body()
+    )
+    llm = FakeClassifier(default=lambda m: verdict(RAW))
+    tasks, writer = TasksInThisThread(providers(search, llm)), Writer()
+    scheduler = ChunkScheduler(
+        [accounts[i : i + 4] for i in range(0, 24, 4)],
+        Plan(),
+        tasks,
+        writer,
+        max_open_chunks=5,  # what run_chunks gives these settings
+        max_searching=3,
+        stop=tasks.stop,
+        search_stop=tasks.search_stop,
+    )
+
+    report = scheduler.run()
+
+    assert report.fatal == SPENDING_CAP  # one reason: the run's message and the CLI's line
+    assert tasks.search_stop.is_set() and not tasks.stop.is_set()  # searched ones classified
+    asked = [c.query for c in search.calls]
+    assert asked.count(names[10]) == 1  # a fatal answer is not retried
+    assert not set(asked) & set(names[12:])  # no search after the chunk that met the cap
+    answered = {keys[names.index(q)] for q in asked if q != names[10]}
+    assert sorted(writer.searched_keys) == sorted(answered)  # every paid search kept, once
+    # Every company searched is classified and stored; whole chunks before the cap at least.
+    assert set(writer.results) == answered and set(writer.results.values()) == {"ok"}
+    assert set(keys[:8]) <= answered and len(llm.calls) == len(answered) < 24
+    # The rest, the capped company among them, is neither failed nor lost: left for the next
+    # run, and counted as not processed in the run's message.
+    assert sorted(report.unprocessed) == sorted(set(keys) - answered)
