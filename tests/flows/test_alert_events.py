@@ -1,41 +1,22 @@
 """Tier-change alerts, fast: which events a finished run emits and what they carry, through the
-recording sink and through Prefect's own asserting events client (no server)."""
+recording sink and through Prefect's own asserting events client (no server). (Runs with no
+moves, stopped, over the caps or failing part way: test_alert_run_outcomes.py.)"""
 
 import json
 
 import pytest
 
-import domain.alerts
-import flows.alerts
 from domain.alerts import RUN_COMPLETED, TIER_CHANGED
-from domain.models import Classification, CompanyResult, Signal
+from domain.models import CompanyResult
 from flows.alerts import announce_run
 from flows.events import PrefectEvents, RecordedEvents
 from storage.duckdb_store import TerritoryStore
+from tests.flows.alert_results import result
 
 # Stand-ins for credentials in places a run could hold them (not the session's keys: those
 # must never reach a file, and this test's database is a file).
 PARAMETER_SECRET, COLUMN_SECRET = "tvly-alerts-PARAM-3c9d1e", "sk-alerts-COLUMN-8b2f7a"
 FLOW_RUN = {"id": "0b0e3c1e-5d2a-4f7e-9a51-1c2d3e4f5a6b", "name": "east-refresh-2026-12-01-0600"}
-
-
-def result(key, tier, score, *, signals=(), reasoning="Earlier verdict.", **fields):
-    verdict = Classification(
-        tier=tier,
-        score=score,
-        confidence="high",
-        reasoning=reasoning,
-        signals=[Signal(kind=k, url=u, excerpt=e) for k, u, e in signals],
-    )
-    return CompanyResult(
-        company_key=key,
-        name=fields.pop("name", key.title()),
-        status="ok",
-        classification=verdict,
-        **fields,
-    )
-
-
 OLD_SIGNAL = ("hiring", "https://helix.example/jobs", "Helix is hiring two ML engineers.")
 NEW_SIGNAL = (
     "gpu_infrastructure",
@@ -172,6 +153,37 @@ def test_pairs_the_flow_already_read_are_not_read_again(two_runs, monkeypatch):
     ]
 
 
+# The summary's digest of `two_runs`: each owner's tier moves, none left over.
+OWNERS_DIGEST = [
+    {
+        "owner": "Dana",
+        "moves": [
+            {
+                "company": "Helix AI",
+                "old_tier": "WARM",
+                "new_tier": "HOT",
+                "old_score": 55,
+                "new_score": 91,
+            }
+        ],
+        "more": 0,
+    },
+    {
+        "owner": "Lee",
+        "moves": [
+            {
+                "company": "Quay",
+                "old_tier": "HOT",
+                "new_tier": "WARM",
+                "old_score": 80,
+                "new_score": 52,
+            }
+        ],
+        "more": 0,
+    },
+]
+
+
 def test_the_summary_counts_the_run_and_digests_the_moves_per_owner(two_runs):
     store, run = two_runs
     sink = RecordedEvents()
@@ -205,34 +217,7 @@ def test_the_summary_counts_the_run_and_digests_the_moves_per_owner(two_runs):
     assert (p["moves"], p["moves_up"], p["moves_down"], p["moves_to_hot"]) == (2, 1, 1, 1)
     assert (p["moves_sent"], p["new"], p["message"], p["elapsed_seconds"]) == (2, 1, None, 4.2)
     assert p["cost"].startswith("$0.00")
-    assert p["owners"] == [
-        {
-            "owner": "Dana",
-            "moves": [
-                {
-                    "company": "Helix AI",
-                    "old_tier": "WARM",
-                    "new_tier": "HOT",
-                    "old_score": 55,
-                    "new_score": 91,
-                }
-            ],
-            "more": 0,
-        },
-        {
-            "owner": "Lee",
-            "moves": [
-                {
-                    "company": "Quay",
-                    "old_tier": "HOT",
-                    "new_tier": "WARM",
-                    "old_score": 80,
-                    "new_score": 52,
-                }
-            ],
-            "more": 0,
-        },
-    ]
+    assert p["owners"] == OWNERS_DIGEST
     assert p["owners_more"] == 0
 
 
@@ -244,68 +229,6 @@ def test_events_never_carry_a_secret(two_runs):
     text = json.dumps([e.__dict__ for e in sink.sent], default=str)
     assert PARAMETER_SECRET not in text and COLUMN_SECRET not in text
     assert "parameters" not in sink.named(RUN_COMPLETED)[0].payload
-
-
-def test_a_run_that_moves_nothing_emits_only_its_summary(tmp_path):
-    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        for _ in range(2):
-            run = store.start_run("east", "full", {}, None, 1, 0, 1)
-            store.save_results(run, "east", [result("acme", "WARM", 55), result("b", "HOT", 90)])
-            store.finish_run(run, "completed")
-        sink = RecordedEvents()
-        announce_run(store, store.run(run), sink)
-        # And a territory's first run: every company is new, none moved.
-        first = store.start_run("west", "full", {}, None, 1, 0, 1)
-        store.save_results(first, "west", [result("acme", "HOT", 90)])
-        store.finish_run(first, "completed")
-        announce_run(store, store.run(first), sink)
-    assert [e.event for e in sink.sent] == [RUN_COMPLETED, RUN_COMPLETED]
-    assert [(e.payload["moves"], e.payload["new"]) for e in sink.sent] == [(0, 0), (0, 1)]
-    assert all(e.payload["owners"] == [] for e in sink.sent)
-
-
-def test_a_stopped_run_says_so_and_still_announces_its_moves(tmp_path):
-    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        first = store.start_run("east", "full", {}, None, 1, 0, 1)
-        store.save_results(first, "east", [result("acme", "WARM", 55)])
-        store.finish_run(first, "completed")
-        second = store.start_run("east", "full", {}, None, 1, 0, 1)
-        store.save_results(second, "east", [result("acme", "HOT", 85)])
-        store.finish_run(second, "stopped", "Tavily credits exhausted (HTTP 432)")
-        sink = RecordedEvents()
-        announce_run(store, store.run(second), sink)
-    move, summary = sink.sent
-    assert move.payload["new_tier"] == "HOT" and move.payload["owner"] == "(no owner)"
-    assert summary.payload["status"] == "stopped"
-    assert summary.resource["territory.status"] == "stopped"
-    assert summary.payload["message"] == "Tavily credits exhausted (HTTP 432)"
-
-
-def test_moves_past_the_caps_are_counted_not_sent(tmp_path, monkeypatch):
-    monkeypatch.setattr(flows.alerts, "MAX_MOVE_EVENTS", 3)
-    monkeypatch.setattr(domain.alerts, "MAX_DIGEST_MOVES", 2)
-    monkeypatch.setattr(domain.alerts, "MAX_DIGEST_OWNERS", 1)
-    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        first = store.start_run("east", "full", {}, None, 6, 0, 6)
-        store.save_results(first, "east", [result(f"c{i}", "COLD", 10) for i in range(6)])
-        store.finish_run(first, "completed")
-        second = store.start_run("east", "full", {}, None, 6, 0, 6)
-        moved = [
-            result(f"c{i}", "HOT" if i < 2 else "WARM", 80 - i, metadata={"owner": f"R{i % 2}"})
-            for i in range(6)
-        ]
-        store.save_results(second, "east", moved)
-        store.finish_run(second, "completed")
-        sink = RecordedEvents()
-        announce_run(store, store.run(second), sink)
-    sent = sink.named(TIER_CHANGED)
-    # The biggest moves first: the two COLD -> HOT, then the largest score change.
-    assert [e.payload["company_key"] for e in sent] == ["c0", "c1", "c2"]
-    summary = sink.named(RUN_COMPLETED)[0].payload
-    assert (summary["moves"], summary["moves_sent"]) == (6, 3)
-    (owner,) = summary["owners"]
-    assert owner["owner"] == "R0" and len(owner["moves"]) == 2 and owner["more"] == 1
-    assert summary["owners_more"] == 1
 
 
 def test_event_ids_are_stable_so_a_retried_run_does_not_alert_twice(two_runs):
@@ -342,46 +265,6 @@ def test_the_live_sink_hands_prefect_the_events_as_built(two_runs, monkeypatch):
         assert dict(got.resource) == built.resource
         assert [dict(r) for r in got.related] == built.related
         assert got.payload == json.loads(json.dumps(built.payload))
-
-
-@pytest.mark.slow
-def test_a_run_that_fails_part_way_still_announces_what_it_stored(territory_env, monkeypatch):
-    """The flow's own wiring: moves and a `failed` summary, even when the run raises."""
-    import flows.territory_research
-    from domain.names import normalize_name
-    from tests.helpers import run_flow
-
-    with TerritoryStore.open(territory_env / "territory.duckdb") as store:
-        first = store.start_run("east", "full", {}, None, 1, 0, 1)
-        store.save_results(first, "east", [result(normalize_name("Alert Robotics"), "WARM", 50)])
-        store.finish_run(first, "completed")
-    real_run_chunks = flows.territory_research.run_chunks
-
-    def run_chunks_then_crash(run, logger):
-        real_run_chunks(run, logger)  # everything stored, then something breaks
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(flows.territory_research, "run_chunks", run_chunks_then_crash)
-    recorded = RecordedEvents()
-    monkeypatch.setattr(flows.alerts, "PrefectEvents", lambda: recorded)  # the live sink's seam
-    csv = territory_env / "east.csv"
-    csv.write_text("name,owner\nAlert Robotics,Dana\n")
-    state = run_flow(companies_csv=str(csv), territory="east")
-
-    assert state.is_failed()
-    move, summary = recorded.sent
-    assert (move.event, move.payload["company"], move.payload["new_tier"]) == (
-        TIER_CHANGED,
-        "Alert Robotics",
-        "HOT",
-    )
-    assert move.payload["owner"] == "Dana"
-    assert [r["prefect.resource.role"] for r in move.related] == ["territory", "flow-run"]
-    assert move.related[1]["prefect.resource.id"] == (
-        f"prefect.flow-run.{state.state_details.flow_run_id}"
-    )
-    assert summary.payload["status"] == "failed"
-    assert summary.payload["message"] == "RuntimeError: disk on fire"
 
 
 def test_alerts_follow_the_verdict_in_force(two_runs):

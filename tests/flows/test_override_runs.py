@@ -18,24 +18,9 @@ STRICT = ROOT / "examples" / "rubrics" / "gpu-strict.toml"
 def test_a_rescore_keeps_overrides_flags_disagreement_and_eval_takes_them_as_labels(
     territory_env, sims, capsys
 ):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    rows = list(csv.DictReader((ROOT / "examples" / "companies.csv").open()))[:12]
-    accounts = territory_env / "north.csv"
-    accounts.write_text("name,domain\n" + "".join(f"{r['name']},{r['domain']}\n" for r in rows))
-    assert main(["run", str(accounts)]) == 0
-    model = {
-        c: (t, s)
-        for c, t, s in query(territory_env, "SELECT company, tier, score FROM company_results")
-    }
+    model = run_north(territory_env)
     strict = load_rubric(STRICT)
-    # A reviewer confirms a verdict the strict rubric will lower, and raises a sure COLD.
-    confirmed = next(c for c, (t, s) in sorted(model.items()) if strict.tier_for(s) != t)
-    raised = next(c for c, (t, s) in sorted(model.items()) if t == strict.tier_for(s) == "COLD")
-    for company, tier, by in ((confirmed, model[confirmed][0], "Dana"), (raised, "HOT", "Lee")):
-        argv = ["override", company, "--territory", "north", "--tier", tier, "--by", by]
-        assert main([*argv, "--reason", "checked by hand"]) == 0
+    confirmed, raised = override_two(model, strict)
     overrides = query(territory_env, "SELECT * FROM overrides ORDER BY seq")
 
     state = run_flow(territory="north", rescore=True, rubric_file=str(STRICT))
@@ -60,6 +45,37 @@ def test_a_rescore_keeps_overrides_flags_disagreement_and_eval_takes_them_as_lab
             (raised, "HOT", "COLD", True, "gpu-strict@1"),
         ]
     )
+    check_the_run_artifacts(state, raised)
+    check_eval_with_overrides(territory_env, sims, capsys, model, confirmed, raised)
+
+
+def run_north(territory_env):
+    """Twelve example companies as territory `north`, through the CLI; their tier and score."""
+    rows = list(csv.DictReader((ROOT / "examples" / "companies.csv").open()))[:12]
+    accounts = territory_env / "north.csv"
+    accounts.write_text("name,domain\n" + "".join(f"{r['name']},{r['domain']}\n" for r in rows))
+    assert main(["run", str(accounts)]) == 0
+    return {
+        c: (t, s)
+        for c, t, s in query(territory_env, "SELECT company, tier, score FROM company_results")
+    }
+
+
+def override_two(model, strict):
+    """A reviewer confirms a verdict the strict rubric will lower, and raises a sure COLD."""
+    confirmed = next(c for c, (t, s) in sorted(model.items()) if strict.tier_for(s) != t)
+    raised = next(c for c, (t, s) in sorted(model.items()) if t == strict.tier_for(s) == "COLD")
+    for company, tier, by in ((confirmed, model[confirmed][0], "Dana"), (raised, "HOT", "Lee")):
+        argv = ["override", company, "--territory", "north", "--tier", tier, "--by", by]
+        assert main([*argv, "--reason", "checked by hand"]) == 0
+    return confirmed, raised
+
+
+def check_the_run_artifacts(state, raised):
+    """The re-score's summary lists the disputed overrides; its table says who set them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
@@ -72,6 +88,9 @@ def test_a_rescore_keeps_overrides_flags_disagreement_and_eval_takes_them_as_lab
     table = by_key["territory-north"]
     assert "by Lee: checked by hand (the model says COLD)" in str(table)
 
+
+def check_eval_with_overrides(territory_env, sims, capsys, model, confirmed, raised):
+    """`eval --with-overrides` grades the model against the overrides, from the cache."""
     sims.reset()
     capsys.readouterr()
     assert main(["eval", "--with-overrides", "--territory", "north"]) == 0

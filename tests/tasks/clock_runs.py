@@ -159,92 +159,99 @@ def simulate(shape: Clean, *runs: Run, seed: int = 1) -> list[Run]:
         heapq.heappush(events, (when, next(order), action))
 
     for run in runs:
-        _start(run, shape, rng, lambda: now, at)
+        _Companies(run, shape, rng, lambda: now, at).start()
     while events:
         now, _, action = heapq.heappop(events)
         action()
     return list(runs)
 
 
-def _start(run: Run, shape: Clean, rng: random.Random, clock, at) -> None:
-    run.pacer = Pacer(
-        "provider",
-        run.window,
-        run.patience,
-        clock=clock,
-        sleep=lambda s: None,
-        say=run.said.append,
-    )
-    pacer = run.pacer
-    free = [run.concurrency]
-    waiting: deque[int] = deque()  # for a slot
-    line: deque[int] = deque()  # for the pace
-    tries = {c: Tries(run.policy, pacer.outage) for c in range(run.companies)}
+class _Companies:
+    """One run's companies on the clock: each waits for one of the run's slots, then in line
+    for the pace, is answered by the shape, and after a refusal waits what its `Tries` says."""
 
-    def done(company: int, failed: str | None = None) -> None:
+    def __init__(self, run: Run, shape: Clean, rng: random.Random, clock, at) -> None:
+        self.run, self.shape, self.rng, self.clock, self.at = run, shape, rng, clock, at
+        run.pacer = Pacer(
+            "provider",
+            run.window,
+            run.patience,
+            clock=clock,
+            sleep=lambda s: None,
+            say=run.said.append,
+        )
+        self.pacer = run.pacer
+        self.free = run.concurrency
+        self.waiting: deque[int] = deque()  # for a slot
+        self.line: deque[int] = deque()  # for the pace
+        self.tries = {c: Tries(run.policy, self.pacer.outage) for c in range(run.companies)}
+
+    def start(self) -> None:
+        for company in range(self.run.companies):
+            self.at(self.run.start_at, lambda c=company: self.want_slot(c))
+
+    def done(self, company: int, failed: str | None = None) -> None:
         if failed is not None:
-            run.failed.append(failed)
-        run.finished_at = max(run.finished_at, clock())
+            self.run.failed.append(failed)
+        self.run.finished_at = max(self.run.finished_at, self.clock())
 
-    def want_slot(company: int) -> None:
-        if free[0] > 0:
-            free[0] -= 1
-            ask(company)
+    def want_slot(self, company: int) -> None:
+        if self.free > 0:
+            self.free -= 1
+            self.ask(company)
         else:
-            waiting.append(company)
+            self.waiting.append(company)
 
-    def release() -> None:
-        if waiting:
-            ask(waiting.popleft())
+    def release(self) -> None:
+        if self.waiting:
+            self.ask(self.waiting.popleft())
         else:
-            free[0] += 1
+            self.free += 1
 
-    def ask(company: int) -> None:
+    def ask(self, company: int) -> None:
         # Requests wait in line for the pace, as in Pacer.wait: only the first one asks.
+        line = self.line
         if not line or line[0] != company:
             line.append(company)
             if line[0] != company:
                 return
         try:
-            delay = pacer.admit()
+            delay = self.pacer.admit()
         except ProviderDownError as exc:
-            done(company, str(exc))
-            next_in_line()
-            at(clock(), release)  # later, not from inside another company's turn
+            self.done(company, str(exc))
+            self.next_in_line()
+            self.at(self.clock(), self.release)  # later, not from inside another company's turn
             return
         if delay > 0:
-            at(clock() + min(delay, 0.25), lambda: ask(company))
+            self.at(self.clock() + min(delay, 0.25), lambda: self.ask(company))
             return
-        next_in_line()
-        sent = clock()
-        answer = shape.answer(sent, rng)
-        at(sent + answer.latency, lambda: answered(company, sent, answer))
+        self.next_in_line()
+        sent = self.clock()
+        answer = self.shape.answer(sent, self.rng)
+        self.at(sent + answer.latency, lambda: self.answered(company, sent, answer))
 
-    def next_in_line() -> None:
-        line.popleft()
-        if line:
-            at(clock(), lambda c=line[0]: ask(c))
+    def next_in_line(self) -> None:
+        self.line.popleft()
+        if self.line:
+            self.at(self.clock(), lambda c=self.line[0]: self.ask(c))
 
-    def answered(company: int, sent: float, answer: Answer) -> None:
-        release()
+    def answered(self, company: int, sent: float, answer: Answer) -> None:
+        self.release()
         if answer.status == 200:
-            pacer.on_success(sent, answer.stated)
-            run.accepted.append(sent)
-            done(company)
+            self.pacer.on_success(sent, answer.stated)
+            self.run.accepted.append(sent)
+            self.done(company)
             return
         if answer.status == 429:
-            run.refused += 1
-            pacer.on_rate_limited(sent, answer.retry_after)
+            self.run.refused += 1
+            self.pacer.on_rate_limited(sent, answer.retry_after)
             error: TransientError = RateLimitedError("429", answer.retry_after)
         else:
-            pacer.on_failure(sent, answer.retry_after, f"HTTP {answer.status}")
+            self.pacer.on_failure(sent, answer.retry_after, f"HTTP {answer.status}")
             error = TransientError(f"HTTP {answer.status}", answer.retry_after)
         try:
-            wait = tries[company].after(error)
+            wait = self.tries[company].after(error)
         except TransientError as exc:
-            done(company, str(exc))
+            self.done(company, str(exc))
             return
-        at(clock() + wait, lambda: want_slot(company))
-
-    for company in range(run.companies):
-        at(run.start_at, lambda c=company: want_slot(c))
+        self.at(self.clock() + wait, lambda: self.want_slot(company))
