@@ -107,7 +107,28 @@ def test_every_fault_at_once_loses_no_company_and_rerun_failed_completes_them(
     arm(sims)
     assert main(["run", str(csv)]) == 0, capsys.readouterr().err[-2000:]
 
-    # Every company exactly once, in the latest results and in this run's history.
+    failed = assert_every_company_stored_once(db)
+    tavily = by_company(sims.tavily.stats()["log"], "query")
+    llm = by_company(sims.llm.stats()["log"], "company")
+    tavily_always = {NAMES[i] for i, (s, _, _) in ALWAYS.items() if s == "tavily"}
+    assert_every_search_fault_fired_and_nothing_paid_twice(db, tavily, tavily_always)
+    assert_every_llm_fault_fired_and_one_usable_answer_each(llm, failed, tavily_always)
+
+    # With the faults gone, rerun-failed completes exactly the failed companies.
+    before = dict(query(db, "SELECT company, updated_at FROM company_results WHERE status = 'ok'"))
+    sims.reset()
+    assert main(["rerun-failed", "--territory", "faults"]) == 0
+    sent = {n for e in sims.tavily.stats()["log"] for n in NAMES if n in e["query"]}
+    assert sent == tavily_always  # the others' searches came from the cache
+    assert sorted(e["company"] for e in sims.llm.stats()["log"]) == sorted(failed)
+    assert query(db, "SELECT count(*) FROM company_results WHERE status = 'ok'") == [(N,)]
+    after = dict(query(db, "SELECT company, updated_at FROM company_results"))
+    assert all(after[c] == t for c, t in before.items())  # nobody else was touched
+
+
+def assert_every_company_stored_once(db) -> dict[str, str]:
+    """Every company exactly once, in the latest results and in the run's history; only the
+    always-failing ones failed, each with its one-line reason. Returns them with their errors."""
     (run_id,) = query(db, "SELECT run_id FROM runs")[0]
     assert query(db, "SELECT count(*), count(DISTINCT company_key) FROM company_results") == [
         (N, N)
@@ -125,11 +146,11 @@ def test_every_fault_at_once_loses_no_company_and_rerun_failed_completes_them(
         assert "\n" not in error and "Traceback" not in error
     assert all(t in ("HOT", "WARM", "COLD") for s, t, _ in rows.values() if s == "ok")
     assert query(db, "SELECT status, n_ok, n_failed FROM runs") == [("completed", N - 6, 6)]
+    return failed
 
-    # What reached the simulators: every fault fired, and nothing was paid for twice.
-    tavily = by_company(sims.tavily.stats()["log"], "query")
-    llm = by_company(sims.llm.stats()["log"], "company")
-    tavily_always = {NAMES[i] for i, (s, _, _) in ALWAYS.items() if s == "tavily"}
+
+def assert_every_search_fault_fired_and_nothing_paid_twice(db, tavily, tavily_always) -> None:
+    """What reached the Tavily simulator: each company's fault, then one answer, nothing after."""
     for i, name in enumerate(NAMES):
         faults = {e["fault"] for e in tavily[name]}
         if tavily_fault(i) and name not in tavily_always:
@@ -140,6 +161,17 @@ def test_every_fault_at_once_loses_no_company_and_rerun_failed_completes_them(
             assert tavily[name][-1] is answered[0]  # and nothing was sent after it
     searched = query(db, "SELECT count(*), count(DISTINCT company_key) FROM searches")
     assert searched == [(N - 3, N - 3)]  # one stored search per company that was searched
+    waited = tavily[NAMES[8]]  # TAVILY[8]: one 429 with Retry-After: 1
+    assert [e["status"] for e in waited] == [429, 200]
+    assert waited[1]["t"] - waited[0]["t_end"] >= 1.0  # Retry-After honoured
+    limited = [i for i in range(N) if (tavily_fault(i) or {}).get("kind") == "rate_limit"]
+    limited += [i for i in range(N) if (llm_fault(i) or {}).get("kind") == "rate_limit"]
+    assert len(limited) >= 50  # as many companies as any other fault
+
+
+def assert_every_llm_fault_fired_and_one_usable_answer_each(llm, failed, tavily_always) -> None:
+    """What reached the LLM simulator: each company's fault, then one usable answer (none for
+    the ones that failed, no call at all for those never searched)."""
     for i, name in enumerate(NAMES):
         if name in tavily_always:
             assert name not in llm  # no search, nothing to classify: no LLM call either
@@ -150,23 +182,6 @@ def test_every_fault_at_once_loses_no_company_and_rerun_failed_completes_them(
             assert llm_fault(i)["kind"] in {e["fault"] for e in llm[name]}, (name, llm[name])
             if llm_fault(i)["kind"] == "fenced":
                 assert len(llm[name]) == 1  # a fenced answer is read, not retried
-    waited = tavily[NAMES[8]]  # TAVILY[8]: one 429 with Retry-After: 1
-    assert [e["status"] for e in waited] == [429, 200]
-    assert waited[1]["t"] - waited[0]["t_end"] >= 1.0  # Retry-After honoured
-    limited = [i for i in range(N) if (tavily_fault(i) or {}).get("kind") == "rate_limit"]
-    limited += [i for i in range(N) if (llm_fault(i) or {}).get("kind") == "rate_limit"]
-    assert len(limited) >= 50  # as many companies as any other fault
-
-    # With the faults gone, rerun-failed completes exactly the failed companies.
-    before = dict(query(db, "SELECT company, updated_at FROM company_results WHERE status = 'ok'"))
-    sims.reset()
-    assert main(["rerun-failed", "--territory", "faults"]) == 0
-    sent = {n for e in sims.tavily.stats()["log"] for n in NAMES if n in e["query"]}
-    assert sent == tavily_always  # the others' searches came from the cache
-    assert sorted(e["company"] for e in sims.llm.stats()["log"]) == sorted(failed)
-    assert query(db, "SELECT count(*) FROM company_results WHERE status = 'ok'") == [(N,)]
-    after = dict(query(db, "SELECT company, updated_at FROM company_results"))
-    assert all(after[c] == t for c, t in before.items())  # nobody else was touched
 
 
 STOPS = {
