@@ -7,6 +7,7 @@ company name: filler must never change how the LLM simulator scores a company.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 FILLER_TEMPLATES = (
     "In {year}, {name} {milestone}.",
@@ -244,13 +245,34 @@ OFF_TOPIC_PAGES = (
 )
 
 
+# What `filler_sentence` draws once it has decided against boilerplate, in this order: a
+# template, an option for every slot (used by the template or not), then a year. Each with
+# the number of choices and its bit length.
+_SENTENCE_DRAWS = tuple(
+    (key, options, len(options), len(options).bit_length())
+    for key, options in (
+        ("template", FILLER_TEMPLATES),
+        *FILLER_SLOTS.items(),
+        ("year", range(2015, 2026)),
+    )
+)
+
+
 def filler_sentence(rng: random.Random, name: str, city: str) -> str:
     """One neutral sentence about the company (or site boilerplate)."""
     if rng.random() < 0.12:
         return rng.choice(BOILERPLATE)
-    template = rng.choice(FILLER_TEMPLATES)
-    slots = {slot: rng.choice(options) for slot, options in FILLER_SLOTS.items()}
-    return template.format(name=name, city=city, year=rng.randrange(2015, 2026), **slots)
+    # Each draw is rng.choice(options) spelt out, the year's rng.randrange(2015, 2026) too: the
+    # getrandbits calls of Random._randbelow, so every page keeps its text, without two Python
+    # calls per draw (which made this the busiest function of the simulators).
+    getrandbits = rng.getrandbits
+    words: dict[str, Any] = {}
+    for key, options, count, bits in _SENTENCE_DRAWS:
+        index = getrandbits(bits)
+        while index >= count:
+            index = getrandbits(bits)
+        words[key] = options[index]
+    return str(words["template"]).format(name=name, city=city, **words)
 
 
 def filler_paragraphs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -120,25 +121,38 @@ def collect_evidence(prompt: ClassificationPrompt) -> dict[str, list[Evidence]]:
     for source in prompt.sources:
         for sentence in _sentences(source.text):
             if name_pattern is not None:
-                if not name_pattern.search(sentence):
-                    continue
                 # Judge what is said about the company, not the words in its name.
-                judged = name_pattern.sub("the company", sentence)
+                judged, named = name_pattern.subn("the company", sentence)
+                if not named:
+                    continue
             else:
                 judged = sentence
             judged = _LINK_TARGET.sub("]", judged)
-            best: dict[str, int] = {}
-            for rule in _RULES:
-                if rule.points > best.get(rule.kind, 0) and rule.pattern.search(judged):
-                    best[rule.kind] = rule.points
-            funding = _funding_points(judged)
-            if funding:
-                best["funding"] = funding
-            for kind, points in best.items():
+            kept = len(judged) <= _KEPT_CHARS  # a rare long one is judged anew: memory stays small
+            for kind, points in _kept_points(judged) if kept else _points(judged):
                 found.setdefault(kind, []).append(Evidence(kind, points, source.url, sentence))
     for items in found.values():
         items.sort(key=lambda e: -e.points)  # stable: earlier sources win ties
     return found
+
+
+def _points(judged: str) -> tuple[tuple[str, int], ...]:
+    """The points a sentence earns per signal kind: the best rule of each kind it meets (in
+    the order the kinds were first met), then funding."""
+    best: dict[str, int] = {}
+    for rule in _RULES:
+        if rule.points > best.get(rule.kind, 0) and rule.pattern.search(judged):
+            best[rule.kind] = rule.points
+    funding = _funding_points(judged)
+    if funding:
+        best["funding"] = funding
+    return tuple(best.items())
+
+
+# With the company's name put as "the company", most sentences of the simulated web are one of
+# a few thousand (filler repeats across pages and companies): each is judged once.
+_kept_points = functools.lru_cache(maxsize=8192)(_points)
+_KEPT_CHARS = 1000
 
 
 def business_sentence(prompt: ClassificationPrompt, used: set[str]) -> Evidence | None:

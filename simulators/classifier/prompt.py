@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 _COMPANY_LINE = re.compile(r"^[ \t]*Company:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 _DOMAIN_LINE = re.compile(r"^[ \t]*Domain:[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 # A block has attributes: the rubric's own mention of "<source> and </source>" is not one.
+# (`_source_blocks` finds the blocks this pattern defines, without its slow lazy body.)
 _SOURCE_BLOCK = re.compile(r"<source\s([^>]*)>(.*?)</source>", re.DOTALL)
+_SOURCE_OPEN, _SOURCE_CLOSE = re.compile(r"<source\s([^>]*)>"), "</source>"
 _ATTRIBUTE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
 
 HOT_MIN, WARM_MIN = 70, 40
@@ -99,7 +102,7 @@ def _rubric_text(messages: Any, text: str) -> str:
         system = [m for m in messages if isinstance(m, dict) and m.get("role") in _SYSTEM_ROLES]
         if system:
             return message_text(system)
-    return _SOURCE_BLOCK.sub("", text)
+    return _without_sources(text)
 
 
 def parse_bands(text: str) -> Bands:
@@ -122,6 +125,30 @@ def parse_kinds(text: str) -> tuple[str, ...]:
     return kinds or SIGNAL_KINDS
 
 
+def _source_blocks(text: str) -> Iterator[tuple[re.Match[str], int]]:
+    """Each block `_SOURCE_BLOCK.finditer` would find, as its opening tag and where its body
+    ends, found the way a person would: the next opening tag, then the first "</source>"
+    after it. (The regex's lazy body tries the closing tag at every character: 1.3 ms for a
+    prompt of 20 raw pages.)"""
+    start = 0
+    while (opening := _SOURCE_OPEN.search(text, start)) is not None:
+        end = text.find(_SOURCE_CLOSE, opening.end())
+        if end < 0:
+            return  # no block closes after this opening tag, nor after any later one
+        yield opening, end
+        start = end + len(_SOURCE_CLOSE)
+
+
+def _without_sources(text: str) -> str:
+    """`_SOURCE_BLOCK.sub("", text)`: the text with every source block cut out."""
+    kept, start = [], 0
+    for opening, end in _source_blocks(text):
+        kept.append(text[start : opening.start()])
+        start = end + len(_SOURCE_CLOSE)
+    kept.append(text[start:])
+    return "".join(kept)
+
+
 def parse_prompt(messages: Any) -> ClassificationPrompt:
     """Find the company, domain, sources and rubric (tier bands, kinds) in the chat messages."""
     text = message_text(messages)
@@ -129,8 +156,8 @@ def parse_prompt(messages: Any) -> ClassificationPrompt:
     company = _COMPANY_LINE.search(text)
     domain = _DOMAIN_LINE.search(text)
     sources = []
-    for index, block in enumerate(_SOURCE_BLOCK.finditer(text), start=1):
-        attrs = {k.lower(): html.unescape(v) for k, v in _ATTRIBUTE.findall(block.group(1))}
+    for index, (opening, end) in enumerate(_source_blocks(text), start=1):
+        attrs = {k.lower(): html.unescape(v) for k, v in _ATTRIBUTE.findall(opening.group(1))}
         try:
             score = float(attrs["score"]) if "score" in attrs else None
         except ValueError:
@@ -141,7 +168,7 @@ def parse_prompt(messages: Any) -> ClassificationPrompt:
                 url=attrs.get("url", ""),
                 title=attrs.get("title", ""),
                 score=score,
-                text=block.group(2).strip("\n"),
+                text=text[opening.end() : end].strip("\n"),
             )
         )
     return ClassificationPrompt(

@@ -22,10 +22,12 @@ def low_pages(profile: CompanyProfile, rng: random.Random) -> list[Page]:
         )
         rest = list(sentences[1:])
         body = [first]
+        length = len(first)
         target = rng.randrange(2000, 4500)
-        while sum(len(p) for p in body) < target:
+        while length < target:
             rng.shuffle(rest)
             body.append(" ".join(rest[: rng.randrange(2, 5)]))
+            length += len(body[-1])
         pages.append(
             Page(
                 url=f"https://{site}/{slugify(title)}",

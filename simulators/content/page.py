@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ LOW_MARKER = "LOW-RELEVANCE-PAGE"
 MAX_CHUNK_CHARS = 500
 SNIPPET_CHARS = 300
 _WORD = re.compile(r"[a-z0-9]+")
+# How many queries' rankings a page keeps (a search mostly asks with the same query).
+_RANKINGS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -50,13 +53,20 @@ class Page:
             if i != self.marker_index and not (self.dated and i == 0)
         ]
 
-    def _ranked(self, query: str) -> list[tuple[int, str]]:
-        terms = set(_WORD.findall(query.lower()))
-        candidates = self._candidate_paragraphs()
-        return sorted(
-            candidates,
-            key=lambda item: (-len(terms & set(_WORD.findall(item[1].lower()))), item[0]),
-        )
+    @functools.cached_property
+    def _rankings(self) -> dict[str, tuple[tuple[int, str], ...]]:
+        # The page's ranking for the queries it was last searched with: pages are cached and
+        # searched again and again (every test searches the sample companies).
+        return {}
+
+    def _ranked(self, query: str) -> tuple[tuple[int, str], ...]:
+        rankings = self._rankings
+        ranked = rankings.get(query)
+        if ranked is None:
+            if len(rankings) >= _RANKINGS_KEPT:
+                rankings.clear()
+            ranked = rankings[query] = _ranking(self._candidate_paragraphs(), query)
+        return ranked
 
     def snippet(self, query: str) -> str:
         """A single ~300-character summary (search_depth basic / ultra-fast)."""
@@ -67,6 +77,31 @@ class Page:
         """Up to `count` chunks of <=500 characters joined by " [...] " (advanced / fast)."""
         chosen = sorted(self._ranked(query)[:count])
         return " [...] ".join(_truncate(p, MAX_CHUNK_CHARS) for _, p in chosen)
+
+
+@functools.lru_cache(maxsize=256)
+def _query_words(query: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The query's words (runs of [a-z0-9] in its lower case), each with the pattern that finds
+    it standing whole in a lower-cased text."""
+    return tuple((word, _whole_word(word)) for word in sorted(set(_WORD.findall(query.lower()))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){word}(?![a-z0-9])")
+
+
+def _ranking(candidates: list[tuple[int, str]], query: str) -> tuple[tuple[int, str], ...]:
+    """Candidate paragraphs, those holding most of the query's words first (ties in page
+    order): how many of the query's words are among their words."""
+    words = _query_words(query)
+
+    def shared(text: str) -> int:
+        lowered = text.lower()
+        # A plain substring test first: most words are not in most paragraphs at all.
+        return sum(1 for word, whole in words if word in lowered and whole.search(lowered))
+
+    return tuple(sorted(candidates, key=lambda item: (-shared(item[1]), item[0])))
 
 
 def _truncate(text: str, limit: int) -> str:
