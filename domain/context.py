@@ -175,7 +175,7 @@ def _trim_page(
     # The company's own page is about it throughout ("we", "our bakers"): each of its
     # paragraphs counts as naming it.
     about = (lambda _: True) if own else reader.names
-    chosen, relevant = _choose(paras, furniture, keyworded, about, state.budget)
+    chosen, relevant = _choose(paras, lead, furniture, keyworded, about, state.budget)
     # Furniture with a keyword, and a story syndicated on several sites, go once.
     chosen = {i for i in chosen if keys[i] not in state.keys and not state.said.again(paras[i])}
     state.keys.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
@@ -221,13 +221,13 @@ def _own_site(host: str, domain: str | None) -> bool:
 
 def _choose(
     paras: list[str],
+    lead: set[int],
     furniture: set[int],
     keyworded: list[bool],
     names: Callable[[str], bool],
     budget: _Budget,
 ) -> tuple[set[int], bool]:
-    """A page's paragraphs to keep, and whether the page is relevant at all."""
-    lead = _lead(paras, furniture)
+    """A page's paragraphs to keep (its `lead` first), and whether the page is relevant."""
     chosen = set(lead)
     relevant = any(names(paras[i]) or keyworded[i] for i in lead)
     # The first paragraphs naming the company say who the page is about and what the business

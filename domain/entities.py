@@ -80,13 +80,8 @@ def page_entities(page: SearchPage, name: str) -> set[str]:
     keys = _name_keys(name)
     if not keys:
         return set()  # no distinctive word: no domain spells the name
-    found = {host_of(page.url)}
     text = f"{page.raw_content or ''} {page.content or ''}"
-    # A domain spelling the name holds its words, hyphens and dots aside: a page holding none
-    # of them so names no such domain, and the long look for domains is skipped.
-    squeezed = text.lower().replace("-", "").replace(".", "")
-    if all(key in squeezed for key in keys):
-        found |= {d.lower().removeprefix("www.") for d in _domains_in(text)}
+    found = {host_of(page.url)} | {d.lower().removeprefix("www.") for d in _domains_in(text)}
     return {d for d in found if d and _spells(d, keys)}
 
 
