@@ -55,13 +55,16 @@ class Pacer:
         window: float = 60.0,
         patience: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         say: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self._clock = clock
-        self._sleep = sleep
         self._lock = threading.Lock()
+        # The head of the line naps between asks; the first answer wakes it at once rather
+        # than at the end of its nap (every run opens this way, for each provider).
+        self._opened_signal = threading.Condition(threading.Lock())
+        self._sleep = sleep or self._nap
         now = clock()
         self._control = RateControl(window, now)
         self._streak = FailureStreak(name, patience, say or _logger.warning)
@@ -190,6 +193,16 @@ class Pacer:
         if not self._opened:
             self._opened = True
             self._control.restart(now)
+            with self._opened_signal:
+                self._opened_signal.notify_all()
+
+    def _nap(self, seconds: float) -> None:
+        """Sleep `seconds`, or less if the pacer opens meanwhile."""
+        with self._opened_signal:
+            if not self._opened:
+                self._opened_signal.wait(seconds)
+                return
+        time.sleep(seconds)
 
     def outage(self) -> float:
         """Seconds the provider has failed every request (0 while it answers some)."""

@@ -60,6 +60,20 @@ def test_only_the_first_request_goes_until_the_provider_first_answers():
     assert hung.wait() == pytest.approx(OPENING_WAIT, abs=0.3)
 
 
+def test_the_first_answer_wakes_the_waiting_request_at_once():
+    # On the real clock: the head of the line naps while the first request is out, and the
+    # answer ends the nap (every run opens this way, for each provider).
+    pace = Pacer("Tavily")
+    first = pace.wait()
+    napping = threading.Thread(target=pace._sleep, args=(600.0,))
+    napping.start()
+    while not pace._opened_signal._waiters:  # type: ignore[attr-defined]  # napping now
+        napping.join(timeout=0.01)
+    pace.on_success(first)
+    napping.join(timeout=30)
+    assert not napping.is_alive()
+
+
 def test_requests_wait_in_line_and_only_the_first_asks_the_pace():
     pace, clock, _ = pacer()
     asked = []
