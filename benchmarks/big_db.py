@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from storage.duckdb_store import TerritoryStore
+from storage.pages import BODY_HASH_SQL
 from storage.schema import RESULT_COLUMNS
 
 TERRITORY = "big"
@@ -90,16 +91,37 @@ def _write_run(conn: duckdb.DuckDBPyConnection, run: int) -> None:
         """
     )
     (companies,) = conn.execute("SELECT count(*) FROM co").fetchone() or (0,)
+    content, raw = _named("c.body"), _named("r.body")
     for start in range(0, companies, BATCH):  # in slices: the text of one run is ~9 GB
         conn.execute(
             f"""
-            INSERT INTO search_pages
-            SELECT {search_key}, {at}, p.rank, p.url, {_named("p.title")}, p.score,
-                {_named("p.content")}, {_named("p.raw_content")}
+            CREATE OR REPLACE TEMP TABLE slice AS
+            SELECT {search_key} AS search_key, {at} AS fetched_at, p.rank, p.url,
+                {_named("p.title")} AS title, p.score, {content} AS content, {raw} AS raw
             FROM co JOIN tmpl tm USING (n) JOIN t.search_pages p ON p.search_key = tm.search_key
+            LEFT JOIN t.page_bodies c ON c.hash = p.content_hash
+            LEFT JOIN t.page_bodies r ON r.hash = p.raw_hash
             WHERE co.i >= ? AND co.i < ? ORDER BY co.i, p.rank
             """,
             [start, start + BATCH],
+        )
+        # Each text once (a copy's text is its own: its name is numbered into it); a later
+        # run's text is the earlier run's, found by its hash and not stored again.
+        h = BODY_HASH_SQL.format
+        conn.execute(
+            f"""
+            INSERT INTO page_bodies
+            SELECT hash, any_value(body) FROM (
+                SELECT {h("content")} AS hash, content AS body, (0, search_key, rank) AS seen
+                FROM slice
+                UNION ALL SELECT {h("raw")}, raw, (1, search_key, rank) FROM slice
+            ) WHERE body IS NOT NULL AND hash NOT IN (SELECT hash FROM page_bodies)
+            GROUP BY hash ORDER BY min(seen)
+            """
+        )
+        conn.execute(
+            f"INSERT INTO search_pages SELECT search_key, fetched_at, rank, url, title, score, "
+            f"{h('content')}, {h('raw')} FROM slice"
         )
     # The second run: a few companies move a tier, every score moves a little.
     moved = f"hash(co.i, {run}) % 12 = 0 AND {run} > 0"

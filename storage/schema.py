@@ -5,22 +5,13 @@ from __future__ import annotations
 import duckdb
 
 from storage.effective import EFFECTIVE_VIEW
+from storage.pages import (
+    PAGE_BODIES_TABLE,
+    PAGE_TEXT_VIEW,
+    SEARCH_PAGES_TABLE,
+    store_bodies_once,
+)
 
-# Page text is most of the file: zstd over whole column segments keeps it at a fraction of
-# DuckDB's default string compression (FSST works string by string). Reads are unchanged.
-SEARCH_PAGES_TABLE = """
-CREATE TABLE IF NOT EXISTS {name} (
-    search_key      VARCHAR NOT NULL,
-    fetched_at      TIMESTAMPTZ NOT NULL,
-    rank            INTEGER NOT NULL,     -- position in Tavily's answer
-    url             VARCHAR NOT NULL,
-    title           VARCHAR,
-    score           DOUBLE,               -- Tavily relevance, 0-1
-    content         VARCHAR USING COMPRESSION zstd,  -- Tavily's snippet
-    raw_content     VARCHAR USING COMPRESSION zstd,  -- the full page text (what the LLM reads)
-    PRIMARY KEY (search_key, fetched_at, rank)
-);
-"""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id          VARCHAR PRIMARY KEY,  -- one territory refresh
@@ -79,7 +70,7 @@ CREATE TABLE IF NOT EXISTS company_results (
     updated_at      TIMESTAMPTZ NOT NULL
 );
 """
-SCHEMA += SEARCH_PAGES_TABLE.format(name="search_pages")
+SCHEMA += SEARCH_PAGES_TABLE.format(name="search_pages") + PAGE_BODIES_TABLE
 # `territory eval`: one row per evaluation against a golden set, one per golden company.
 EVAL_TABLES = """
 CREATE TABLE IF NOT EXISTS evals (
@@ -210,8 +201,8 @@ MIGRATIONS += "".join(
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
 # 7: crm_pushes; 8: search_pages' text columns zstd-compressed (see compress_pages);
-# 9: runs.cpu_ms.
-SCHEMA_VERSION = 9
+# 9: runs.cpu_ms; 10: page text once per distinct body, in page_bodies (see store_bodies_once).
+SCHEMA_VERSION = 10
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -229,8 +220,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
         return
     for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES, CRM_TABLES):
         conn.execute(script)
-    compress_pages(conn)
-    conn.execute(EFFECTIVE_VIEW)  # last: it reads the tables above, in their latest shape
+    store_bodies_once(conn)
+    conn.execute(EFFECTIVE_VIEW)  # last: they read the tables above, in their latest shape
+    conn.execute(PAGE_TEXT_VIEW)
     conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")
     conn.execute("DELETE FROM territory_schema")
     conn.execute("INSERT INTO territory_schema VALUES (?)", [SCHEMA_VERSION])
@@ -241,33 +233,3 @@ def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
     ).fetchone()
     return bool(found and found[0])
-
-
-def compress_pages(conn: duckdb.DuckDBPyConnection) -> None:
-    """Move a file's stored pages into the zstd-compressed `search_pages` (version 7), row for
-    row and byte for byte, in one transaction: a crash leaves the old table as it was. DuckDB
-    cannot change a column's compression in place, hence the copy. No-op when already done."""
-    if _pages_compressed(conn):
-        return
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_v7"))
-        conn.execute(
-            "INSERT INTO search_pages_v7 SELECT search_key, fetched_at, rank, url, title, score, "
-            "content, raw_content FROM search_pages ORDER BY fetched_at, search_key, rank"
-        )
-        conn.execute("DROP TABLE search_pages")
-        conn.execute("ALTER TABLE search_pages_v7 RENAME TO search_pages")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    conn.execute("CHECKPOINT")  # compress now: until a checkpoint the copy sits in the WAL
-
-
-def _pages_compressed(conn: duckdb.DuckDBPyConnection) -> bool:
-    found = conn.execute(
-        "SELECT sql FROM duckdb_tables() WHERE table_name = 'search_pages' AND schema_name = "
-        "current_schema() AND database_name = current_database()"
-    ).fetchone()
-    return found is not None and "USING COMPRESSION ZSTD" in str(found[0]).upper()

@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from domain.refresh import Standing
+from storage.pages import read_pages, save_pages
 from storage.sql import Session, connected, insert_rows, transaction
 
 
@@ -68,7 +69,7 @@ class SearchesMixin(Session):
                 rows,
                 "ON CONFLICT DO NOTHING",
             )
-            insert_rows(self.conn, "INSERT INTO search_pages", pages, "ON CONFLICT DO NOTHING")
+            save_pages(self.conn, pages)
 
     @connected
     def cached_searches(
@@ -157,12 +158,7 @@ class SearchesMixin(Session):
             ).fetchall()
         }
         pages: dict[tuple[str, datetime], list[SearchPage]] = {key: [] for key in meta}
-        for k, t, url, title, score, content, raw in self.conn.execute(
-            "SELECT search_key, fetched_at, url, title, score, content, raw_content "
-            f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
-            "ORDER BY search_key, rank",
-            flat,
-        ).fetchall():
+        for k, t, url, title, score, content, raw in read_pages(self.conn, heads):
             pages[(k, t)].append(
                 SearchPage(
                     url=url,

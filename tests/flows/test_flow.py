@@ -226,14 +226,14 @@ def test_low_relevance_pages_never_reach_the_prompt_but_raw_content_does(territo
     assert run_flow(companies_csv=csv).is_completed()
     stored_low = query(
         territory_env,
-        "SELECT count(*) FROM search_pages WHERE score < 0.4 "
+        "SELECT count(*) FROM search_page_text WHERE score < 0.4 "
         "AND raw_content LIKE '%LOW-RELEVANCE-PAGE%'",
     )[0][0]
     assert stored_low > 0  # they exist, and are kept for re-scoring...
     prompts = llm_prompts(sims)
     assert len(prompts) == 3
     snippets = dict(
-        query(territory_env, "SELECT url, content FROM search_pages WHERE score >= 0.4")
+        query(territory_env, "SELECT url, content FROM search_page_text WHERE score >= 0.4")
     )
     for prompt in prompts:
         assert "LOW-RELEVANCE-PAGE" not in prompt  # ...but never sent

@@ -1,11 +1,14 @@
-"""Stored pages: zstd-compressed in the file, read back byte for byte, old files migrated."""
+"""Stored pages: each distinct text once (page_bodies, zstd-compressed), read back byte for
+byte, old files migrated."""
 
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import pytest
 
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from storage.duckdb_store import TerritoryStore
+from storage.pages import BODY_HASH_SQL, SEARCH_PAGES_TABLE, body_hash
 from storage.schema import (
     EVAL_TABLES,
     KEYED_TABLES,
@@ -15,6 +18,16 @@ from storage.schema import (
     SCHEMA_VERSION,
     schema_version,
 )
+
+# search_pages as versions 6 to 9 laid it out: the text in the table itself (zstd from 8 on).
+SEARCH_PAGES_V9 = """
+CREATE TABLE search_pages (
+    search_key VARCHAR NOT NULL, fetched_at TIMESTAMPTZ NOT NULL, rank INTEGER NOT NULL,
+    url VARCHAR NOT NULL, title VARCHAR, score DOUBLE,
+    content VARCHAR{using}, raw_content VARCHAR{using},
+    PRIMARY KEY (search_key, fetched_at, rank)
+);
+"""
 
 # Text a page can hold: scripts, emoji, combining marks, curly quotes, a non-breaking hyphen,
 # control-ish whitespace, markdown, and a page as long as the context cap.
@@ -35,16 +48,20 @@ def outcome(key: str, fetched_at: datetime, pages: list[SearchPage] = PAGES) -> 
     return SearchOutcome(request=request, fetched_at=fetched_at, pages=pages, request_id="r-1")
 
 
-def compressions(conn: duckdb.DuckDBPyConnection) -> set[str]:
+def compressions(conn: duckdb.DuckDBPyConnection, table: str = "page_bodies") -> set[str]:
     """How the page text columns are stored on disk (after a checkpoint)."""
     conn.execute("CHECKPOINT")
     return {
         c
         for (c,) in conn.execute(
-            "SELECT DISTINCT compression FROM pragma_storage_info('search_pages') "
-            "WHERE column_name IN ('raw_content', 'content') AND segment_type = 'VARCHAR'"
+            f"SELECT DISTINCT compression FROM pragma_storage_info('{table}') "
+            "WHERE column_name IN ('raw_content', 'content', 'body') AND segment_type = 'VARCHAR'"
         ).fetchall()
     }
+
+
+def texts(pages: list[SearchPage]) -> set[str]:
+    return {t for p in pages for t in (p.content, p.raw_content) if t is not None}
 
 
 def test_pages_read_back_byte_for_byte_from_zstd_columns(tmp_path):
@@ -54,19 +71,60 @@ def test_pages_read_back_byte_for_byte_from_zstd_columns(tmp_path):
         assert compressions(store.conn) == {"ZSTD"}
         stored = store.stored_searches({"acme": (outcome("acme", at).request.cache_key, at)})
         cached = store.cached_searches([outcome("acme", at).request], at - timedelta(days=1))
+        (n,) = store.conn.execute("SELECT count(*) FROM page_bodies").fetchone()
+        assert n == len(texts(PAGES)) == 6  # one "" for two pages; None stores nothing
     for found in (stored["acme"], cached["acme"]):
         assert found.pages == PAGES  # '' stays '', None stays None, every byte kept
         assert [p.raw_content for p in found.pages] == [p.raw_content for p in PAGES]
 
 
-def old_file(path, pages: list[SearchPage]) -> None:
-    """A file as schema version 6 wrote it: page text in DuckDB's default compression."""
+def test_a_page_stored_again_adds_a_reference_not_its_text(tmp_path):
+    first, later = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC)
+    changed = [*PAGES[:3], PAGES[3].model_copy(update={"raw_content": "the page, edited"})]
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.save_searches([outcome("acme", first), outcome("bolt", first)], run_id="run-1")
+        (once,) = store.conn.execute("SELECT count(*) FROM page_bodies").fetchone()
+        store.save_searches([outcome("acme", later, changed)], run_id="run-2")
+        (n, pages) = store.conn.execute(
+            "SELECT (SELECT count(*) FROM page_bodies), count(*) FROM search_pages"
+        ).fetchone()
+        refs = {
+            "acme": (outcome("acme", later).request.cache_key, later),
+            "bolt": (outcome("bolt", first).request.cache_key, first),
+        }
+        stored = store.stored_searches(refs)
+        old = store.stored_searches({"acme": (outcome("acme", first).request.cache_key, first)})
+        by_hand = store.conn.execute(
+            "SELECT content, raw_content FROM search_page_text WHERE fetched_at = ? ORDER BY rank",
+            [later],
+        ).fetchall()
+    assert once == len(texts(PAGES))  # two companies' identical pages: stored once
+    assert (n, pages) == (once + 1, 3 * len(PAGES))  # the edited page alone is new
+    assert stored["acme"].pages == changed and stored["bolt"].pages == PAGES
+    assert old["acme"].pages == PAGES
+    assert by_hand == [(p.content, p.raw_content) for p in changed]
+
+
+def test_the_hash_in_sql_is_the_hash_in_python():
+    samples = [t for p in PAGES for t in (p.title, p.content, p.raw_content) if t is not None]
+    with duckdb.connect() as conn:
+        for text in samples:
+            (in_sql,) = conn.execute(f"SELECT {BODY_HASH_SQL.format('?')}", [text]).fetchone()
+            assert in_sql == body_hash(text)
+
+
+def old_file(path, pages: list[SearchPage], version: int = 6) -> None:
+    """A file as schema version 6 wrote it (page text in search_pages, DuckDB's default
+    compression), or as 8 and 9 did (the same, zstd)."""
+    using = " USING COMPRESSION zstd" if version >= 8 else ""
+    old_schema = SCHEMA.replace(SEARCH_PAGES_TABLE.format(name="search_pages"), "")
     with duckdb.connect(str(path)) as conn:
-        for script in (SCHEMA.replace(" USING COMPRESSION zstd", ""), KEYED_TABLES, MIGRATIONS,
-                       EVAL_TABLES, OVERRIDE_TABLES):  # fmt: skip
+        conn.execute(SEARCH_PAGES_V9.format(using=using))
+        for script in (old_schema.split("CREATE TABLE IF NOT EXISTS page_bodies")[0],
+                       KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES):  # fmt: skip
             conn.execute(script)
         conn.execute("CREATE TABLE territory_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO territory_schema VALUES (6)")
+        conn.execute("INSERT INTO territory_schema VALUES (?)", [version])
         at = datetime(2026, 10, 1, tzinfo=UTC)
         searches = [outcome(f"company {n}", at, pages) for n in range(300)]  # enough for FSST
         conn.execute(
@@ -88,38 +146,38 @@ def old_file(path, pages: list[SearchPage]) -> None:
             [keys, at, *rest],
         )
         conn.execute("CHECKPOINT")
-        assert "ZSTD" not in compressions(conn)
+        assert (compressions(conn, "search_pages") == {"ZSTD"}) == (version >= 8)
 
 
-def test_an_old_file_is_migrated_to_zstd_with_every_page_as_it_was(tmp_path):
-    path = tmp_path / "v6.duckdb"
-    old_file(path, PAGES[:3])
+@pytest.mark.parametrize("version", [6, 9])
+def test_an_old_file_is_migrated_with_every_page_as_it_was(tmp_path, version):
+    path = tmp_path / f"v{version}.duckdb"
+    old_file(path, PAGES, version)
     with duckdb.connect(str(path), read_only=True) as conn:
         before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
     with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
-        assert schema_version(store.conn) == SCHEMA_VERSION == 9
-        assert store.conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
-        assert len(before) == 900
+        assert schema_version(store.conn) == SCHEMA_VERSION == 10
+        after = store.conn.execute("SELECT * FROM search_page_text ORDER BY ALL").fetchall()
+        assert after == before and len(before) == 300 * len(PAGES)
         at = datetime(2026, 10, 1, tzinfo=UTC)
         key = outcome("company 7", at).request.cache_key
-        assert store.stored_searches({"company 7": (key, at)})["company 7"].pages == PAGES[:3]
+        assert store.stored_searches({"company 7": (key, at)})["company 7"].pages == PAGES
     with duckdb.connect(str(path)) as conn:
         assert compressions(conn) == {"ZSTD"}
-        (ddl,) = conn.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = 'search_pages'"
-        ).fetchone()
-        assert ddl.count("USING COMPRESSION ZSTD") == 2 and "PRIMARY KEY" in ddl
+        (n,) = conn.execute("SELECT count(*) FROM page_bodies").fetchone()
+        assert n == len(texts(PAGES))  # 300 companies' identical pages: each text once
+        columns = {c for (c,) in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'search_pages'"
+        ).fetchall()}  # fmt: skip
+        assert "raw_content" not in columns and {"raw_hash", "content_hash"} <= columns
         # The primary key still holds: the same page again is refused, not duplicated.
-        try:
+        with pytest.raises(duckdb.ConstraintException):
             conn.execute("INSERT INTO search_pages SELECT * FROM search_pages LIMIT 1")
-            raise AssertionError("duplicate page accepted")
-        except duckdb.ConstraintException:
-            pass
 
 
 def test_writing_after_the_migration_keeps_old_and_new_pages(tmp_path):
-    path = tmp_path / "v6.duckdb"
-    old_file(path, PAGES[:2])
+    path = tmp_path / "v9.duckdb"
+    old_file(path, PAGES[:2], 9)
     new_at = datetime(2026, 11, 2, tzinfo=UTC)
     with TerritoryStore.open(path) as store:
         store.save_searches([outcome("acme", new_at)], run_id="run-2")
@@ -127,3 +185,21 @@ def test_writing_after_the_migration_keeps_old_and_new_pages(tmp_path):
         assert n == 600 + len(PAGES)
         key = outcome("acme", new_at).request.cache_key
         assert store.stored_searches({"acme": (key, new_at)})["acme"].pages == PAGES
+        old_key = outcome("company 3", datetime(2026, 10, 1, tzinfo=UTC)).request.cache_key
+        old = store.stored_searches({"c": (old_key, datetime(2026, 10, 1, tzinfo=UTC))})
+        assert old["company 3"].pages == PAGES[:2]
+
+
+def test_a_failed_migration_leaves_the_old_table_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "v9.duckdb"
+    old_file(path, PAGES[:3], 9)
+    with duckdb.connect(str(path), read_only=True) as conn:
+        before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
+    monkeypatch.setattr("storage.pages.BODY_HASH_SQL", "error('disk full: ' || length({}))")
+    with pytest.raises(duckdb.Error, match="disk full"):
+        TerritoryStore.open(path)
+    monkeypatch.undo()
+    with duckdb.connect(str(path), read_only=True) as conn:
+        assert conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
+    with TerritoryStore.open(path, read_only=True) as store:  # and the next open migrates it
+        assert store.conn.execute("SELECT count(*) FROM search_page_text").fetchone() == (900,)

@@ -91,7 +91,7 @@ def test_a_page_that_orders_the_model_around_cannot_plant_evidence(territory_env
         }
         pages = {}
         for key, url, content, raw in conn.execute(
-            "SELECT search_key, url, content, raw_content FROM search_pages"
+            "SELECT search_key, url, content, raw_content FROM search_page_text"
         ).fetchall():
             pages.setdefault((key, url), []).append(squashed(f"{content} {raw or ''}"))
     assert sorted(results) == sorted(names)

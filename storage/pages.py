@@ -1,0 +1,173 @@
+"""Page text stored once per distinct body: `page_bodies`, keyed by a hash of the text, which
+`search_pages` refers to. A later search (a refresh's next run, another company's search)
+that returns a page already stored adds a reference, not the text again."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from storage.sql import insert_rows
+
+# Page text is most of the file: zstd over whole column segments keeps it at a fraction of
+# DuckDB's default string compression (FSST works string by string). No index on the hash: an
+# ART index took more bytes per text than the text's key and references together (measured
+# with benchmarks/db_size.py); the one writer looks the hashes up by a scan of that column.
+PAGE_BODIES_TABLE = """
+CREATE TABLE IF NOT EXISTS page_bodies (
+    hash            UHUGEINT NOT NULL,    -- the first 128 bits of the text's SHA-256
+    body            VARCHAR NOT NULL USING COMPRESSION zstd
+);
+"""
+SEARCH_PAGES_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    search_key      VARCHAR NOT NULL,
+    fetched_at      TIMESTAMPTZ NOT NULL,
+    rank            INTEGER NOT NULL,     -- position in Tavily's answer
+    url             VARCHAR NOT NULL,
+    title           VARCHAR,
+    score           DOUBLE,               -- Tavily relevance, 0-1
+    content_hash    UHUGEINT,             -- Tavily's snippet, in page_bodies (NULL: none)
+    raw_hash        UHUGEINT,             -- the full page text (what the LLM reads), likewise
+    PRIMARY KEY (search_key, fetched_at, rank)
+);
+"""
+# For reading by hand (and tests): the pages with their text, as version 9 stored them.
+PAGE_TEXT_VIEW = """
+CREATE OR REPLACE VIEW search_page_text AS
+SELECT p.search_key, p.fetched_at, p.rank, p.url, p.title, p.score,
+       c.body AS content, r.body AS raw_content
+FROM search_pages p
+LEFT JOIN page_bodies c ON c.hash = p.content_hash
+LEFT JOIN page_bodies r ON r.hash = p.raw_hash;
+"""
+# body_hash in SQL (for copying old files in bulk); tests hold the two to the same values.
+BODY_HASH_SQL = "('0x' || sha256({}) [1:32])::UHUGEINT"
+
+PageRow = tuple[str, datetime, str, str | None, float | None, str | None, str | None]
+
+
+def body_hash(text: str) -> int:
+    """The key a page text is stored under: the first 128 bits of its UTF-8 SHA-256 (a
+    collision would need 2^64 texts; a shorter hash could hand back another page's text)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
+
+
+def save_pages(conn: duckdb.DuckDBPyConnection, pages: Iterable[list[Any]]) -> None:
+    """Store pages given as [search_key, fetched_at, rank, url, title, score, content,
+    raw_content]: each text not stored yet into page_bodies, the page with its hashes."""
+    rows: list[list[Any]] = []
+    # Snippets, then full pages: like next to like, zstd finds more to share.
+    snippets: dict[int, str] = {}
+    texts: dict[int, str] = {}
+    for *head, content, raw in pages:
+        hashes = []
+        for text, kind in ((content, snippets), (raw, texts)):
+            key = None if text is None else body_hash(text)
+            if key is not None:
+                kind.setdefault(key, text)
+            hashes.append(key)
+        rows.append([*head, *hashes])
+    bodies = snippets | texts
+    new = _unstored(conn, list(bodies))
+    insert_rows(conn, "INSERT INTO page_bodies", [[k, t] for k, t in bodies.items() if k in new])
+    insert_rows(conn, "INSERT INTO search_pages", rows, "ON CONFLICT DO NOTHING")
+
+
+def _unstored(conn: duckdb.DuckDBPyConnection, keys: list[int]) -> set[int]:
+    """Those of `keys` not in page_bodies yet (their text need not be sent again)."""
+    if not keys:
+        return set()
+    found = conn.execute(
+        "SELECT hash FROM page_bodies WHERE hash IN (SELECT unnest(?::UHUGEINT[]))",
+        [[str(k) for k in keys]],
+    ).fetchall()
+    return set(keys) - {int(h) for (h,) in found}
+
+
+def read_pages(conn: duckdb.DuckDBPyConnection, heads: list[tuple[str, datetime]]) -> list[PageRow]:
+    """The pages of searches given as (search_key, fetched_at), best rank first within each:
+    (search_key, fetched_at, url, title, score, content, raw_content), text as stored."""
+    pairs = f"({', '.join(['(?, ?)'] * len(heads))})"
+    pages = conn.execute(
+        "SELECT search_key, fetched_at, url, title, score, content_hash, raw_hash "
+        f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
+        "ORDER BY search_key, rank",
+        [v for head in heads for v in head],
+    ).fetchall()
+    keys = {int(h) for row in pages for h in row[5:] if h is not None}
+    text = _bodies(conn, keys)
+    return [
+        (k, t, url, title, score, _text(text, c), _text(text, r))
+        for k, t, url, title, score, c, r in pages
+    ]
+
+
+def _text(bodies: dict[int, str], key: Any) -> str | None:
+    return None if key is None else bodies[int(key)]
+
+
+def _bodies(conn: duckdb.DuckDBPyConnection, keys: set[int]) -> dict[int, str]:
+    """The texts stored under `keys`. The hashes are matched first and the rows then fetched by
+    row id: a join on the hash would decompress every body in the table to probe it."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        "SELECT hash, body FROM page_bodies WHERE rowid IN (SELECT rowid FROM page_bodies "
+        "WHERE hash IN (SELECT unnest(?::UHUGEINT[])))",
+        [[str(k) for k in keys]],
+    ).fetchall()
+    return {int(h): body for h, body in rows}
+
+
+def store_bodies_once(conn: duckdb.DuckDBPyConnection) -> None:
+    """Move a file's stored pages (version 9 and before: the text in search_pages itself) into
+    page_bodies and the new search_pages, row for row and byte for byte, in one transaction:
+    a crash leaves the old table as it was. No-op when already done."""
+    columns = {
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'search_pages' AND "
+            "schema_name = current_schema() AND database_name = current_database()"
+        ).fetchall()
+    }
+    if "raw_content" not in columns:
+        return
+    h = BODY_HASH_SQL.format
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(PAGE_BODIES_TABLE)
+        # Each distinct text once: snippets, then full pages, each in the order they were first
+        # stored (like next to like: zstd finds more to share between neighbours).
+        conn.execute(
+            f"""
+            INSERT INTO page_bodies
+            SELECT {h("body")}, body FROM (
+                SELECT body, min(seen) AS first_seen FROM (
+                    SELECT content AS body, (0, fetched_at, search_key, rank) AS seen
+                    FROM search_pages WHERE content IS NOT NULL
+                    UNION ALL
+                    SELECT raw_content, (1, fetched_at, search_key, rank)
+                    FROM search_pages WHERE raw_content IS NOT NULL
+                ) GROUP BY body
+            ) ORDER BY first_seen
+            """
+        )
+        conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_v10"))
+        conn.execute(
+            "INSERT INTO search_pages_v10 SELECT search_key, fetched_at, rank, url, title, "
+            f"score, {h('content')}, {h('raw_content')} FROM search_pages "
+            "ORDER BY fetched_at, search_key, rank"
+        )
+        conn.execute("DROP VIEW IF EXISTS search_page_text")
+        conn.execute("DROP TABLE search_pages")
+        conn.execute("ALTER TABLE search_pages_v10 RENAME TO search_pages")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    conn.execute("CHECKPOINT")  # compress now: until a checkpoint the copy sits in the WAL
