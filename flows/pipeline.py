@@ -127,6 +127,7 @@ class ChunkScheduler:
         """Run every chunk to completion (or until a fatal provider error), then return."""
         self._done: queue.Queue[TaskRun] = queue.Queue()
         self._stored: set[str] = set()  # companies stored as they finished
+        self._handed_over: list[CompanyResult] = []  # finished, not stored yet
         self._last_store = time.monotonic()
         self._pending: dict[TaskRun, tuple[str, _OpenChunk]] = {}
         self._open = self._searching = 0
@@ -236,11 +237,15 @@ class ChunkScheduler:
         if now - self._last_store < every:
             return
         self._last_store = now
-        results = [r for r in self.tasks.early_results() if r.company_key not in self._stored]
+        # Drained results stay here until their store commits: a Ctrl-C that lands in the
+        # transaction rolls it back, and the store on the way out writes them again.
+        self._handed_over += self.tasks.early_results()
+        results = [r for r in self._handed_over if r.company_key not in self._stored]
         if results:
             self.sink.finished(results)
             self._stored.update(r.company_key for r in results)
             self.report.classified += sum(r.status == "ok" for r in results)
+        self._handed_over = []
 
     def _classify_finished(
         self, chunk: _OpenChunk, outcome: ChunkOutcome | None, failure: BaseException | None

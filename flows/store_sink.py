@@ -49,9 +49,9 @@ class StoreSink:
 
     def finished(self, results: list[CompanyResult]) -> None:
         """Store the results of companies that finished before their chunk did."""
-        self.budget.stored(results)
         with self.clock.timing("store"):
             self.store.save_results(self.run_id, self.territory, results)
+        self.budget.stored(results)  # once stored: a store cut short is done again
         self.clock.count(len(results))
         self.progress.stored(results)
 

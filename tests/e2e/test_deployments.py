@@ -23,7 +23,7 @@ from tests.helpers import (
     simulator_env,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-deployments")]
 ROOT = Path(__file__).parent.parent.parent
 
 

@@ -232,3 +232,31 @@ def test_companies_are_stored_as_they_finish_not_when_their_chunk_does():
     assert ended.is_set() and report.classified == 3
     assert sink.calls[-2:] == [("finished", ["c00", "c01"]), ("classified", 0)]
     assert sink.results == {k: ("ok", None) for k in ("c00", "c01", "c02")}  # each once
+
+
+class InterruptedOnce(Sink):
+    """A store that Ctrl-C cuts short the first time: its transaction rolls back."""
+
+    def __init__(self):
+        super().__init__()
+        self.interrupted = False
+
+    def finished(self, results):
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        super().finished(results)
+
+
+def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
+    tasks, sink = SlowChunk(), InterruptedOnce()
+    scheduler = ChunkScheduler(
+        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event()
+    )
+    try:
+        scheduler.run()  # the periodic store of the two finished companies is interrupted
+    except KeyboardInterrupt:
+        pass
+    assert sink.interrupted and sink.results == {}
+    scheduler.store_finished()  # what the run does on its way out (research_run.run_chunks)
+    assert sink.results == {"c00": ("ok", None), "c01": ("ok", None)}
