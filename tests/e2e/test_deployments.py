@@ -48,6 +48,9 @@ def worker_factory(prefect_env, sims, tmp_path):
     """Start process workers whose flow runs reach the simulators and a fresh DuckDB file."""
     env, _, _ = prefect_env
     env = env | simulator_env(sims, tmp_path / "territory.duckdb")
+    # How often the worker asks the server for scheduled runs (Prefect's default is 10 s):
+    # it only sets how soon a run created after the worker started is picked up.
+    env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
     started = []
 
     def start_worker(**extra: str) -> Path:
