@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from prefect.client.orchestration import get_client
+import httpx
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.exceptions import PrefectHTTPStatusError
 
 from tasks.slots import StopSignal, slot_priority
@@ -29,17 +30,52 @@ IDLE_CHECK_SECONDS = 1.0
 # otherwise a run queued behind another, or behind a dead run's lease, looks hung.
 STARVED_WARN_SECONDS = 30.0
 STARVED_REPEAT_SECONDS = 300.0
+# A SQLite-backed Prefect server answers 503 when a write of ours meets one of its own (the
+# task-run recorder's, most often as a chunk's task starts): the transaction failed, and goes
+# through at the next try. Prefect's client waits 2 s, then 4 s...; slots are borrowed on the
+# way to a run's first requests, so they are asked for again sooner first.
+QUICK_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 class LimitError(RuntimeError):
     """A shared concurrency limit could not be created, read back or used."""
 
 
+class QuickRetries(httpx.BaseTransport):
+    """Sends a request again after a 503, a few times in quick succession, before handing the
+    503 to Prefect's client (and its slower retries)."""
+
+    def __init__(self, inner: httpx.BaseTransport, delays: tuple[float, ...] = QUICK_RETRY_DELAYS):
+        self.inner, self.delays = inner, delays
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for delay in self.delays:
+            response = self.inner.handle_request(request)
+            if response.status_code != 503:
+                return response
+            response.close()
+            time.sleep(delay)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def limits_client() -> SyncPrefectClient:
+    """A Prefect client for the concurrency-limit API, retrying a busy server's 503s quickly."""
+    client = get_client(sync_client=True)
+    # Wrapped once built, as Prefect adds its own transport retries: the transport keeps the
+    # TLS, proxy and HTTP/2 settings Prefect gave it.
+    http = client._client
+    http._transport = QuickRetries(http._transport)
+    return client
+
+
 def ensure_limit(name: str, slots: int) -> None:
     """Create the global limit `name` with `slots` slots, or set it to that (first use wins
     nothing: the latest run's setting is the server's)."""
     try:
-        with get_client(sync_client=True) as client:
+        with limits_client() as client:
             client.upsert_global_concurrency_limit_by_name(name, slots)
             limit = client.read_global_concurrency_limit_by_name(name)
     except Exception as exc:
@@ -81,7 +117,7 @@ class SlotPool:
         self._client = None
         if shared_name:
             ensure_limit(shared_name, limit)
-            self._client = get_client(sync_client=True)
+            self._client = limits_client()
             self._client.__enter__()
             self._renewer = threading.Thread(target=self._renew_forever, daemon=True)
             self._renewer.start()

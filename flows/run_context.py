@@ -39,30 +39,32 @@ def start_run(request: ResearchRequest) -> RunContext:
     settings.require_keys()
     rubric = load_rubric(settings.rubric_file)
     given = parse_given(request)  # a bad file is refused before the database is touched
-    # No `with`: each store call takes the file briefly, so other runs and readers share it.
+    # Each store call takes the file briefly, so other runs and readers share it; the run's
+    # opening reads and writes take it once.
     store = TerritoryStore.open(settings.territory_db)
-    territory, accounts, n_rows, n_merged = load_accounts(store, request, given)
-    parameters = request.model_dump(exclude={"companies"}) | {
-        "territory": territory,
-        "rubric": rubric.label,
-        "settings": settings.public_dict(),
-    }
-    run_id = store.start_run(
-        territory,
-        request.mode,
-        parameters,
-        _flow_run_id(),
-        n_rows,
-        n_merged,
-        len(accounts),
-        only_company=accounts[0].key if len(accounts) == 1 else None,
-    )
-    try:
-        window = RefreshPolicy.of(rubric.refresh, settings.search_cache_ttl).shortest
-        todo = _skip_done(store, run_id, territory, accounts, request, window)
-    except BaseException as exc:
-        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
-        raise
+    with store.session():
+        territory, accounts, n_rows, n_merged = load_accounts(store, request, given)
+        parameters = request.model_dump(exclude={"companies"}) | {
+            "territory": territory,
+            "rubric": rubric.label,
+            "settings": settings.public_dict(),
+        }
+        run_id = store.start_run(
+            territory,
+            request.mode,
+            parameters,
+            _flow_run_id(),
+            n_rows,
+            n_merged,
+            len(accounts),
+            only_company=accounts[0].key if len(accounts) == 1 else None,
+        )
+        try:
+            window = RefreshPolicy.of(rubric.refresh, settings.search_cache_ttl).shortest
+            todo = _skip_done(store, run_id, territory, accounts, request, window)
+        except BaseException as exc:
+            store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
+            raise
     get_run_logger().info(
         "run %s: %d companies in territory %r (%d duplicate rows merged%s)",
         run_id,

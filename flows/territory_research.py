@@ -72,12 +72,13 @@ def research_territory(request: ResearchRequest) -> Any:
         send_run_alerts(store, run_id, logger)
         raise
     status = "stopped" if report.fatal else "completed"
-    store.finish_run(run_id, status, report.fatal)
-    summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
-    summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept, disputed?
-    # The latest results beside the ones before: read once, for the change list and the
-    # alerts (at 100,000 companies a read takes seconds).
-    pairs = store.result_pairs(run.territory)
+    with store.session():  # the run's closing writes and reads take the file once
+        store.finish_run(run_id, status, report.fatal)
+        summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
+        summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept?
+        # The latest results beside the ones before: read once, for the change list and the
+        # alerts (at 100,000 companies a read takes seconds).
+        pairs = store.result_pairs(run.territory)
     changes = publish_results(store, run_id, summary, pairs)
     send_run_alerts(store, run_id, logger, summary, pairs)
     logger.info(
