@@ -122,6 +122,7 @@ class ChunkScheduler:
     budget: Budget | None = None  # the cost cap, checked before each chunk starts
     report: PipelineReport = field(default_factory=PipelineReport)
     clock: PhaseClock = field(default_factory=PhaseClock)  # adds up the tasks' CPU by phase
+    store_every: float = STORE_EVERY  # seconds between stores of companies that finished early
 
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
@@ -150,7 +151,7 @@ class ChunkScheduler:
             try:
                 run = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
-                self._store_finished(every=STORE_EVERY)
+                self._store_finished(every=self.store_every)
                 continue
             kind, chunk = self._pending.pop(run)
             value, failure = run.outcome()

@@ -217,7 +217,7 @@ class SlowChunk(Tasks):
 def test_companies_are_stored_as_they_finish_not_when_their_chunk_does():
     tasks, sink = SlowChunk(), Sink()
     scheduler = ChunkScheduler(
-        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event()
+        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event(), store_every=0
     )
     ended = threading.Event()
 
@@ -251,7 +251,7 @@ class InterruptedOnce(Sink):
 def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     tasks, sink = SlowChunk(), InterruptedOnce()
     scheduler = ChunkScheduler(
-        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event()
+        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event(), store_every=0
     )
     try:
         scheduler.run()  # the periodic store of the two finished companies is interrupted
