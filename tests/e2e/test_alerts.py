@@ -21,7 +21,7 @@ from storage.duckdb_store import TerritoryStore
 from tests.e2e.server import start_prefect_server
 from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, fresh_prefect_home, simulator_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-alerts")]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 ROOT = Path(__file__).parent.parent.parent
 TERRITORY = [sys.executable, "-m", "territory.cli"]
 HOOK_TOKEN = "T0KEN-e2e-5f1c9a"  # the secret part of the webhook URL
