@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from storage.sql import insert_rows
+from storage.sql import insert_rows, pairs_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
 # DuckDB's default string compression (FSST works string by string). No index on the hash: an
@@ -92,12 +92,12 @@ def _unstored(conn: duckdb.DuckDBPyConnection, keys: list[int]) -> set[int]:
 def read_pages(conn: duckdb.DuckDBPyConnection, heads: list[tuple[str, datetime]]) -> list[PageRow]:
     """The pages of searches given as (search_key, fetched_at), best rank first within each:
     (search_key, fetched_at, url, title, score, content, raw_content), text as stored."""
-    pairs = f"({', '.join(['(?, ?)'] * len(heads))})"
+    pairs, values = pairs_in(heads)
     pages = conn.execute(
         "SELECT search_key, fetched_at, url, title, score, content_hash, raw_hash "
         f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
         "ORDER BY search_key, rank",
-        [v for head in heads for v in head],
+        values,
     ).fetchall()
     keys = {int(h) for row in pages for h in row[5:] if h is not None}
     text = _bodies(conn, keys)

@@ -10,7 +10,7 @@ from typing import Any
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from domain.refresh import Standing
 from storage.pages import read_pages, save_pages
-from storage.sql import Session, connected, insert_rows, transaction
+from storage.sql import Session, connected, insert_rows, pairs_in, transaction
 
 
 class SearchesMixin(Session):
@@ -147,8 +147,7 @@ class SearchesMixin(Session):
         assert self.conn is not None
         if not heads:
             return {}
-        pairs = f"({', '.join(['(?, ?)'] * len(heads))})"
-        flat = [v for head in heads for v in head]
+        pairs, flat = pairs_in(heads)
         meta = {
             (k, t): (company, query, params, rid, rt)
             for k, t, company, query, params, rid, rt in self.conn.execute(

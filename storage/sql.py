@@ -29,6 +29,11 @@ class Session:
         return self._open
 
 
+def pairs_in(heads: list[tuple[Any, Any]]) -> tuple[str, list[Any]]:
+    """`(a, b) IN <this>` for a list of pairs: the SQL list of placeholders and its values."""
+    return f"({', '.join(['(?, ?)'] * len(heads))})", [v for head in heads for v in head]
+
+
 def connected(method: Callable[..., T]) -> Callable[..., T]:
     """Run a store method inside a session (its own brief one unless a caller holds one)."""
 
