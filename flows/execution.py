@@ -25,6 +25,7 @@ from prefect.utilities.annotations import quote
 from domain.models import CompanyResult
 from flows.limits import SlotPool
 from flows.settings import Settings
+from tasks.search import SearchedCompany
 from tasks.slots import EitherStop, Slots, StopSignal
 
 # Prefect global concurrency limits shared by every run on one server (thread runner).
@@ -46,6 +47,8 @@ class Execution:
     # Results handed over as each company finishes (threads only: Dask workers are other
     # processes, their results come with their chunk).
     results: queue.Queue[CompanyResult] | None = None
+    # Searches handed over as each company's ends (threads only, like `results`).
+    searches: queue.Queue[SearchedCompany] | None = None
 
 
 @contextmanager
@@ -69,6 +72,7 @@ def open_execution(settings: Settings) -> Iterator[Execution]:
             llm_slots,
             stop,
             EitherStop(threading.Event(), stop),
+            queue.Queue(),
             queue.Queue(),
         )
     finally:

@@ -2,10 +2,13 @@
 
 Each chunk of BATCH_SIZE companies goes through two task runs: one that searches its uncached
 companies (concurrently inside the task) and one that classifies it. Searches already in the
-DuckDB cache are read back by the flow and skip the first task. A chunk's classification is
-submitted the moment its searches are stored, and a new chunk opens as soon as one is done,
-so the LLM never waits for the whole territory's searches and raw pages in memory stay
-bounded by the open chunks. The slots shared by the tasks cap the requests in flight.
+DuckDB cache are read back by the flow and skip the first task. With threads, both task runs
+start together and each company goes on to classification the moment its own search ends
+(`tasks/handoff.py`): a search that hangs or waits out retries holds up its company, not its
+chunk. On Dask, a chunk is classified once its searches have ended. New chunks open as
+companies finish (the windows are counted in companies, not chunks), so the LLM never waits
+for the whole territory's searches and the raw pages in memory stay bounded. The slots shared
+by the tasks cap the requests in flight.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,8 +24,9 @@ from domain.accounts import Account
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from flows.budget import Budget
 from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
+from tasks.handoff import Handoff
 from tasks.phase_clock import PhaseClock
-from tasks.search import SearchChunkOutcome
+from tasks.search import SearchChunkOutcome, SearchedCompany
 from tasks.slots import StopSignal
 
 
@@ -40,7 +45,14 @@ class TaskRun(Protocol):
 class ChunkTasks(Protocol):
     """Where a chunk's two steps run: submitted as task runs."""
 
-    def search(self, index: int, requests: list[SearchRequest]) -> TaskRun:
+    def handoff(self, index: int, keys: list[str]) -> Handoff | None:
+        """Where chunk `index`'s searches go as each ends, for a classification running
+        alongside; None where the tasks cannot share one (the chunk is classified after)."""
+        ...
+
+    def search(
+        self, index: int, requests: list[SearchRequest], handoff: Handoff | None = None
+    ) -> TaskRun:
         """Submit the searches of chunk `index`."""
         ...
 
@@ -50,6 +62,10 @@ class ChunkTasks(Protocol):
 
     def early_results(self) -> list[CompanyResult]:
         """Results of companies that finished since the last call (their chunk may not have)."""
+        ...
+
+    def early_searches(self) -> list[SearchedCompany]:
+        """Searches of companies that ended since the last call (their chunk's may not have)."""
         ...
 
 
@@ -68,6 +84,11 @@ class SearchPlan(Protocol):
 class ChunkSink(Protocol):
     """Where results go as they come back: the run's one writer."""
 
+    def holding(self) -> AbstractContextManager[object]:
+        """Hold the store across a block of writes: one open of the file for all of them
+        (each open and close of a DuckDB file costs tens of ms of CPU)."""
+        ...
+
     def searched(self, outcomes: list[SearchOutcome]) -> None:
         """Store paid-for searches (before anything else, even when stopping)."""
         ...
@@ -84,6 +105,7 @@ class ChunkSink(Protocol):
 # Companies that finished are stored this often (and with their chunk when it ends): a stop or
 # a crash loses at most this much, and the writer is not kept busy by one row at a time.
 STORE_EVERY = 2.0
+POLL_SECONDS = 0.25  # how often the companies' feeds are read while no task run ends
 
 
 @dataclass
@@ -91,6 +113,10 @@ class _OpenChunk:
     index: int
     items: list[ChunkItem]
     requests: dict[str, SearchRequest]  # by company key: what was sent to the search task
+    waiting: set[str] = field(default_factory=set)  # companies not finished (the open window)
+    unsearched: set[str] = field(default_factory=set)  # searches not ended (the search window)
+    handoff: Handoff | None = None  # classified alongside its searches (threads)
+    runs: int = 0  # its task runs not yet ended
 
 
 @dataclass
@@ -114,8 +140,10 @@ class ChunkScheduler:
     plan: SearchPlan
     tasks: ChunkTasks
     sink: ChunkSink
-    max_open_chunks: int  # searching or classifying
-    max_searching: int  # chunks whose searches are in flight (in order, so chunks end in order)
+    # The windows, in whole chunks' worth of companies but counted by company: a chunk whose
+    # stragglers are all that is left of it does not hold a whole chunk's place.
+    max_open_chunks: int  # companies searching or classifying
+    max_searching: int  # companies whose searches are in flight (slots give the oldest first)
     stop: StopSignal  # everything stops (the LLM failed for good, Ctrl-C, cancellation)
     search_stop: StopSignal  # no more searches (Tavily failed for good); classifying goes on
     may_search: bool = True  # False: companies without stored content fail instead
@@ -129,17 +157,16 @@ class ChunkScheduler:
         self._done: queue.Queue[TaskRun] = queue.Queue()
         self._stored: set[str] = set()  # companies stored as they finished
         self._handed_over: list[CompanyResult] = []  # finished, not stored yet
+        self._searched: list[SearchOutcome] = []  # handed over as they ended, not stored yet
         self._last_store = time.monotonic()
-        self._pending: dict[TaskRun, tuple[str, _OpenChunk]] = {}
-        self._open = self._searching = 0
+        self._pending: dict[TaskRun, tuple[str, _OpenChunk, list[ChunkItem]]] = {}
+        self._open: dict[int, _OpenChunk] = {}
+        self._owner: dict[str, _OpenChunk] = {}  # the chunk of each company not finished
+        size = max((len(c) for c in self.chunks), default=1)
+        self._room = (self.max_open_chunks * size, self.max_searching * size)
         next_chunk = 0
         while True:
-            while (
-                not self.search_stop.is_set()
-                and self._open < self.max_open_chunks
-                and self._searching < self.max_searching
-                and next_chunk < len(self.chunks)
-            ):
+            while next_chunk < len(self.chunks) and self._may_open(self.chunks[next_chunk]):
                 if not self._start(next_chunk):
                     # Over the cost cap: this chunk and every later one are left for next time.
                     self.report.skipped = [a for c in self.chunks[next_chunk:] for a in c]
@@ -149,18 +176,30 @@ class ChunkScheduler:
             if not self._pending:
                 break
             try:
-                run = self._done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
+                run = self._done.get(timeout=POLL_SECONDS)  # a timeout keeps Ctrl-C responsive
             except queue.Empty:
+                self._read_feeds()
                 self._store_finished(every=self.store_every)
                 continue
-            kind, chunk = self._pending.pop(run)
+            kind, chunk, items = self._pending.pop(run)
+            chunk.runs -= 1
             value, failure = run.outcome()
             if kind == "search":
                 self._search_finished(chunk, value, failure)
             else:
-                self._classify_finished(chunk, value, failure)
+                self._classify_finished(chunk, items, value, failure)
         self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
+
+    def _may_open(self, accounts: list[Account]) -> bool:
+        open_room, search_room = self._room
+        waiting = sum(len(c.waiting) for c in self._open.values())
+        searching = sum(len(c.unsearched) for c in self._open.values())
+        return (
+            not self.search_stop.is_set()
+            and waiting + len(accounts) <= open_room
+            and searching + len(accounts) <= search_room
+        )
 
     def _start(self, index: int) -> bool:
         """Open chunk `index` (False: it does not fit under the cost cap, nothing was sent)."""
@@ -178,55 +217,138 @@ class ChunkScheduler:
         if self.budget is not None and not self.budget.admit(index, len(items), len(requests)):
             return False
         self.report.searches_cached += len(cached)
-        chunk = _OpenChunk(index, items, requests)
-        self._open += 1
+        chunk = self._open[index] = _OpenChunk(
+            index, items, requests, {a.key for a in accounts}, set(requests)
+        )
+        self._owner.update((a.key, chunk) for a in accounts)
         if requests:
             self.report.searches_sent += len(requests)
-            self._searching += 1
-            self._track(self.tasks.search(index, list(requests.values())), "search", chunk)
-        else:
-            self._classify(chunk)
+            chunk.handoff = self.tasks.handoff(index, list(requests))
+            search = self.tasks.search(index, list(requests.values()), chunk.handoff)
+            self._track(search, "search", chunk, [])
+        if not requests or chunk.handoff is not None:
+            self._classify(chunk, chunk.items)
         return True
 
-    def _track(self, run: TaskRun, kind: str, chunk: _OpenChunk) -> None:
-        self._pending[run] = (kind, chunk)
+    def _track(self, run: TaskRun, kind: str, chunk: _OpenChunk, items: list[ChunkItem]) -> None:
+        self._pending[run] = (kind, chunk, items)
+        chunk.runs += 1
         run.add_done_callback(self._done.put)
+
+    def _read_feeds(self) -> None:
+        """Take what companies handed over as they went: results (stored every `store_every`)
+        and the searches they rest on (stored before them), each counted off its window."""
+        results = self.tasks.early_results()  # first: each one's search was handed over before
+        for searched in self.tasks.early_searches():
+            chunk = self._owner.get(searched.company_key)
+            if chunk is not None and searched.company_key in chunk.unsearched:
+                chunk.unsearched.discard(searched.company_key)
+                if searched.outcome is not None:
+                    self._searched.append(searched.outcome)
+        for result in results:
+            self._handed_over.append(result)
+            self._finish(result.company_key)
+
+    def _finish(self, key: str) -> None:
+        chunk = self._owner.pop(key, None)
+        if chunk is not None:
+            chunk.waiting.discard(key)
+            chunk.unsearched.discard(key)
+
+    # -- a chunk's task runs end -----------------------------------------------------------
 
     def _search_finished(
         self, chunk: _OpenChunk, result: SearchChunkOutcome | None, failure: BaseException | None
     ) -> None:
-        self._searching -= 1
         if result is None:  # the task itself broke (not one company): every search of it failed
             error = f"search task failed: {failure}"
             result = SearchChunkOutcome(chunk.index, errors=dict.fromkeys(chunk.requests, error))
         self.clock.add_all(result.phase_seconds)
-        # Paid-for pages are stored first, even when the run is stopping.
-        self.sink.searched(list(result.outcomes.values()))
+        self._read_feeds()  # what was handed over is stored from the feed, the rest from here
+        # Paid-for pages are stored first, even when the run is stopping (each once).
+        self._searched += [o for k, o in result.outcomes.items() if k in chunk.unsearched]
+        with self.sink.holding():
+            self._store_searched()
+            self._store_finished(every=self.store_every)  # while the file is open anyway
+        chunk.unsearched.clear()
+        if result.fatal:
+            self._stop(result.fatal, self.search_stop)
+        if chunk.handoff is not None:
+            chunk.handoff.close(result)  # the classification alongside takes the rest
+        else:
+            self._classify_searched(chunk, result)
+        self._close_if_done(chunk)
+
+    def _classify_searched(self, chunk: _OpenChunk, result: SearchChunkOutcome) -> None:
+        """Classify a chunk whose searches have ended (Dask: they ran in another process)."""
         for item in chunk.items:
             if item.company_key in result.outcomes:
                 item.outcome = result.outcomes[item.company_key]
             elif item.company_key in result.errors:
                 item.search_error = result.errors[item.company_key]
-        if result.fatal:
-            self._stop(result.fatal, self.search_stop)
         # Companies whose search was never sent are left for a later run; the rest go on.
         searched = [i for i in chunk.items if i.outcome is not None or i.search_error is not None]
+        if self.stop.is_set():
+            searched = []
         self.report.unprocessed.extend(i.company_key for i in chunk.items if i not in searched)
-        chunk.items = searched
-        if self.stop.is_set() or not chunk.items:
-            self.report.unprocessed.extend(i.company_key for i in chunk.items)
-            self._open -= 1
-            self._release(chunk.index)
-            return
-        self._classify(chunk)
+        for item in chunk.items:
+            if item not in searched:
+                self._finish(item.company_key)
+        if searched:
+            self._classify(chunk, searched)
 
-    def _classify(self, chunk: _OpenChunk) -> None:
-        work = ChunkWork(chunk.index, chunk.items, answers_proven=self.report.classified > 0)
-        self._track(self.tasks.classify(work), "classify", chunk)
+    def _classify(self, chunk: _OpenChunk, items: list[ChunkItem]) -> None:
+        work = ChunkWork(chunk.index, items, self.report.classified > 0, chunk.handoff)
+        self._track(self.tasks.classify(work), "classify", chunk, items)
+
+    def _classify_finished(
+        self,
+        chunk: _OpenChunk,
+        items: list[ChunkItem],
+        outcome: ChunkOutcome | None,
+        failure: BaseException | None,
+    ) -> None:
+        if outcome is None:
+            # The task itself broke (not one company): record every company of it as failed.
+            reason = f"classification task failed: {failure}"
+            searched = [i for i in items if i.outcome or i.search_error]
+            outcome = ChunkOutcome(
+                chunk.index,
+                [i.result(status="failed", error=reason) for i in searched],
+                [i.company_key for i in items if i not in searched],
+            )
+        self.clock.add_all(outcome.phase_seconds)
+        self._read_feeds()
+        with self.sink.holding():
+            self._store_finished()  # every result handed over before the task ended
+            self.sink.classified(outcome, self._stored)
+        self.report.classified += sum(
+            r.status == "ok" for r in outcome.results if r.company_key not in self._stored
+        )
+        self._stored.difference_update(r.company_key for r in outcome.results)
+        self.report.unprocessed.extend(outcome.unprocessed)
+        for key in [*(r.company_key for r in outcome.results), *outcome.unprocessed]:
+            self._finish(key)
+        if outcome.fatal:
+            self._stop(outcome.fatal, self.stop)
+        self._close_if_done(chunk)
+
+    def _close_if_done(self, chunk: _OpenChunk) -> None:
+        if chunk.runs:
+            return
+        del self._open[chunk.index]
+        for key in list(chunk.waiting):
+            self._finish(key)
+        self.report.chunks_done += 1
+        if self.budget is not None:
+            self.budget.done(chunk.index)
+
+    # -- storing and stopping --------------------------------------------------------------
 
     def store_finished(self) -> None:
         """Store what has finished (the run is stopping); a failure to do so is not raised."""
         try:
+            self._read_feeds()
             self._store_finished()
         except Exception:  # noqa: BLE001 - the stop that brought us here matters more
             pass
@@ -240,40 +362,23 @@ class ChunkScheduler:
         self._last_store = now
         # Drained results stay here until their store commits: a Ctrl-C that lands in the
         # transaction rolls it back, and the store on the way out writes them again.
-        self._handed_over += self.tasks.early_results()
         results = [r for r in self._handed_over if r.company_key not in self._stored]
-        if results:
-            self.sink.finished(results)
-            self._stored.update(r.company_key for r in results)
-            self.report.classified += sum(r.status == "ok" for r in results)
+        if not (results or self._searched):
+            self._handed_over = []
+            return
+        with self.sink.holding():
+            self._store_searched()  # a result is stored after the search it rests on
+            if results:
+                self.sink.finished(results)
+                self._stored.update(r.company_key for r in results)
+                self.report.classified += sum(r.status == "ok" for r in results)
         self._handed_over = []
 
-    def _classify_finished(
-        self, chunk: _OpenChunk, outcome: ChunkOutcome | None, failure: BaseException | None
-    ) -> None:
-        if outcome is None:
-            # The task itself broke (not one company): record every company of it as failed.
-            reason = f"classification task failed: {failure}"
-            outcome = ChunkOutcome(
-                chunk.index, [i.result(status="failed", error=reason) for i in chunk.items]
-            )
-        self.clock.add_all(outcome.phase_seconds)
-        self._store_finished()  # every result handed over before the task ended
-        self.sink.classified(outcome, self._stored)
-        self.report.classified += sum(
-            r.status == "ok" for r in outcome.results if r.company_key not in self._stored
-        )
-        self._stored.difference_update(r.company_key for r in outcome.results)
-        self.report.unprocessed.extend(outcome.unprocessed)
-        self.report.chunks_done += 1
-        self._open -= 1
-        self._release(chunk.index)
-        if outcome.fatal:
-            self._stop(outcome.fatal, self.stop)
-
-    def _release(self, index: int) -> None:
-        if self.budget is not None:
-            self.budget.done(index)
+    def _store_searched(self) -> None:
+        """Store the paid-for searches handed over so far (kept until the store commits)."""
+        if self._searched:
+            self.sink.searched(self._searched)
+            self._searched = []
 
     def _stop(self, reason: str, signal: StopSignal) -> None:
         if self.report.fatal is None:

@@ -6,7 +6,7 @@ import math
 import queue
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prefect.utilities.annotations import quote
 
@@ -31,10 +31,13 @@ from tasks.classify import (
     ClassifyOptions,
     classify_chunk,
 )
+from tasks.handoff import Handoff
 from tasks.phase_clock import PhaseClock, cpu_ms, describe
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
-from tasks.search import build_query, search_chunk
+from tasks.search import SearchedCompany, build_query, search_chunk
+
+T = TypeVar("T")
 
 
 def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
@@ -263,7 +266,15 @@ class PrefectChunkTasks:
             raw_cap,
         )
 
-    def search(self, index: int, requests: list[SearchRequest]) -> TaskRun:
+    def handoff(self, index: int, keys: list[str]) -> Handoff | None:
+        """Where chunk `index`'s searches go as each ends (threads: the classification runs
+        alongside, and the flow stores each search); None on Dask."""
+        searches = self.execution.searches
+        return None if searches is None else Handoff(index, keys, searches)
+
+    def search(
+        self, index: int, requests: list[SearchRequest], handoff: Handoff | None = None
+    ) -> TaskRun:
         """Submit the searches of chunk `index`."""
         return PrefectTaskRun(
             self.execution.submit(
@@ -274,6 +285,7 @@ class PrefectChunkTasks:
                 slots=self.execution.search_slots,
                 stop=self.execution.search_stop,
                 raw_content_cap=self.raw_cap,
+                feed=handoff,
             )
         )
 
@@ -293,13 +305,22 @@ class PrefectChunkTasks:
 
     def early_results(self) -> list[CompanyResult]:
         """Results handed over since the last call by companies that have finished."""
-        feed, found = self.execution.results, []
-        while feed is not None:
-            try:
-                found.append(feed.get_nowait())
-            except queue.Empty:
-                break
-        return found
+        return _drain(self.execution.results)
+
+    def early_searches(self) -> list[SearchedCompany]:
+        """Searches handed over since the last call by companies whose search has ended."""
+        return _drain(self.execution.searches)
+
+
+def _drain(feed: queue.Queue[T] | None) -> list[T]:
+    """Everything waiting in `feed` now (nothing if there is no feed)."""
+    found: list[T] = []
+    while feed is not None:
+        try:
+            found.append(feed.get_nowait())
+        except queue.Empty:
+            break
+    return found
 
 
 def min_relevance(settings: Settings, rubric: Rubric) -> float:

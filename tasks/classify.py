@@ -25,6 +25,7 @@ from domain.evidence import check_signals, judge
 from domain.models import Classification, CompanyResult, SearchOutcome, Usage
 from domain.prompt import build_messages
 from domain.rubric import Rubric
+from tasks.handoff import Handoff
 from tasks.llm_client import Classifier
 from tasks.pacing import paced_call
 from tasks.phase_clock import CLASSIFY_TASK_PHASES, PhaseClock
@@ -70,6 +71,9 @@ class ChunkWork:
     # Some company of the run has been classified: the model can fill the schema, so answers
     # that do not fit are the model's bad moments, not a model that cannot do the job.
     answers_proven: bool = False
+    # Threads only: each company's search arrives here as it ends (the chunk's search task
+    # runs alongside); None: every company's search had ended before the chunk was submitted.
+    handoff: Handoff | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ def classify_chunk(
         )
 
     def classify_one(item: ChunkItem) -> CompanyResult | None:
+        if chunk.handoff is not None and not _searched(item, chunk.handoff, stop):
+            return None  # never searched (or stopping): left for a later run
         if stop.is_set():
             return None
         try:
@@ -158,6 +164,15 @@ def classify_chunk(
     return ChunkOutcome(
         chunk.index, results, unprocessed, fatal_reason, clock.seconds(CLASSIFY_TASK_PHASES)
     )
+
+
+def _searched(item: ChunkItem, handoff: Handoff, stop: StopSignal) -> bool:
+    """Wait for the company's search to end, and take its pages or its error."""
+    searched = handoff.wait(item.company_key, stop)
+    if isinstance(searched, bool):
+        return searched
+    item.outcome, item.search_error = searched.outcome, searched.error
+    return True
 
 
 def classify_item(

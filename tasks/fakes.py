@@ -22,6 +22,9 @@ from tasks.rate_headers import StatedLimits
 Answer = Any  # what a fake gives back, or an exception instance it raises
 
 
+_NOTHING = object()  # no queued answer left
+
+
 class _Queue:
     """Answers in order; when they run out, `default(call)` answers (or nothing may)."""
 
@@ -34,12 +37,14 @@ class _Queue:
     def next(self, call: Any) -> Any:
         with self._lock:
             self.calls.append(call)
-            if self._answers:
-                answer = self._answers.popleft()
-            elif self._default is not None:
-                answer = self._default(call)
-            else:
-                raise AssertionError(f"no answer queued for call {len(self.calls)}: {call!r}")
+            queued = self._answers.popleft() if self._answers else _NOTHING
+            n_calls = len(self.calls)
+        if queued is not _NOTHING:
+            answer = queued
+        elif self._default is not None:
+            answer = self._default(call)  # outside the lock: it may be slow, as providers are
+        else:
+            raise AssertionError(f"no answer queued for call {n_calls}: {call!r}")
         if isinstance(answer, BaseException):
             raise answer
         return answer

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -51,6 +51,24 @@ class SearchChunkOutcome:
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SearchedCompany:
+    """One company's search, handed over the moment it ends: its pages, or why it failed."""
+
+    index: int  # its chunk
+    company_key: str
+    outcome: SearchOutcome | None = None
+    error: str | None = None
+
+
+class SearchFeed(Protocol):
+    """Where a company's search goes the moment it ends (the flow's scheduler drains it)."""
+
+    def put(self, item: SearchedCompany) -> None:
+        """Hand over one search."""
+        ...
+
+
 @task(name="search-chunk", task_run_name="search chunk {index}", cache_policy=NO_CACHE)
 def search_chunk(
     index: int,
@@ -59,6 +77,7 @@ def search_chunk(
     slots: Slots,
     stop: StopSignal,
     raw_content_cap: int,
+    feed: SearchFeed | None = None,
 ) -> SearchChunkOutcome:
     """Search the web with Tavily for each company of a chunk (concurrently) and keep raw pages."""
     result = SearchChunkOutcome(index)
@@ -93,9 +112,13 @@ def search_chunk(
             stop.set()  # no further search can succeed: tell every task of the run
             return
         except ProviderError as exc:
-            result.errors[request.company_key] = str(exc) or type(exc).__name__
+            error = result.errors[request.company_key] = str(exc) or type(exc).__name__
+            if feed is not None:
+                feed.put(SearchedCompany(index, request.company_key, error=error))
             return
-        result.outcomes[request.company_key] = to_outcome(request, body, raw_content_cap)
+        outcome = result.outcomes[request.company_key] = to_outcome(request, body, raw_content_cap)
+        if feed is not None:  # its classification need not wait for the chunk's slowest search
+            feed.put(SearchedCompany(index, request.company_key, outcome))
 
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
     with priority(index):  # the oldest chunk's companies get Tavily slots first

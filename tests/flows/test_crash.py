@@ -57,7 +57,9 @@ def wait_for_line(proc, needle, timeout=180):
     raise AssertionError(f"{needle!r} never came:\n" + "".join(seen)[-3000:])
 
 
-NAMES = [f"Crashtest Robotics {i:02d}" for i in range(40)]
+# Enough companies that a kill at the third chunk leaves some unsearched: searches run ahead
+# of classification by the open window (24 companies at these settings).
+NAMES = [f"Crashtest Robotics {i:02d}" for i in range(60)]
 
 
 def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_rest(
@@ -71,7 +73,7 @@ def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_res
         sims, db, "run", str(csv), BATCH_SIZE="4", LLM_CONCURRENCY="4", TAVILY_CONCURRENCY="8"
     )
     try:
-        seen = wait_for_line(proc, "chunk 3/10 stored")
+        seen = wait_for_line(proc, "chunk 3/15 stored")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # no handler, no cleanup: a power cut
         proc.communicate(timeout=60)
@@ -104,7 +106,7 @@ def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_res
     searched = {n for e in sims.tavily.stats()["log"] for n in NAMES if n + " " in e["query"]}
     assert searched == set(NAMES) - cached
     assert sorted(e["company"] for e in sims.llm.stats()["log"]) == sorted(set(NAMES) - set(stored))
-    assert query(db, "SELECT count(*) FROM company_results WHERE status = 'ok'") == [(40,)]
+    assert query(db, "SELECT count(*) FROM company_results WHERE status = 'ok'") == [(60,)]
     assert query(db, "SELECT status, n_resumed FROM runs ORDER BY started_at") == [
         ("interrupted", 0),
         ("completed", len(stored)),

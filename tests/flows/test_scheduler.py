@@ -2,6 +2,7 @@
 fatal errors, the cache, re-scores and the cost cap, in milliseconds and without Prefect."""
 
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from domain.accounts import Account
@@ -48,11 +49,17 @@ class Tasks:
         self.calls = []
         self.early = []  # results handed over before their chunk ends
 
+    def early_searches(self):
+        return []
+
     def early_results(self):
         found, self.early = self.early, []
         return found
 
-    def search(self, index, requests):
+    def handoff(self, index, keys):
+        return None  # each chunk is classified once its searches have ended
+
+    def search(self, index, requests, handoff=None):
         self.calls.append(("search", index, [r.company_key for r in requests]))
         if index == self.crash:
             return Finished(crash=RuntimeError("worker died"))
@@ -74,20 +81,37 @@ class Tasks:
 
 
 class Sink:
+    """Records each write, how often the file was taken, and any write made without it."""
+
     def __init__(self):
         self.calls = []
         self.results = {}
+        self.holds, self._depth, self.unheld = 0, 0, []
+
+    @contextmanager
+    def holding(self):
+        self.holds += self._depth == 0
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
 
     def searched(self, outcomes):
-        self.calls.append(("searched", sorted(o.request.company_key for o in outcomes)))
+        self._write(("searched", sorted(o.request.company_key for o in outcomes)))
 
     def finished(self, results):
-        self.calls.append(("finished", sorted(r.company_key for r in results)))
+        self._write(("finished", sorted(r.company_key for r in results)))
         self._store(results)
 
     def classified(self, chunk, stored):
-        self.calls.append(("classified", chunk.index))
+        self._write(("classified", chunk.index))
         self._store([r for r in chunk.results if r.company_key not in stored])
+
+    def _write(self, call):
+        self.calls.append(call)
+        if not self._depth:
+            self.unheld.append(call)
 
     def _store(self, results):
         for r in results:
@@ -131,6 +155,8 @@ def test_every_chunk_is_searched_then_classified_and_stored_in_order():
             ("searched", [f"c{index}{i}" for i in range(3)])
         ) < sink.calls.index(("classified", index))
     assert not stop.is_set()
+    # Every write is made holding the file, taken once per task run's end (not once a write).
+    assert sink.unheld == [] and sink.holds == 8
 
 
 def test_cached_companies_skip_the_search_and_a_rescore_never_searches():

@@ -4,8 +4,10 @@ flow's scheduler when a fatal search error comes mid-run. The same paths over th
 the real clients, are in tests/flows/test_faults.py against the simulators."""
 
 import pickle
+import queue
 import threading
 import uuid
+from contextlib import nullcontext
 from datetime import date
 
 import pytest
@@ -26,6 +28,7 @@ from flows.limits import SlotPool
 from flows.pipeline import ChunkScheduler
 from tasks.classify import ChunkItem, ChunkWork, ClassifyOptions, classify_chunk
 from tasks.fakes import FakeClassifier, Fakes, FakeSearchClient
+from tasks.handoff import Handoff
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
 from tasks.search import search_chunk, to_outcome
@@ -311,12 +314,19 @@ class TasksInThisThread:
 
     def __init__(self, p: Providers):
         self.p, self.stop, self.search_stop = p, threading.Event(), threading.Event()
+        self.search_slots, self.llm_slots = SlotPool(2), SlotPool(2)
 
-    def search(self, index, requests):
+    def handoff(self, index, keys):
+        return None  # each chunk is classified once its searches have ended
+
+    def search(self, index, requests, handoff=None):
         return Ended(search_chunk.fn(index, requests, self.p, SlotPool(2), self.search_stop, 1000))
 
     def classify(self, work):
         return Ended(classify_chunk.fn(work, self.p, SlotPool(2), self.stop, OPTIONS))
+
+    def early_searches(self):
+        return []
 
     def early_results(self):
         return []
@@ -336,6 +346,9 @@ class Writer:
     def __init__(self):
         self.searched_keys, self.results = [], {}
 
+    def holding(self):
+        return nullcontext()
+
     def searched(self, outcomes):
         self.searched_keys += [o.request.company_key for o in outcomes]
 
@@ -348,16 +361,21 @@ class Writer:
         self.finished([r for r in outcome.results if r.company_key not in stored])
 
 
-def test_a_spending_cap_mid_run_stops_once_and_keeps_every_search_paid_for():
-    # As in test_faults.py's fatal-error runs: 24 companies in chunks of 4, 2 searches and
-    # 2 LLM calls at a time, and the cap met at company 10 (the third chunk).
+def capped_territory():
+    """24 companies whose 11th search meets the spending cap, and the fakes that say so."""
     names = [f"Stopping Co {i:02d} Group" for i in range(24)]
     keys = [f"stop{i:02d}" for i in range(24)]
     accounts = [Account(keys[i], n, None, {}, (i,)) for i, n in enumerate(names)]
     search = FakeSearchClient(
         default=lambda c: FatalProviderError(SPENDING_CAP) if c.query == names[10] else body()
     )
-    llm = FakeClassifier(default=lambda m: verdict(RAW))
+    return names, keys, accounts, search, FakeClassifier(default=lambda m: verdict(RAW))
+
+
+def test_a_spending_cap_mid_run_stops_once_and_keeps_every_search_paid_for():
+    # As in test_faults.py's fatal-error runs: 24 companies in chunks of 4, 2 searches and
+    # 2 LLM calls at a time, and the cap met at company 10 (the third chunk).
+    names, keys, accounts, search, llm = capped_territory()
     tasks, writer = TasksInThisThread(providers(search, llm)), Writer()
     scheduler = ChunkScheduler(
         [accounts[i : i + 4] for i in range(0, 24, 4)],
@@ -385,3 +403,157 @@ def test_a_spending_cap_mid_run_stops_once_and_keeps_every_search_paid_for():
     # The rest, the capped company among them, is neither failed nor lost: left for the next
     # run, and counted as not processed in the run's message.
     assert sorted(report.unprocessed) == sorted(set(keys) - answered)
+
+
+class Running:
+    """A task run whose body runs in a thread of its own, as the thread runner's do."""
+
+    def __init__(self, body):
+        self._callbacks, self._ended, self._outcome = [], threading.Event(), (None, None)
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, args=(body,), daemon=True).start()
+
+    def _run(self, body):
+        try:
+            self._outcome = (body(), None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the scheduler, as Prefect does
+            self._outcome = (None, exc)
+        with self._lock:
+            self._ended.set()
+            callbacks = list(self._callbacks)
+        for fn in callbacks:
+            fn(self)
+
+    def add_done_callback(self, fn):
+        with self._lock:
+            if not self._ended.is_set():
+                self._callbacks.append(fn)
+                return
+        fn(self)
+
+    def outcome(self):
+        return self._outcome
+
+
+class TasksInThreads(TasksInThisThread):
+    """The two task bodies in threads, a chunk's classification alongside its searches, each
+    company handed on as its search ends: how the flow runs them with the thread runner."""
+
+    def __init__(self, p: Providers):
+        super().__init__(p)
+        self.results, self.searches = queue.Queue(), queue.Queue()
+        self.search_slots = SlotPool(4)  # two may hang, and the others still go
+
+    def handoff(self, index, keys):
+        return Handoff(index, keys, self.searches)
+
+    def search(self, index, requests, handoff=None):
+        slots, stop = self.search_slots, self.search_stop
+        return Running(lambda: search_chunk.fn(index, requests, self.p, slots, stop, 1000, handoff))
+
+    def classify(self, work):
+        slots, stop, feed = self.llm_slots, self.stop, self.results
+        return Running(lambda: classify_chunk.fn(work, self.p, slots, stop, OPTIONS, feed))
+
+    def early_results(self):
+        return drain(self.results)
+
+    def early_searches(self):
+        return drain(self.searches)
+
+
+def drain(feed):
+    found = []
+    while not feed.empty():
+        found.append(feed.get_nowait())
+    return found
+
+
+def threaded_scheduler(tasks, writer, accounts, size=4):
+    return ChunkScheduler(
+        [accounts[i : i + size] for i in range(0, len(accounts), size)],
+        Plan(),
+        tasks,
+        writer,
+        max_open_chunks=5,
+        max_searching=3,
+        stop=tasks.stop,
+        search_stop=tasks.search_stop,
+        store_every=0,
+    )
+
+
+def test_a_search_that_hangs_holds_up_its_own_company_not_its_chunk():
+    names = [f"Quickstep {i} Labs" for i in range(4)]
+    accounts = [Account(f"q{i}", n, None, {}, (i,)) for i, n in enumerate(names)]
+    released, stored_before_release = threading.Event(), []
+
+    def answer(call):
+        # The straggler (not the first search: until a first answer the pacer sends no other).
+        if call.query == names[3]:  # it answers once the others are stored
+            stored_before_release.append(released.wait(timeout=10))
+        return body()
+
+    class Watching(Writer):
+        def finished(self, results):
+            super().finished(results)
+            if set(self.results) >= {"q0", "q1", "q2"}:
+                released.set()
+
+    search, llm = FakeSearchClient(default=answer), FakeClassifier(default=lambda m: verdict(RAW))
+    tasks, writer = TasksInThreads(providers(search, llm)), Watching()
+
+    report = threaded_scheduler(tasks, writer, accounts).run()
+
+    # The other three were classified and stored while the straggler's search still hung.
+    assert stored_before_release == [True]
+    assert writer.results == dict.fromkeys(["q0", "q1", "q2", "q3"], "ok")
+    assert sorted(writer.searched_keys) == ["q0", "q1", "q2", "q3"]  # each search stored once
+    assert report.chunks_done == 1 and report.unprocessed == [] and report.fatal is None
+
+
+def test_a_fatal_search_with_classification_alongside_keeps_every_search_and_loses_no_one():
+    # As the spending-cap test above, but as the thread runner runs it: each company goes on
+    # to classification as its search ends, and searches run ahead of classification.
+    names, keys, accounts, search, llm = capped_territory()
+    tasks, writer = TasksInThreads(providers(search, llm)), Writer()
+
+    report = threaded_scheduler(tasks, writer, accounts).run()
+
+    assert report.fatal == SPENDING_CAP
+    assert tasks.search_stop.is_set() and not tasks.stop.is_set()
+    answered = {keys[names.index(c.query)] for c in search.calls if c.query != names[10]}
+    assert sorted(writer.searched_keys) == sorted(answered)  # every paid search kept, once
+    assert set(writer.results) == answered and set(writer.results.values()) == {"ok"}
+    assert len(llm.calls) == len(answered) < 24
+    assert sorted(report.unprocessed) == sorted(set(keys) - answered)  # left for the next run
+
+
+def test_a_chunk_down_to_its_straggler_makes_room_for_the_next():
+    # Room for two chunks of four, and a straggler in each: the third opens once the others
+    # have finished (counted by company, a straggler holds one place, not its chunk's four).
+    names = [f"Roomy {i:02d} Works" for i in range(12)]
+    accounts = [Account(f"r{i:02d}", n, None, {}, (i,)) for i, n in enumerate(names)]
+    released, third_chunk_stored = threading.Event(), []
+
+    def answer(call):
+        if call.query in (names[3], names[7]):
+            third_chunk_stored.append(released.wait(timeout=10))
+        return body()
+
+    class Watching(Writer):
+        def finished(self, results):
+            super().finished(results)
+            if {"r08", "r09", "r10", "r11"} <= set(self.results):
+                released.set()
+
+    search, llm = FakeSearchClient(default=answer), FakeClassifier(default=lambda m: verdict(RAW))
+    tasks, writer = TasksInThreads(providers(search, llm)), Watching()
+    scheduler = threaded_scheduler(tasks, writer, accounts)
+    scheduler.max_open_chunks = 2
+
+    report = scheduler.run()
+
+    assert third_chunk_stored == [True, True]
+    assert len(writer.results) == 12 and set(writer.results.values()) == {"ok"}
+    assert report.chunks_done == 3 and report.unprocessed == []
