@@ -124,9 +124,14 @@ def classify_chunk(
     watch = SchemaWatch(classifier.model, active=not chunk.answers_proven)
     clock = PhaseClock()
 
-    def send(messages: list[dict[str, str]]) -> tuple[Classification, Usage | None]:
+    def send(messages: list[dict[str, str]], retry: bool) -> tuple[Classification, Usage | None]:
         return paced_call(
-            lambda: classifier.classify(messages), llm_slots, pace, stop, classifier.stated_limits
+            lambda: classifier.classify(messages),
+            llm_slots,
+            pace,
+            stop,
+            classifier.stated_limits,
+            retry,
         )
 
     def classify_one(item: ChunkItem) -> CompanyResult | None:
@@ -178,7 +183,7 @@ def _searched(item: ChunkItem, handoff: Handoff, stop: StopSignal) -> bool:
 def classify_item(
     item: ChunkItem,
     classifier: Classifier,
-    send: Callable[[list[dict[str, str]]], tuple[Classification, Usage | None]],
+    send: Callable[[list[dict[str, str]], bool], tuple[Classification, Usage | None]],
     policy: RetryPolicy,
     options: ClassifyOptions,
     stop: StopSignal,
@@ -239,7 +244,7 @@ class _Asking:
         self,
         item: ChunkItem,
         classifier: Classifier,
-        send: Callable[[list[dict[str, str]]], tuple[Classification, Usage | None]],
+        send: Callable[[list[dict[str, str]], bool], tuple[Classification, Usage | None]],
         sources: list[SourceBlock],
         rubric: Rubric,
         watch: SchemaWatch | None,
@@ -247,6 +252,7 @@ class _Asking:
         self.item, self.classifier, self.send = item, classifier, send
         self.sources, self.rubric, self.watch = sources, rubric, watch
         self.spend, self.last = Spend(), _LastAnswer()
+        self.attempts = 0
         self.messages = build_messages(
             rubric, item.name, item.domain, sources, include_schema=False
         )
@@ -256,8 +262,9 @@ class _Asking:
         # The client spells the schema out itself when it cannot send it as a response format.
         messages = self.messages + self.last.feedback()  # what was wrong with the last answer
         prompt = "\n".join(m["content"] for m in messages)
+        self.attempts += 1
         try:
-            verdict, usage = self.send(messages)
+            verdict, usage = self.send(messages, self.attempts > 1)  # (messages, a retry?)
         except InvalidOutputError as exc:
             self.spend.add(exc.usage, prompt, exc.answer)  # unusable, and billed all the same
             self.last.failed(exc)

@@ -91,12 +91,13 @@ class Pacer:
         """What the pacer concluded about the provider's 429s, in order."""
         return list(self._control.verdicts)
 
-    def admit(self) -> float:
+    def admit(self, retry: bool = False) -> float:
         """0.0 if a request may start now (it is counted as sent); else seconds to wait
-        before asking again. Raises ProviderDownError once an outage outlasts the patience."""
-        return self._admit()[0]
+        before asking again. Raises ProviderDownError once an outage outlasts the patience.
+        `retry`: an earlier attempt of the request failed (here and in the on_* calls)."""
+        return self._admit(retry)[0]
 
-    def _admit(self) -> tuple[float, float]:
+    def _admit(self, retry: bool = False) -> tuple[float, float]:
         """(seconds to wait, now): the request's send time is the one counted as sent, so
         its answer is matched to the same instant (a probe's cohort ends on it)."""
         with self._lock:
@@ -121,11 +122,11 @@ class Pacer:
                 self._next_at = self._last_at + 1.0 / rate
             if self._opening is None:
                 self._opening = now
-            self._control.on_sent(now)
+            self._control.on_sent(now, retry)
             self._streak.on_sent(now)
             return 0.0, now
 
-    def wait(self, stop: StopSignal | None = None) -> float | None:
+    def wait(self, stop: StopSignal | None = None, retry: bool = False) -> float | None:
         """Block until a request may start; its start time, or None if the run stopped.
 
         Requests wait in line: only the first asks the pace, every quarter second at most
@@ -143,7 +144,7 @@ class Pacer:
                     return None
                 if not turn.wait(0.25):
                     continue
-                delay, now = self._admit()
+                delay, now = self._admit(retry)
                 if delay <= 0:
                     return now
                 self._sleep(min(delay, 0.25))
@@ -153,40 +154,46 @@ class Pacer:
                 if self._line:
                     self._line[0].set()
 
-    def on_success(self, sent_at: float, stated: StatedLimits | None = None) -> None:
+    def on_success(
+        self, sent_at: float, stated: StatedLimits | None = None, retry: bool = False
+    ) -> None:
         """The request sent at `sent_at` was answered."""
         with self._lock:
             now = self._clock()
             self._open(now)
-            self._control.on_answer(now, sent_at, refused=False)
+            self._control.on_answer(now, sent_at, refused=False, retry=retry)
             self._streak.on_success(now, sent_at)
             if stated is not None:
                 self._stated = (now, _stated_rate(stated, self._control.window))
 
-    def on_rate_limited(self, sent_at: float, retry_after: float | None) -> None:
+    def on_rate_limited(
+        self, sent_at: float, retry_after: float | None, retry: bool = False
+    ) -> None:
         """The request sent at `sent_at` got a 429."""
         with self._lock:
             now = self._clock()
             self.rate_limited += 1
             self._open(now)
-            self._control.on_answer(now, sent_at, refused=True)
+            self._control.on_answer(now, sent_at, refused=True, retry=retry)
             self._streak.on_failure(now, sent_at, retry_after, "429")
 
-    def on_failure(self, sent_at: float, retry_after: float | None, why: str) -> None:
+    def on_failure(
+        self, sent_at: float, retry_after: float | None, why: str, retry: bool = False
+    ) -> None:
         """The request sent at `sent_at` failed in a way worth retrying (5xx, timeout...)."""
         with self._lock:
             now = self._clock()
             self._open(now)
-            self._control.on_failed(now, sent_at)
+            self._control.on_failed(now, sent_at, retry)
             self._streak.on_failure(now, sent_at, retry_after, why)
 
-    def on_lost(self, sent_at: float) -> None:
+    def on_lost(self, sent_at: float, retry: bool = False) -> None:
         """The request sent at `sent_at` ended without an answer (a bug, an interrupt): a
         probe stops waiting for it."""
         with self._lock:
             now = self._clock()
             self._open(now)
-            self._control.on_failed(now, sent_at)
+            self._control.on_failed(now, sent_at, retry)
 
     def _open(self, now: float) -> None:
         """The first request was answered (or waited for long enough): the run starts now."""
@@ -237,36 +244,38 @@ def paced_call(
     pace: Pacer,
     stop: StopSignal,
     stated: Callable[[], StatedLimits | None] = lambda: None,
+    retry: bool = False,
 ) -> T:
     """One request: hold a slot, wait for the pace, and tell the pacer how it went.
 
     Retry back-offs happen outside (in RetryPolicy), so a waiting retry never holds a slot.
-    `stated` reads the limits the provider stated on this thread's last response.
+    `stated` reads the limits the provider stated on this thread's last response; `retry`
+    says an earlier attempt of this request failed (the pacer judges a probe without them).
     """
     if stop.is_set() or not slots.acquire(stop):
         raise Stopped
     try:
-        sent = None if stop.is_set() else pace.wait(stop)
+        sent = None if stop.is_set() else pace.wait(stop, retry)
         if sent is None:
             raise Stopped
         try:
             result = fn()
         except RateLimitedError as exc:
-            pace.on_rate_limited(sent, exc.retry_after)
+            pace.on_rate_limited(sent, exc.retry_after, retry)
             raise
         except FatalProviderError:
             stop.set()  # before the slot is released, so no waiting request goes out after it
             raise
         except (InvalidOutputError, PermanentError):
-            pace.on_success(sent, stated())  # the provider answered; the answer was unusable
+            pace.on_success(sent, stated(), retry)  # answered; the answer was unusable
             raise
         except TransientError as exc:
-            pace.on_failure(sent, exc.retry_after, str(exc))
+            pace.on_failure(sent, exc.retry_after, str(exc), retry)
             raise
         except BaseException:
-            pace.on_lost(sent)  # a bug or an interrupt: no answer to learn from
+            pace.on_lost(sent, retry)  # a bug or an interrupt: no answer to learn from
             raise
-        pace.on_success(sent, stated())
+        pace.on_success(sent, stated(), retry)
         return result
     finally:
         slots.release()

@@ -7,9 +7,12 @@ the second for changing nothing. A refused share far below the accepted one says
 
 So when more requests are refused than the provider's known background share explains, and
 the pace is not yet known to be limited, the pace is halved (a probe) and the requests sent
-next (a cohort of TEST_COHORT, more when refusals were rare: enough that none refused could not
-be chance) are watched until every one is answered, judged by when they
-were sent, not by when their answers came (a 429 comes back at once, an answer after seconds):
+next (a cohort of TEST_COHORT first attempts, more when refusals were rare: enough that none
+refused could not be chance) are watched until every one is answered, judged by when they
+were sent, not by when their answers came (a 429 comes back at once, an answer after seconds).
+Retries are left out of the cohort and of the share before it: a provider may refuse the same
+request again whatever the pace (OpenAI refuses a request too large for the tokens left in the
+minute), and retries of those would make a slower pace look no better than a faster one:
 
 * none refused: it was a limit. The pace goes to just under the accepted rate and grows back
   along a CUBIC curve (as in the AWS SDKs' adaptive retry mode) whose plateau is the accepted
@@ -56,6 +59,8 @@ FIRST_PROBE_AFTER = 5.0  # seconds into a run before sparse refusals call for a 
 TEST_COHORT = 20  # requests sent after a probe whose answers decide what it was...
 MAX_COHORT = 60  # ...or up to this many when refusals were rare before it
 TEST_TIMEOUT = 120.0  # judge on what came back if a cohort's answers take this long
+STARVED = 10.0  # seconds (3 intervals of the pace, if more) without a first attempt to add:
+# the cohort is all there will be
 DENSE = 0.5  # a refused share at or above this is a limit (or an outage), never background
 MAX_BACKGROUND = 0.35
 PLAUSIBLE = 0.05  # a cohort's refusals fit the share before unless this unlikely
@@ -97,6 +102,8 @@ class Cohort:
     size: int = TEST_COHORT
     sent: int = 0
     last_sent: float | None = None  # when the cohort's last request went out
+    last_first: float = 0.0  # when a first attempt last joined it (or the probe began)
+    starved: bool = False  # ended before it filled: no first attempts were left to send
     answered: int = 0  # accepted or refused
     refused: int = 0
     failed: int = 0  # 5xx, timeouts: answered, but they tell nothing about the pace
@@ -118,7 +125,8 @@ class RateControl:
         self._first_sent: float | None = None
         self._sent: deque[float] = deque()  # when requests went out, over the window
         self._refused_sent: deque[float] = deque()  # when the refused ones went out
-        self._answers: deque[tuple[float, bool]] = deque(maxlen=KEPT)  # (sent at, refused)
+        # (sent at, refused, a retry?)
+        self._answers: deque[tuple[float, bool, bool]] = deque(maxlen=KEPT)
 
     def rate(self, now: float) -> float:
         """The pace now, requests per second."""
@@ -136,22 +144,22 @@ class RateControl:
         if self.pace.mode == "free":
             self.pace = Pace("free", now)
 
-    def on_sent(self, now: float) -> None:
-        """A request went out."""
+    def on_sent(self, now: float, retry: bool = False) -> None:
+        """A request went out (`retry`: an earlier attempt of it failed)."""
         self._sent.append(now)
         if self._first_sent is None:
             self._first_sent = now
         cohort = self.cohort
-        if cohort is not None and cohort.last_sent is None:
-            cohort.sent += 1
+        if cohort is not None and cohort.last_sent is None and not retry:
+            cohort.sent, cohort.last_first = cohort.sent + 1, now
             if cohort.sent >= cohort.size:
                 cohort.last_sent = now
 
-    def on_answer(self, now: float, sent_at: float, refused: bool) -> None:
+    def on_answer(self, now: float, sent_at: float, refused: bool, retry: bool = False) -> None:
         """The request sent at `sent_at` was answered: refused (429) or not."""
         if refused:
             bisect.insort(self._refused_sent, sent_at)  # answers come back out of order
-        self._answers.append((sent_at, refused))
+        self._answers.append((sent_at, refused, retry))
         if sent_at < self.last_cut:
             return  # sent before the last cut, which answered it already
         self._clean = 0 if refused else self._clean + 1
@@ -159,7 +167,7 @@ class RateControl:
             self._cuts_in_a_row = 0
         cohort = self.cohort
         if cohort is not None:
-            if cohort.last_sent is None or sent_at <= cohort.last_sent:
+            if not retry and (cohort.last_sent is None or sent_at <= cohort.last_sent):
                 cohort.answered += 1
                 cohort.refused += refused
             self._follow(now, cohort)
@@ -187,11 +195,11 @@ class RateControl:
             # (Sparse refusals in a run's first seconds wait: a probe of a pace that is still
             # ramping up would take long and compare little.)
 
-    def on_failed(self, now: float, sent_at: float) -> None:
+    def on_failed(self, now: float, sent_at: float, retry: bool = False) -> None:
         """The request sent at `sent_at` failed otherwise (5xx, timeout): no push-back on
         the pace, but a cohort stops waiting for it."""
         cohort = self.cohort
-        if cohort is not None and sent_at >= cohort.since:
+        if cohort is not None and sent_at >= cohort.since and not retry:
             if cohort.last_sent is None or sent_at <= cohort.last_sent:
                 cohort.failed += 1
                 self._follow(now, cohort)
@@ -206,12 +214,18 @@ class RateControl:
             self._cut(now, max(self._binding_rate(now), self._over_window(now)), dense=True)
             return
         complete = cohort.last_sent is not None and cohort.answered + cohort.failed >= cohort.sent
+        quiet = now - max(cohort.last_first, cohort.since)
+        if cohort.last_sent is None and quiet >= max(STARVED, 3 / self.pace.rate(now)):
+            # No first attempts left to send (the run's last companies are all retrying):
+            # the cohort is what went out so far.
+            cohort.last_sent, cohort.starved = max(cohort.last_first, cohort.since), True
+            complete = cohort.answered + cohort.failed >= cohort.sent
         late = cohort.last_sent is not None and now - cohort.last_sent >= TEST_TIMEOUT
         if complete and cohort.answered < MIN_EVIDENCE:
             # Mostly failures (5xx, timeouts): they say nothing either way.
-            if cohort.sent < 3 * MAX_COHORT:
+            if cohort.sent < 3 * MAX_COHORT and not cohort.starved:
                 cohort.size, cohort.last_sent = cohort.sent + TEST_COHORT, None
-            else:  # a provider failing at this rate has an outage, not a pace to find
+            else:  # an outage, not a pace to find (or nothing left to tell it by)
                 self.cohort, self.pace = None, cohort.before
                 self._new_cut(now)
         elif complete or (late and cohort.answered >= MIN_EVIDENCE):
@@ -223,7 +237,7 @@ class RateControl:
         n, k = max(cohort.answered, 1), cohort.refused
         before = self._share_before(cohort.since)
         if k == 0 and before is not None and binomial_cdf(0, n, before) >= PLAUSIBLE:
-            if cohort.size < MAX_COHORT:  # too few to tell yet: go on probing
+            if cohort.size < MAX_COHORT and not cohort.starved:  # too few yet: go on probing
                 cohort.size, cohort.last_sent = MAX_COHORT, None
                 self.cohort = cohort
                 return
@@ -330,8 +344,11 @@ class RateControl:
         self._clean = 0
 
     def _share_before(self, since: float) -> float | None:
-        """The refused share of the last TEST_COHORT requests sent before `since`."""
-        before = sorted(a for a in self._answers if a[0] < since)[-TEST_COHORT:]
+        """The refused share of the last TEST_COHORT first attempts sent before `since`."""
+        before = sorted(
+            (at, refused) for at, refused, retry in self._answers if at < since and not retry
+        )
+        before = before[-TEST_COHORT:]
         if len(before) < TEST_COHORT // 2:
             return None
         return sum(refused for _, refused in before) / len(before)
@@ -373,10 +390,15 @@ class RateControl:
         return count_since(self._sent, since) - count_since(self._refused_sent, since)
 
     def _send_rate(self, now: float) -> float:
-        """Requests sent per second lately (what the caps let through when nothing paces)."""
+        """Requests sent per second lately (what the caps let through when nothing paces):
+        over the last 5 s, or over the window if more (a slow provider's slots stay full
+        for seconds after they first fill, and so send almost nothing for a while)."""
         started = self._started(now)
-        span = min(max(now - started, 1.0), 5.0)
-        return max(count_since(self._sent, now - span) / span, MIN_RATE)
+        rates = [
+            count_since(self._sent, now - span) / span
+            for span in (min(max(now - started, 1.0), limit) for limit in (5.0, self.window))
+        ]
+        return max(*rates, MIN_RATE)
 
     def _started(self, now: float) -> float:
         """When the run sent its first request (now, if it has sent none)."""

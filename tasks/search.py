@@ -89,7 +89,11 @@ def search_chunk(
             search(request)
 
     def search(request: SearchRequest) -> None:
+        attempts = 0
+
         def attempt() -> dict[str, Any]:
+            nonlocal attempts
+            attempts += 1
             return paced_call(
                 lambda: client.search(
                     request.query,
@@ -101,6 +105,7 @@ def search_chunk(
                 pace,
                 stop,
                 client.stated_limits,
+                retry=attempts > 1,
             )
 
         try:

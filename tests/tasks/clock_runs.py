@@ -49,6 +49,29 @@ class Clean:
     def answer(self, now: float, rng: random.Random) -> Answer:
         return Answer(200, self.latency(rng))
 
+    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
+        """What it does with `company`'s request (most shapes do not look whose it is)."""
+        return self.answer(now, rng)
+
+
+class Targeted(Clean):
+    """Refuses the first attempts of some requests, whatever the pace: a request too large
+    for the tokens left this minute is refused again on retry while small ones pass. Every
+    `every`-th company is refused once or twice (alternately), with or without Retry-After."""
+
+    def __init__(self, every: int, latency) -> None:
+        super().__init__(latency)
+        self.every = every
+        self.refused: dict[int, int] = {}
+
+    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
+        if company % self.every == 0:
+            n = company // self.every
+            if self.refused.get(company, 0) < 1 + n % 2:
+                self.refused[company] = self.refused.get(company, 0) + 1
+                return Answer(429, 0.01, 1.0 if n % 4 < 2 else None)
+        return self.answer(now, rng)
+
 
 class Sporadic(Clean):
     """Refuses a share of requests at random, whatever the pace (a busy or shared provider)."""
@@ -185,6 +208,7 @@ class _Companies:
         self.waiting: deque[int] = deque()  # for a slot
         self.line: deque[int] = deque()  # for the pace
         self.tries = {c: Tries(run.policy, self.pacer.outage) for c in range(run.companies)}
+        self.sent = dict.fromkeys(range(run.companies), 0)  # attempts each company made
 
     def start(self) -> None:
         for company in range(self.run.companies):
@@ -216,7 +240,7 @@ class _Companies:
             if line[0] != company:
                 return
         try:
-            delay = self.pacer.admit()
+            delay = self.pacer.admit(retry=self.sent[company] > 0)
         except ProviderDownError as exc:
             self.done(company, str(exc))
             self.next_in_line()
@@ -226,8 +250,9 @@ class _Companies:
             self.at(self.clock() + min(delay, 0.25), lambda: self.ask(company))
             return
         self.next_in_line()
+        self.sent[company] += 1
         sent = self.clock()
-        answer = self.shape.answer(sent, self.rng)
+        answer = self.shape.answer_for(company, sent, self.rng)
         self.at(sent + answer.latency, lambda: self.answered(company, sent, answer))
 
     def next_in_line(self) -> None:
@@ -237,17 +262,18 @@ class _Companies:
 
     def answered(self, company: int, sent: float, answer: Answer) -> None:
         self.release()
+        retry = self.sent[company] > 1
         if answer.status == 200:
-            self.pacer.on_success(sent, answer.stated)
+            self.pacer.on_success(sent, answer.stated, retry)
             self.run.accepted.append(sent)
             self.done(company)
             return
         if answer.status == 429:
             self.run.refused += 1
-            self.pacer.on_rate_limited(sent, answer.retry_after)
+            self.pacer.on_rate_limited(sent, answer.retry_after, retry)
             error: TransientError = RateLimitedError("429", answer.retry_after)
         else:
-            self.pacer.on_failure(sent, answer.retry_after, f"HTTP {answer.status}")
+            self.pacer.on_failure(sent, answer.retry_after, f"HTTP {answer.status}", retry)
             error = TransientError(f"HTTP {answer.status}", answer.retry_after)
         try:
             wait = self.tries[company].after(error)

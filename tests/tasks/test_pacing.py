@@ -79,9 +79,9 @@ def test_requests_wait_in_line_and_only_the_first_asks_the_pace():
     asked = []
     real_admit = pace._admit
 
-    def counting_admit():
+    def counting_admit(retry=False):
         asked.append(threading.current_thread().name)
-        return real_admit()
+        return real_admit(retry)
 
     pace._admit = counting_admit
     done = []

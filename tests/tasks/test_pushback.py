@@ -10,7 +10,17 @@ before any 429; two runs sharing a key share it; an outage is waited out, not ha
 import pytest
 
 from tasks.retry import RetryPolicy
-from tests.tasks.clock_runs import Bucket, Clean, Outage, Run, Sporadic, Window, lognormal, simulate
+from tests.tasks.clock_runs import (
+    Bucket,
+    Clean,
+    Outage,
+    Run,
+    Sporadic,
+    Targeted,
+    Window,
+    lognormal,
+    simulate,
+)
 
 LLM = lognormal(12.0)  # the realistic LLM profile's median answer
 FAST_LLM = lognormal(1.0)
@@ -53,6 +63,30 @@ def test_sporadic_429s_do_not_slow_a_small_run(share, seed):
     )
     assert not sporadic.failed
     assert sporadic.wall <= 1.3 * clean.wall, (sporadic.wall, clean.wall, sporadic.pacer.verdicts)
+
+
+@pytest.mark.parametrize(
+    "latency, companies, concurrency",
+    [(LLM, 300, 20), (FAST_LLM, 1000, 50), (SEARCH, 300, 20)],
+    ids=["llm-12s", "llm-1s", "search-2s"],
+)
+@pytest.mark.parametrize("seed", [1, 3])
+def test_429s_aimed_at_some_requests_are_not_taken_for_a_limit(
+    latency, companies, concurrency, seed
+):
+    # A provider may refuse the same request again whatever the pace (OpenAI refuses a
+    # request too large for the tokens left in the minute); a fault mix may aim its 429s at
+    # some companies. Their retries are refused again at half the pace as at full: judged
+    # with the first attempts, the probe says "sporadic" at once. (Judged with every attempt,
+    # it held half the pace for minutes: 2.35x the clean run's time at 12 s answers.)
+    clean, aimed = (
+        simulate(shape, Run(companies, concurrency), seed=seed)[0]
+        for shape in (Clean(latency), Targeted(5, latency))
+    )
+    assert not aimed.failed
+    assert aimed.refused == companies // 5 * 3 // 2  # once or twice each, as aimed
+    assert aimed.wall <= 1.45 * clean.wall, (aimed.wall, clean.wall, aimed.pacer.verdicts)
+    assert aimed.pacer.verdicts[0].startswith("sporadic")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
