@@ -17,7 +17,8 @@ minute), and retries of those would make a slower pace look no better than a fas
 * none refused: it was a limit. The pace goes to just under the accepted rate and grows back
   along a CUBIC curve (as in the AWS SDKs' adaptive retry mode) whose plateau is the accepted
   rate, so it probes past the limit rarely;
-* refused at about the share before: halving the pace changed nothing, so they are sporadic.
+* refused at about the share before (both counts are samples: Fisher's exact test): halving
+  the pace changed nothing, so they are sporadic.
   The share is remembered as the provider's background (fading over BACKGROUND_HALF_LIFE) and
   the pace goes back to what it was;
 * half the cohort refused: still far over (a window that is full); pace at what was accepted.
@@ -42,7 +43,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from tasks.rate_counts import binomial_cdf, count_since
+from tasks.rate_counts import binomial_cdf, count_since, fewer_chance
 
 START_RATE = 10.0  # requests per second at least (a run starts at this)
 FREE_HEADROOM = 2.0  # no limit known: at most this many times the accepted rate
@@ -198,6 +199,7 @@ class RateControl:
     def on_failed(self, now: float, sent_at: float, retry: bool = False) -> None:
         """The request sent at `sent_at` failed otherwise (5xx, timeout): no push-back on
         the pace, but a cohort stops waiting for it."""
+        self._answers.append((sent_at, False, retry))  # past the limiter: not refused
         cohort = self.cohort
         if cohort is not None and sent_at >= cohort.since and not retry:
             if cohort.last_sent is None or sent_at <= cohort.last_sent:
@@ -234,7 +236,9 @@ class RateControl:
     def _judge(self, now: float, cohort: Cohort) -> None:
         """Limit or sporadic? Judged against the refused share before the probe."""
         self.cohort = None
-        n, k = max(cohort.answered, 1), cohort.refused
+        # A 5xx or a timeout got past the limiter: not refused (as in _count_accepted). Left
+        # out, a provider failing most requests otherwise makes its few 429s look dense.
+        n, k = max(cohort.answered + cohort.failed, 1), cohort.refused
         before = self._share_before(cohort.since)
         if k == 0 and before is not None and binomial_cdf(0, n, before) >= PLAUSIBLE:
             if cohort.size < MAX_COHORT and not cohort.starved:  # too few yet: go on probing
@@ -263,7 +267,7 @@ class RateControl:
         elif (
             before is not None
             and k <= MAX_BACKGROUND * n
-            and (k >= before * n or binomial_cdf(k, n, before) >= PLAUSIBLE)
+            and (k >= before * n or self._as_many(k, n, cohort.since) >= PLAUSIBLE)
         ):
             # (As many refused at half the speed, or more: whatever it is, not the pace.)
             # Half the speed, no fewer refused: not about the pace. Sporadic: back to the
@@ -345,13 +349,23 @@ class RateControl:
 
     def _share_before(self, since: float) -> float | None:
         """The refused share of the last TEST_COHORT first attempts sent before `since`."""
+        refused, n = self._count_before(since)
+        return None if n < TEST_COHORT // 2 else refused / n
+
+    def _count_before(self, since: float) -> tuple[int, int]:
+        """(refused, answered or failed) of the last TEST_COHORT first attempts sent before
+        `since`."""
         before = sorted(
             (at, refused) for at, refused, retry in self._answers if at < since and not retry
         )
         before = before[-TEST_COHORT:]
-        if len(before) < TEST_COHORT // 2:
-            return None
-        return sum(refused for _, refused in before) / len(before)
+        return sum(refused for _, refused in before), len(before)
+
+    def _as_many(self, k: int, n: int, since: float) -> float:
+        """How likely k or fewer of n refused, were the share as before `since`: both are
+        samples, so a cohort's share a little under a rough one before it is no limit."""
+        k0, n0 = self._count_before(since)
+        return fewer_chance(k, n, k0, n0)
 
     # -- rates -----------------------------------------------------------------------------
 

@@ -73,6 +73,25 @@ class Targeted(Clean):
         return self.answer(now, rng)
 
 
+class EveryFault(Clean):
+    """Our every-fault test's Tavily mix by company: of each ten, one answered at once, seven
+    failing their first attempt (503), two refused once or twice (429s, if `refusals`)."""
+
+    def __init__(self, latency, refusals: bool = True) -> None:
+        super().__init__(latency)
+        self.refusals = refusals
+        self.tried: dict[int, int] = {}
+
+    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
+        tried = self.tried[company] = self.tried.get(company, 0) + 1
+        kind = company % 10
+        if 1 <= kind <= 7 and tried == 1:
+            return Answer(503, 0.05)
+        if kind >= 8 and self.refusals and tried <= kind - 7:
+            return Answer(429, 0.01, 1.0 if kind == 8 else None)
+        return self.answer(now, rng)
+
+
 class Sporadic(Clean):
     """Refuses a share of requests at random, whatever the pace (a busy or shared provider)."""
 

@@ -13,6 +13,7 @@ from tasks.retry import RetryPolicy
 from tests.tasks.clock_runs import (
     Bucket,
     Clean,
+    EveryFault,
     Outage,
     Run,
     Sporadic,
@@ -87,6 +88,28 @@ def test_429s_aimed_at_some_requests_are_not_taken_for_a_limit(
     assert aimed.refused == companies // 5 * 3 // 2  # once or twice each, as aimed
     assert aimed.wall <= 1.45 * clean.wall, (aimed.wall, clean.wall, aimed.pacer.verdicts)
     assert aimed.pacer.verdicts[0].startswith("sporadic")
+
+
+@pytest.mark.xfail(
+    reason="open defect: the outage detector (tasks/outages.py) reads 9 failed first "
+    "attempts in 10 as an outage and pauses every request, though each retry succeeds",
+    strict=True,
+)
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_429s_among_many_other_failures_are_not_taken_for_a_limit(seed):
+    # Our every-fault test's Tavily mix: 7 of 10 companies fail their first attempt (503), 2
+    # are refused. Of the requests the provider answered, 2 in 3 were 429s: with failures
+    # left out of the shares, the probe read "dense" and paced our test at 0.5-6 requests/s
+    # for minutes (170-320 s, against 46-63 s). A 5xx got past the limiter: not refused.
+    # Still slow (159 s against 45 s for seed 1): the last 20 answers by arrival are 90%
+    # failures (a 503 or a 429 comes back at once, a success after seconds), so every request
+    # pauses, 0.5 s doubling to 5 s, from 4 s to 127 s into the run.
+    clean, refused = (
+        simulate(EveryFault(SEARCH, refusals), Run(300, 20), seed=seed)[0]
+        for refusals in (False, True)
+    )
+    assert not refused.failed
+    assert refused.wall <= 1.3 * clean.wall, (refused.wall, clean.wall, refused.pacer.verdicts)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
