@@ -270,7 +270,7 @@ class PrefectChunkTasks:
         """Where chunk `index`'s searches go as each ends (threads: the classification runs
         alongside, and the flow stores each search); None on Dask."""
         searches = self.execution.searches
-        return None if searches is None else Handoff(index, keys, searches)
+        return None if searches is None else Handoff(keys, searches)
 
     def search(
         self, index: int, requests: list[SearchRequest], handoff: Handoff | None = None

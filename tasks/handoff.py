@@ -21,8 +21,7 @@ WAIT_STEP = 0.5  # seconds between looks at the stop signal while a search runs
 class Handoff:
     """The searches of one chunk's companies, each ready for classification as it ends."""
 
-    def __init__(self, index: int, keys: Iterable[str], forward: SearchFeed | None = None):
-        self.index = index
+    def __init__(self, keys: Iterable[str], forward: SearchFeed | None = None):
         self._ready = {key: threading.Event() for key in keys}
         self._searched: dict[str, SearchedCompany] = {}
         self._forward = forward  # the flow stores each paid-for search as it comes
@@ -41,9 +40,9 @@ class Handoff:
             if event.is_set():
                 continue
             if key in ended.outcomes:
-                self._searched[key] = SearchedCompany(self.index, key, ended.outcomes[key])
+                self._searched[key] = SearchedCompany(key, ended.outcomes[key])
             elif key in ended.errors:
-                self._searched[key] = SearchedCompany(self.index, key, error=ended.errors[key])
+                self._searched[key] = SearchedCompany(key, error=ended.errors[key])
             event.set()
 
     def wait(self, key: str, stop: StopSignal) -> SearchedCompany | bool:

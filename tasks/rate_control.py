@@ -407,12 +407,13 @@ class RateControl:
         """Requests sent per second lately (what the caps let through when nothing paces):
         over the last 5 s, or over the window if more (a slow provider's slots stay full
         for seconds after they first fill, and so send almost nothing for a while)."""
-        started = self._started(now)
-        rates = [
-            count_since(self._sent, now - span) / span
-            for span in (min(max(now - started, 1.0), limit) for limit in (5.0, self.window))
-        ]
-        return max(*rates, MIN_RATE)
+        elapsed = max(now - self._started(now), 1.0)
+        recent, whole = min(elapsed, 5.0), min(elapsed, self.window)
+        return max(
+            count_since(self._sent, now - recent) / recent,
+            count_since(self._sent, now - whole) / whole,
+            MIN_RATE,
+        )
 
     def _started(self, now: float) -> float:
         """When the run sent its first request (now, if it has sent none)."""

@@ -55,7 +55,6 @@ class SearchChunkOutcome:
 class SearchedCompany:
     """One company's search, handed over the moment it ends: its pages, or why it failed."""
 
-    index: int  # its chunk
     company_key: str
     outcome: SearchOutcome | None = None
     error: str | None = None
@@ -119,11 +118,11 @@ def search_chunk(
         except ProviderError as exc:
             error = result.errors[request.company_key] = str(exc) or type(exc).__name__
             if feed is not None:
-                feed.put(SearchedCompany(index, request.company_key, error=error))
+                feed.put(SearchedCompany(request.company_key, error=error))
             return
         outcome = result.outcomes[request.company_key] = to_outcome(request, body, raw_content_cap)
         if feed is not None:  # its classification need not wait for the chunk's slowest search
-            feed.put(SearchedCompany(index, request.company_key, outcome))
+            feed.put(SearchedCompany(request.company_key, outcome))
 
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
     with priority(index):  # the oldest chunk's companies get Tavily slots first

@@ -49,8 +49,8 @@ class Clean:
     def answer(self, now: float, rng: random.Random) -> Answer:
         return Answer(200, self.latency(rng))
 
-    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
-        """What it does with `company`'s request (most shapes do not look whose it is)."""
+    def answer_for(self, company: int, attempt: int, now: float, rng: random.Random) -> Answer:
+        """What it does with `company`'s `attempt`-th request (most shapes do not look)."""
         return self.answer(now, rng)
 
 
@@ -62,14 +62,11 @@ class Targeted(Clean):
     def __init__(self, every: int, latency) -> None:
         super().__init__(latency)
         self.every = every
-        self.refused: dict[int, int] = {}
 
-    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
-        if company % self.every == 0:
-            n = company // self.every
-            if self.refused.get(company, 0) < 1 + n % 2:
-                self.refused[company] = self.refused.get(company, 0) + 1
-                return Answer(429, 0.01, 1.0 if n % 4 < 2 else None)
+    def answer_for(self, company: int, attempt: int, now: float, rng: random.Random) -> Answer:
+        n = company // self.every
+        if company % self.every == 0 and attempt <= 1 + n % 2:
+            return Answer(429, 0.01, 1.0 if n % 4 < 2 else None)
         return self.answer(now, rng)
 
 
@@ -80,14 +77,12 @@ class EveryFault(Clean):
     def __init__(self, latency, refusals: bool = True) -> None:
         super().__init__(latency)
         self.refusals = refusals
-        self.tried: dict[int, int] = {}
 
-    def answer_for(self, company: int, now: float, rng: random.Random) -> Answer:
-        tried = self.tried[company] = self.tried.get(company, 0) + 1
+    def answer_for(self, company: int, attempt: int, now: float, rng: random.Random) -> Answer:
         kind = company % 10
-        if 1 <= kind <= 7 and tried == 1:
+        if 1 <= kind <= 7 and attempt == 1:
             return Answer(503, 0.05)
-        if kind >= 8 and self.refusals and tried <= kind - 7:
+        if kind >= 8 and self.refusals and attempt <= kind - 7:
             return Answer(429, 0.01, 1.0 if kind == 8 else None)
         return self.answer(now, rng)
 
@@ -271,7 +266,7 @@ class _Companies:
         self.next_in_line()
         self.sent[company] += 1
         sent = self.clock()
-        answer = self.shape.answer_for(company, sent, self.rng)
+        answer = self.shape.answer_for(company, self.sent[company], sent, self.rng)
         self.at(sent + answer.latency, lambda: self.answered(company, sent, answer))
 
     def next_in_line(self) -> None:

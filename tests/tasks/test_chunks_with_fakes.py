@@ -445,7 +445,7 @@ class TasksInThreads(TasksInThisThread):
         self.search_slots = SlotPool(4)  # two may hang, and the others still go
 
     def handoff(self, index, keys):
-        return Handoff(index, keys, self.searches)
+        return Handoff(keys, self.searches)
 
     def search(self, index, requests, handoff=None):
         slots, stop = self.search_slots, self.search_stop
