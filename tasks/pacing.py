@@ -194,6 +194,7 @@ class Pacer:
             now = self._clock()
             self._open(now)
             self._control.on_failed(now, sent_at, retry)
+            self._streak.on_lost(sent_at)
 
     def _open(self, now: float) -> None:
         """The first request was answered (or waited for long enough): the run starts now."""

@@ -195,11 +195,18 @@ def simulate(shape: Clean, *runs: Run, seed: int = 1) -> list[Run]:
     def at(when: float, action: Callable[[], None]) -> None:
         heapq.heappush(events, (when, next(order), action))
 
-    for run in runs:
-        _Companies(run, shape, rng, lambda: now, at).start()
-    while events:
-        now, _, action = heapq.heappop(events)
-        action()
+    # RetryPolicy's jitter draws from the module's generator: seeded too, so that a run
+    # is the same run whatever ran before it.
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        for run in runs:
+            _Companies(run, shape, rng, lambda: now, at).start()
+        while events:
+            now, _, action = heapq.heappop(events)
+            action()
+    finally:
+        random.setstate(state)
     return list(runs)
 
 

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from domain.errors import ProviderDownError, RateLimitedError, TransientError
+from tasks.outages import FailureStreak
 from tasks.pacing import OPENING_WAIT, Pacer
 from tasks.rate_control import PLAUSIBLE, START_RATE
 from tasks.rate_counts import binomial_cdf, fewer_chance
@@ -137,6 +138,24 @@ def test_an_outage_pauses_everything_says_so_each_minute_and_ends_after_the_pati
     waiting = [s for s in said if "trying one request every 30 s" in s]
     assert 3 <= len(waiting) <= 5, said  # once a minute after the first one
     assert 300 <= clock.now <= 340
+
+
+def test_failures_back_before_the_answers_on_their_way_are_no_outage():
+    # Four in five requests fail (at once); the fifth is answered after 2 s. By arrival the
+    # failures are all there is for 2 s; by the order sent, one in five is still out.
+    streak = FailureStreak("Tavily", 600.0, lambda line: None)
+    sent = [i * 0.01 for i in range(60)]
+    for at in sent:
+        streak.on_sent(at)
+    for i, at in enumerate(sent):
+        if i % 5:
+            streak.on_failure(at + 0.05, at, None, "HTTP 503")
+    assert streak.gate(0.7) == 0.0 and streak.failing_for(0.7) == 0.0
+    # Were those five answers never coming (every request refused), it is an outage.
+    for i, at in enumerate(sent):
+        if i % 5 == 0:
+            streak.on_failure(at + 0.05, at, None, "HTTP 503")
+    assert streak.gate(0.7) > 0.0
 
 
 def test_the_provider_answering_again_ends_the_outage_and_says_so():
