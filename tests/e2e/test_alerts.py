@@ -18,8 +18,12 @@ from domain.models import Classification, CompanyResult
 from domain.names import normalize_name
 from simulators.profiles import expected_tier
 from storage.duckdb_store import TerritoryStore
-from tests.e2e.server import start_prefect_server
-from tests.helpers import LLM_KEY, TAVILY_KEY, files_holding, fresh_prefect_home, simulator_env
+from tests.helpers import (
+    LLM_KEY,
+    TAVILY_KEY,
+    files_holding,
+    simulator_env,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 ROOT = Path(__file__).parent.parent.parent
@@ -71,19 +75,21 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def alerts_env(tmp_path_factory, prefect_server):
-    """A Prefect server with the shipped automations installed, posting to a receiver."""
-    # A home whose database is already migrated: the server starts without migrating.
-    home = fresh_prefect_home(tmp_path_factory.mktemp("prefect-alerts"))
+def alerts_env(e2e_server):
+    """The e2e Prefect server with the shipped automations installed, posting to a receiver."""
+    env, api, home = e2e_server
     receiver = Receiver()
-    with start_prefect_server(home) as (env, api):
-        outputs = []
-        # Installing again, through the block the first install made, updates in place.
-        for target in (["--webhook-url", receiver.url], ["--webhook-block", "territory-alerts"]):
-            done = alerts_command(env, "install", *target)
-            assert done.returncode == 0, done.stderr
-            outputs.append(done.stdout + done.stderr)
-        yield env, api, receiver, outputs, home
+    outputs = []
+    # Installing again, through the block the first install made, updates in place.
+    for target in (["--webhook-url", receiver.url], ["--webhook-block", "territory-alerts"]):
+        done = alerts_command(env, "install", *target)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    yield env, api, receiver, outputs, home
+    # The automations go with their receiver (the deployment tests share the server); the
+    # last test removes them, unless it failed first.
+    if httpx.post(f"{api}/automations/filter", json={}, timeout=30).json():
+        alerts_command(env, "remove")
     receiver.server.shutdown()
 
 

@@ -13,12 +13,11 @@ import httpx
 import pytest
 
 from simulators.faults import FaultRule
-from tests.e2e.server import PREFECT, start_prefect_server
 from tests.helpers import (
     LLM_KEY,
+    PREFECT,
     TAVILY_KEY,
     files_holding,
-    fresh_prefect_home,
     key_needles,
     simulator_env,
 )
@@ -28,19 +27,17 @@ ROOT = Path(__file__).parent.parent.parent
 
 
 @pytest.fixture(scope="module")
-def prefect_env(tmp_path_factory, prefect_server):
-    """A real Prefect server on loopback, with the deployments of prefect.yaml applied."""
-    # A home whose database is already migrated: the server starts without migrating.
-    home = fresh_prefect_home(tmp_path_factory.mktemp("prefect-e2e"))
-    with start_prefect_server(home) as (env, api):
-        run = dict(env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
-        created = subprocess.run(
-            [*PREFECT, "work-pool", "create", "territory-process", "--type", "process"], **run
-        )
-        assert created.returncode == 0, created.stdout + created.stderr
-        deployed = subprocess.run([*PREFECT, "--no-prompt", "deploy", "--all"], **run)
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        yield env, api, home
+def prefect_env(e2e_server):
+    """The e2e Prefect server, with the deployments of prefect.yaml applied."""
+    env, api, home = e2e_server
+    run = dict(env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    created = subprocess.run(
+        [*PREFECT, "work-pool", "create", "territory-process", "--type", "process"], **run
+    )
+    assert created.returncode == 0, created.stdout + created.stderr
+    deployed = subprocess.run([*PREFECT, "--no-prompt", "deploy", "--all"], **run)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    return env, api, home
 
 
 @pytest.fixture

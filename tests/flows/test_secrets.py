@@ -1,13 +1,13 @@
 """Secrets: run the real command with recognisable keys, then search everything it wrote.
 
-The command runs in its own process with its own Prefect home, so the Prefect server it starts
-(a real one, with its SQLite database of flow runs, parameters, logs and artifacts) and its
-result storage are all in one folder we can read afterwards. Even with results persisted by
-default, the flow writes none to result storage (its tasks hand results to the flow in memory),
-which the test checks too. The whole suite is also checked for its own keys at the end
-(tests/conftest.py)."""
+The command runs in its own process against a real Prefect server with a home of its own, so
+the server's SQLite database of flow runs, parameters, logs and artifacts, its log, and the
+command's result storage are all in one folder we can read afterwards (both runs share the
+server: a second one would cost its start, 10-15 s, and hold the same tables). Even with
+results persisted by default, the flow writes none to result storage (its tasks hand results to
+the flow in memory), which the test checks too. The whole suite is also checked for its own
+keys at the end (tests/conftest.py)."""
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from simulators.faults import FaultRule
-from tests.helpers import files_holding, fresh_prefect_home, key_needles, simulator_env
+from tests.helpers import (
+    files_holding,
+    fresh_prefect_home,
+    key_needles,
+    simulator_env,
+    start_prefect_server,
+)
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
@@ -41,34 +47,33 @@ def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims, prefect_server):
     # A home of its own, its database migrated ahead (as a first run leaves it), so that
     # everything in it was written by these runs.
     home, db = fresh_prefect_home(tmp_path / "prefect-home"), tmp_path / "territory.duckdb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAVILY_", "LLM_", "PREFECT_"))}
-    env |= simulator_env(sims, db) | {
-        "TAVILY_API_KEY": TAVILY_CANARY,
-        "LLM_API_KEY": LLM_CANARY,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-        "PREFECT_LOGGING_LEVEL": "DEBUG",  # the most a user could ask it to log
-    }
     names = [f"Canary Robotics {i}" for i in range(6)]
     csv = tmp_path / "canary.csv"
     csv.write_text("name,owner\n" + "\n".join(f"{n},Rep" for n in names) + "\n")
 
-    # A run with failures along the way, then one the LLM provider refuses (a 401 whose body
-    # echoes part of the key, as OpenAI's does).
-    sims.tavily.add_fault(FaultRule(kind="server_error", match=names[1]))
-    sims.llm.add_fault(FaultRule(kind="bad_gateway_html", match=names[2], times=1))
-    first = run_territory(["run", str(csv)], env)
-    assert first.returncode == 0, first.stderr[-2000:]
-    sims.reset()
-    sims.tavily.configure(keys={TAVILY_CANARY})
-    sims.llm.configure(keys={LLM_CANARY})
-    sims.llm.add_fault(FaultRule(kind="unauthorized", match=names[0]))
-    second = run_territory(["run", str(csv), "--territory", "canary-2", "--refresh"], env)
-    assert second.returncode == 1 and "rejected the API key (401)" in second.stderr
+    with start_prefect_server(home) as (server_env, _):
+        env = server_env | simulator_env(sims, db)
+        env |= {
+            "TAVILY_API_KEY": TAVILY_CANARY,
+            "LLM_API_KEY": LLM_CANARY,
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+            "PREFECT_LOGGING_LEVEL": "DEBUG",  # the most a user could ask it to log
+        }
+        # A run with failures along the way, then one the LLM provider refuses (a 401 whose
+        # body echoes part of the key, as OpenAI's does).
+        sims.tavily.add_fault(FaultRule(kind="server_error", match=names[1]))
+        sims.llm.add_fault(FaultRule(kind="bad_gateway_html", match=names[2], times=1))
+        first = run_territory(["run", str(csv)], env)
+        assert first.returncode == 0, first.stderr[-2000:]
+        sims.reset()
+        sims.tavily.configure(keys={TAVILY_CANARY})
+        sims.llm.configure(keys={LLM_CANARY})
+        sims.llm.add_fault(FaultRule(kind="unauthorized", match=names[0]))
+        second = run_territory(["run", str(csv), "--territory", "canary-2", "--refresh"], env)
+        assert second.returncode == 1 and "rejected the API key (401)" in second.stderr
 
     # What we search really is what the runs wrote: the server's database holds the runs'
-    # parameters, logs and artifacts; nothing went to result storage.
+    # parameters, logs and artifacts, its log what it said; nothing went to result storage.
     server_db = home / "prefect.db"
     with sqlite3.connect(server_db) as conn:
         counts = {
@@ -79,6 +84,7 @@ def test_keys_are_nowhere_the_runs_wrote(tmp_path, sims, prefect_server):
     assert not (home / "storage").exists()
     server_files = b"".join(f.read_bytes() for f in home.glob("prefect.db*"))  # and its WAL
     assert db.stat().st_size > 0 and names[0].encode() in server_files
+    assert (home / "server.log").stat().st_size > 0
 
     outputs = [first.stdout, first.stderr, second.stdout, second.stderr]
     assert "canary: 6 companies" in first.stdout and "chunk 1/1 stored" in first.stderr
