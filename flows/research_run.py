@@ -40,10 +40,10 @@ from tasks.search import SearchedCompany, build_query, search_chunk
 T = TypeVar("T")
 
 
-def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
+def run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineReport:
     """Build the providers, slots and tasks, and let the scheduler run the chunks; what the
-    work cost in CPU, by phase, is stored on the run and said in one line at the end."""
-    clock, began = PhaseClock(), time.thread_time()
+    work cost in CPU is added up on `clock` by phase (`record_cpu` stores it)."""
+    began = time.thread_time()
     try:
         return _run_chunks(run, logger, clock)
     finally:
@@ -51,7 +51,6 @@ def run_chunks(run: RunContext, logger: Any) -> PipelineReport:
         # runs, reading their outcomes.
         store_seconds = clock.seconds(("store",))["store"]
         clock.add("other", max(0.0, time.thread_time() - began - store_seconds))
-        record_cpu(run, clock, logger)
 
 
 def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineReport:

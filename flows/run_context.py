@@ -40,9 +40,8 @@ def start_run(request: ResearchRequest) -> RunContext:
     rubric = load_rubric(settings.rubric_file)
     given = parse_given(request)  # a bad file is refused before the database is touched
     # Each store call takes the file briefly, so other runs and readers share it; the run's
-    # opening reads and writes take it once.
-    store = TerritoryStore.open(settings.territory_db)
-    with store.session():
+    # opening reads and writes take it once, with the check of the file.
+    with TerritoryStore.opened(settings.territory_db) as store:
         territory, accounts, n_rows, n_merged = load_accounts(store, request, given)
         parameters = request.model_dump(exclude={"companies"}) | {
             "territory": territory,

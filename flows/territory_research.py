@@ -14,12 +14,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.accounts import InputError
 from domain.errors import ConfigError
-from flows.alerts import send_run_alerts
 from flows.parameters import ResearchRequest
-from flows.reporting import publish_results
 from flows.research_run import run_chunks
 from flows.run_context import start_run
+from flows.run_end import end_run, end_stopped_run
 from storage.duckdb_store import StoreError
+from tasks.phase_clock import PhaseClock
 
 # An upper bound on task threads; the scheduler keeps far fewer busy (searches in flight plus
 # open chunks), so the pool never queues one task behind another.
@@ -61,29 +61,19 @@ def research_territory(request: ResearchRequest) -> Any:
         # the UI and the CLI, not a traceback; the exception rides along for the exit code.
         logger.error("%s", exc)
         return Failed(message=str(exc), data=exc)
-    store, run_id = run.store, run.run_id
+    clock = PhaseClock()
     try:
-        report = run_chunks(run, logger)
+        report = run_chunks(run, logger, clock)
     except BaseException as exc:
         # Chunks already stored stay stored; the run row says how it ended.
         status = "cancelled" if _is_stop_signal(exc) else "failed"
-        store.finish_run(run_id, status, f"{type(exc).__name__}: {exc}"[:500])
-        # What it stored before the end may have moved: say so now, or no later run will.
-        send_run_alerts(store, run_id, logger)
+        end_stopped_run(run, clock, logger, status, f"{type(exc).__name__}: {exc}"[:500])
         raise
     status = "stopped" if report.fatal else "completed"
-    with store.session():  # the run's closing writes and reads take the file once
-        store.finish_run(run_id, status, report.fatal)
-        summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
-        summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept?
-        # The latest results beside the ones before: read once, for the change list and the
-        # alerts (at 100,000 companies a read takes seconds).
-        pairs = store.result_pairs(run.territory)
-    changes = publish_results(store, run_id, summary, pairs)
-    send_run_alerts(store, run_id, logger, summary, pairs)
+    summary, changes = end_run(run, clock, logger, status, report.fatal, started)
     logger.info(
         "run %s %s: %s ok, %s failed, %s not due (HOT %s, WARM %s, COLD %s) in %.1fs",
-        run_id,
+        run.run_id,
         status,
         summary["n_ok"],
         summary["n_failed"],

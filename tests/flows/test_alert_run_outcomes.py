@@ -88,8 +88,8 @@ def test_a_run_that_fails_part_way_still_announces_what_it_stored(territory_env,
         store.finish_run(first, "completed")
     real_run_chunks = flows.territory_research.run_chunks
 
-    def run_chunks_then_crash(run, logger):
-        real_run_chunks(run, logger)  # everything stored, then something breaks
+    def run_chunks_then_crash(run, logger, clock):
+        real_run_chunks(run, logger, clock)  # everything stored, then something breaks
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(flows.territory_research, "run_chunks", run_chunks_then_crash)
