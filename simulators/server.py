@@ -47,8 +47,11 @@ class SimulatorServer:
         self.state = state
         self.name = name
         self.host = host
-        # Bind before starting so the port (even an ephemeral one) is known up front.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Bind before starting so the port (even an ephemeral one) is known up front. The
+        # protocol is named: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+        # whose proto is IPPROTO_TCP, and with it on, an answer's body waited for the ACK of
+        # its headers, which the client delays 40 ms: 44 ms a request instead of 3.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
