@@ -71,13 +71,12 @@ def limits_client() -> SyncPrefectClient:
     return client
 
 
-def ensure_limit(name: str, slots: int) -> None:
+def ensure_limit(client: SyncPrefectClient, name: str, slots: int) -> None:
     """Create the global limit `name` with `slots` slots, or set it to that (first use wins
     nothing: the latest run's setting is the server's)."""
     try:
-        with limits_client() as client:
-            client.upsert_global_concurrency_limit_by_name(name, slots)
-            limit = client.read_global_concurrency_limit_by_name(name)
+        client.upsert_global_concurrency_limit_by_name(name, slots)
+        limit = client.read_global_concurrency_limit_by_name(name)
     except Exception as exc:
         raise LimitError(f"could not create the Prefect concurrency limit {name!r}: {exc}") from exc
     if limit.limit != slots or not limit.active:
@@ -116,9 +115,15 @@ class SlotPool:
         self._closed = threading.Event()
         self._client = None
         if shared_name:
-            ensure_limit(shared_name, limit)
+            # One client for the pool's life (each new one costs 40 ms of CPU: Prefect loads
+            # the CA bundle for it, whatever the URL).
             self._client = limits_client()
             self._client.__enter__()
+            try:
+                ensure_limit(self._client, shared_name, limit)
+            except BaseException:
+                self._client.__exit__(None, None, None)
+                raise
             self._renewer = threading.Thread(target=self._renew_forever, daemon=True)
             self._renewer.start()
 
