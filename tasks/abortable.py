@@ -3,7 +3,9 @@ for answers nobody will store (a slow model can take minutes per request)."""
 
 from __future__ import annotations
 
+import functools
 import socket
+import ssl
 import threading
 import weakref
 from typing import Any
@@ -68,9 +70,16 @@ def abortable_http_client(timeout: float) -> tuple[httpx.Client, AbortableBacken
     """An httpx client for the openai SDK (its default limits and redirects) whose
     connections `backend.abort()` cuts."""
     backend = AbortableBackend()
-    transport = httpx.HTTPTransport(limits=openai.DEFAULT_CONNECTION_LIMITS)
+    transport = httpx.HTTPTransport(verify=_tls(), limits=openai.DEFAULT_CONNECTION_LIMITS)
     # httpx2 (the openai SDK's httpx) builds its httpcore2 pool and takes no backend: the
     # pool keeps it here.
     transport._pool._network_backend = backend
     client = openai.DefaultHttpxClient(transport=transport, timeout=timeout)
     return client, backend
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The TLS settings every run's client shares (httpx's own, SSL_CERT_FILE and SSL_CERT_DIR
+    honoured): building them loads the CA bundle, 35 ms of CPU each time; one is thread-safe."""
+    return httpx.create_ssl_context(trust_env=True)
