@@ -41,23 +41,19 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass
 
+from tasks.paces import MAX_RATE, MIN_RATE, TEST_COHORT, Cohort, Pace
 from tasks.rate_counts import binomial_cdf, count_since, fewer_chance
 
 START_RATE = 10.0  # requests per second at least (a run starts at this)
 FREE_HEADROOM = 2.0  # no limit known: at most this many times the accepted rate
-MAX_RATE = 1000.0
 BETA = 0.9  # on a limit, pace at this share of the rate the provider accepted...
 YIELD_BELOW, YIELD = 0.95, 0.9  # accepted well under the last plateau: yield (see _cut)
 PROBE_BETA = 0.5  # ...but the first time, at this share: a sure answer whether it helps
-CUBIC_C = 1e-4  # growth back towards (and past) the accepted rate, requests/s per s^3
-MIN_RATE = 1 / 60  # never slower than one request a minute
 CUTS_BEFORE_PROBE = 4  # cuts for sparse refusals in a row before a probe asks why
 DENSE_EVIDENCE = 10  # requests sent before half of them refused counts as half
 MIN_EVIDENCE = 5  # requests sent before refusals can slow anything down
 FIRST_PROBE_AFTER = 5.0  # seconds into a run before sparse refusals call for a probe
-TEST_COHORT = 20  # requests sent after a probe whose answers decide what it was...
 MAX_COHORT = 60  # ...or up to this many when refusals were rare before it
 TEST_TIMEOUT = 120.0  # judge on what came back if a cohort's answers take this long
 STARVED = 10.0  # seconds (3 intervals of the pace, if more) without a first attempt to add:
@@ -72,42 +68,6 @@ BACKGROUND_PRIOR = 0.05
 BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
 RECENT = 50  # answers the excess of refusals is judged on
 KEPT = 400  # answers kept, by when they were sent, for the share before a slow-down
-
-
-@dataclass(frozen=True)
-class Pace:
-    """How the pace is set: slow start, free (caps only), or limited (a CUBIC curve)."""
-
-    mode: str  # "free" | "probe" (held at `low`) | "limited"
-    since: float  # start of the slow start, or of the last slow-down
-    w_max: float = 0.0  # the plateau: what the provider accepted at the last limit
-    low: float = 0.0  # the pace right after the slow-down
-
-    def rate(self, now: float) -> float:
-        """Requests per second allowed at `now` (RateControl.rate paces the free mode)."""
-        t = max(now - self.since, 0.0)
-        if self.mode == "probe":
-            return self.low
-        k = (max(self.w_max - self.low, 0.0) / CUBIC_C) ** (1 / 3)
-        return min(max(self.w_max + CUBIC_C * (t - k) ** 3, self.low, MIN_RATE), MAX_RATE)
-
-
-@dataclass
-class Cohort:
-    """The requests sent after a probe (the pace halved), and what became of them."""
-
-    since: float
-    before: Pace  # the pace to go back to if the refusals turn out sporadic
-    accepted: float  # what the provider accepted, per second, up to the probe
-    sending: float  # what was sent, per second, up to the probe
-    size: int = TEST_COHORT
-    sent: int = 0
-    last_sent: float | None = None  # when the cohort's last request went out
-    last_first: float = 0.0  # when a first attempt last joined it (or the probe began)
-    starved: bool = False  # ended before it filled: no first attempts were left to send
-    answered: int = 0  # accepted or refused
-    refused: int = 0
-    failed: int = 0  # 5xx, timeouts: answered, but they tell nothing about the pace
 
 
 class RateControl:
