@@ -149,9 +149,10 @@ def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> N
 
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:
     """The run's accounts that are due; how many are not is recorded on the run."""
-    accounts = plan.due(run.accounts)
-    not_due = len(run.accounts) - len(accounts)
-    run.store.set_not_due(run.run_id, not_due)
+    with run.store.session():  # the plan's reads and the count take the file once
+        accounts = plan.due(run.accounts)
+        not_due = len(run.accounts) - len(accounts)
+        run.store.set_not_due(run.run_id, not_due)
     if not_due:
         logger.info(
             "%d companies not due for a refresh (searched within their tier's window and judged "

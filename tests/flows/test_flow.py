@@ -10,9 +10,11 @@ import duckdb
 import pytest
 
 from domain.names import normalize_name
+from flows.store_sink import StoreSink
 from simulators.classifier import classify, parse_prompt
 from simulators.faults import FaultRule
 from simulators.profiles import expected_tier
+from storage.duckdb_store import TerritoryStore
 from tasks.phase_clock import PHASES
 from tests.helpers import query, run_flow, write_csv
 
@@ -31,7 +33,19 @@ def tavily_queries(sims):
 NAMES = [f"Northwind Analytics {i:02d}" for i in range(10)]
 
 
-def test_run_stores_every_company_with_evidence_and_metadata(territory_env, sims):
+def test_run_stores_every_company_with_evidence_and_metadata(territory_env, sims, monkeypatch):
+    # Each opening of the DuckDB file costs 20-30 ms of CPU, a small run's largest own cost:
+    # its start and its end take one each, the store's ticks one per block of writes.
+    openings, held = [], []
+    connect, holding = TerritoryStore._connect, StoreSink.holding
+
+    def counted_holding(sink):
+        if sink.store._open is None:  # an outer block: it opens the file
+            held.append(1)
+        return holding(sink)
+
+    monkeypatch.setattr(TerritoryStore, "_connect", lambda s: openings.append(1) or connect(s))
+    monkeypatch.setattr(StoreSink, "holding", counted_holding)
     csv = write_csv(
         territory_env / "emea.csv",
         NAMES,
@@ -42,6 +56,8 @@ def test_run_stores_every_company_with_evidence_and_metadata(territory_env, sims
     state = run_flow(companies_csv=csv)
     cpu_spent_ms = (time.process_time() - cpu_before) * 1000
     assert state.is_completed(), state.message
+    # The start, the due accounts, the first chunk's cached searches, the end: one each.
+    assert len(openings) == 4 + len(held), (len(openings), len(held))
     summary = state.result()
     assert (summary["n_companies"], summary["n_merged"], summary["n_ok"]) == (10, 1, 10)
     # The work's CPU by phase: every phase ran, and together they are part of what this
