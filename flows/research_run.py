@@ -32,7 +32,7 @@ from tasks.classify import (
     classify_chunk,
 )
 from tasks.handoff import Handoff
-from tasks.phase_clock import PhaseClock, cpu_ms, describe
+from tasks.phase_clock import PhaseClock
 from tasks.providers import Providers
 from tasks.retry import RetryPolicy
 from tasks.search import SearchedCompany, build_query, search_chunk
@@ -42,7 +42,7 @@ T = TypeVar("T")
 
 def run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineReport:
     """Build the providers, slots and tasks, and let the scheduler run the chunks; what the
-    work cost in CPU is added up on `clock` by phase (`record_cpu` stores it)."""
+    work cost in CPU is added up on `clock` by phase (`run_end.record_cpu` stores it)."""
     began = time.thread_time()
     try:
         return _run_chunks(run, logger, clock)
@@ -118,23 +118,6 @@ def classify_options(settings: Settings, rubric: Rubric, prices: Prices) -> Clas
         settings.context_trim,
         prices,
     )
-
-
-def record_cpu(run: RunContext, clock: PhaseClock, logger: Any) -> None:
-    """Store the run's CPU by phase on its row (`cpu_ms`), and say it per company."""
-    totals = cpu_ms(clock.seconds(), clock.companies)
-    try:
-        run.store.set_cpu(run.run_id, totals)
-    except Exception as exc:  # noqa: BLE001 - a measurement must not mask how the run ended
-        logger.warning("the run's CPU by phase could not be stored: %s", exc)
-    if not clock.companies:
-        return
-    where = (
-        "search to evidence on the Dask workers, store and other in the flow process"
-        if run.settings.task_runner == "dask"
-        else "flow process"
-    )
-    logger.info("CPU per company by phase: %s (%s, start-up excluded)", describe(totals), where)
 
 
 def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> None:

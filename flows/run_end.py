@@ -13,9 +13,8 @@ from typing import Any
 from domain.changes import Change
 from flows.alerts import send_run_alerts
 from flows.reporting import publish_results
-from flows.research_run import record_cpu
 from flows.run_context import RunContext
-from tasks.phase_clock import PhaseClock
+from tasks.phase_clock import PhaseClock, cpu_ms, describe
 
 
 def end_run(
@@ -51,3 +50,20 @@ def end_stopped_run(
         record_cpu(run, clock, logger)
         run.store.finish_run(run.run_id, status, message)
         send_run_alerts(run.store, run.run_id, logger)
+
+
+def record_cpu(run: RunContext, clock: PhaseClock, logger: Any) -> None:
+    """Store the run's CPU by phase on its row (`cpu_ms`), and say it per company."""
+    totals = cpu_ms(clock.seconds(), clock.companies)
+    try:
+        run.store.set_cpu(run.run_id, totals)
+    except Exception as exc:  # noqa: BLE001 - a measurement must not mask how the run ended
+        logger.warning("the run's CPU by phase could not be stored: %s", exc)
+    if not clock.companies:
+        return
+    where = (
+        "search to evidence on the Dask workers, store and other in the flow process"
+        if run.settings.task_runner == "dask"
+        else "flow process"
+    )
+    logger.info("CPU per company by phase: %s (%s, start-up excluded)", describe(totals), where)

@@ -52,6 +52,9 @@ class RemoteSimulator:
     def reset(self) -> None:
         self._call("POST", "/reset")
 
+    def close(self) -> None:
+        self._http.close()
+
 
 class ProcessSimulators:
     """Both simulators, as `tests.helpers.simulator_env` and the tests read them."""
@@ -63,6 +66,10 @@ class ProcessSimulators:
     def reset(self) -> None:
         self.tavily.reset()
         self.llm.reset()
+
+    def close(self) -> None:
+        self.tavily.close()
+        self.llm.close()
 
 
 @contextmanager
@@ -97,3 +104,4 @@ def simulators_in_a_process() -> Iterator[ProcessSimulators]:
         process.terminate()
         process.wait(timeout=30)
         log.unlink(missing_ok=True)
+        sims.close()
