@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from domain.blocks import HEADING, cut_to_sentences, join_blocks, split_paragraphs
 from domain.entities import host_of
 from domain.models import SearchPage
-from domain.passages import WORD, Reader, reader_for
+from domain.passages import Reader, reader_for, words
 
 # Pages this alike (Jaccard similarity of their word 5-gram shingles) say the same thing.
 NEAR_DUPLICATE = 0.8
@@ -71,12 +71,12 @@ def _normal(text: str) -> str:
 
 
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
-    words = WORD.findall(text.casefold())
-    if len(words) < SHINGLE_WORDS:
-        return frozenset([tuple(words)])
+    found = words(text.casefold())
+    if len(found) < SHINGLE_WORDS:
+        return frozenset([tuple(found)])
     # zip over shifted lists builds the word n-grams in C, ~4x faster than slicing in Python.
     # The shifted lists differ in length by design: zip stops at the shortest.
-    return frozenset(zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False))
+    return frozenset(zip(*(found[i:] for i in range(SHINGLE_WORDS)), strict=False))
 
 
 def _alike(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> bool:

@@ -10,6 +10,18 @@ from functools import lru_cache
 from domain.names import name_pattern
 
 WORD = re.compile(r"\w+")
+# Every ASCII character that `\w` does not match, as a space: for ASCII text (nearly every
+# page) translating these and splitting on whitespace gives WORD.findall's words in a third
+# of the time; trimming splits every page and paragraph into words.
+_NOT_WORD = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
+_NOT_WORD_TO_SPACE = bytes.maketrans(_NOT_WORD, b" " * len(_NOT_WORD))
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`, as `WORD.findall(text)` gives them."""
+    if text.isascii():
+        return text.encode("ascii").translate(_NOT_WORD_TO_SPACE).decode("ascii").split()
+    return WORD.findall(text)
 
 
 @lru_cache(maxsize=64)
@@ -85,10 +97,10 @@ class Reader:
     def _may_hold_a_term(self, text: str) -> bool:
         if self.term_words is None or _ODD_CASE.search(text):
             return True
-        words = set(WORD.findall(text.lower()))
+        found = set(words(text.lower()))
         return any(
-            all(w in words for w in rest)
-            for first in words & self.term_words.keys()
+            all(w in found for w in rest)
+            for first in found & self.term_words.keys()
             for rest in self.term_words[first]
         )
 

@@ -351,6 +351,21 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
     assert term_words(("Künstliche Intelligenz",)) is None
 
 
+def test_words_are_the_regex_words_for_every_character():
+    from domain.passages import WORD, words
+
+    every_ascii = "".join(map(chr, range(128)))
+    texts = [
+        every_ascii,
+        every_ascii[::-1] + " tail_word x1 _ __init__",
+        "GPU-hours (H100s), 2,000 GPUs; e-mail: a.b@c.io\t\x1c\x1fend",
+        "Semifreddi\u2019s caf\u00e9 \u00dcber\u00a0GPUs \u0130stanbul \u4e2d\u6587",  # not ASCII
+        "",
+    ]
+    for text in texts:
+        assert words(text) == WORD.findall(text), repr(text)
+
+
 def test_the_company_name_is_no_keyword_but_a_keyword_beside_it_is():
     from domain.names import name_pattern
     from domain.passages import Reader, term_words, terms_pattern
