@@ -70,6 +70,23 @@ class Targeted(Clean):
         return self.answer(now, rng)
 
 
+class Clustered(Clean):
+    """Refuses the first attempt of 2 companies in 13 (our every-fault test's LLM mix), but
+    unevenly: from company `at`, 6 refused in a row, then none in 20 (searches that end out
+    of order send the companies' first LLM requests out of order)."""
+
+    def __init__(self, latency, at: int) -> None:
+        super().__init__(latency)
+        self.at = at
+
+    def answer_for(self, company: int, attempt: int, now: float, rng: random.Random) -> Answer:
+        offset = company - self.at
+        refused = 14 <= offset < 20 if 0 <= offset < 40 else company % 13 in (11, 12)
+        if attempt == 1 and refused:
+            return Answer(429, 0.01)
+        return self.answer(now, rng)
+
+
 class EveryFault(Clean):
     """Our every-fault test's Tavily mix by company: of each ten, one answered at once, seven
     failing their first attempt (503), two refused once or twice (429s, if `refusals`)."""
