@@ -201,9 +201,11 @@ class RateControl:
         # A 5xx or a timeout got past the limiter: not refused (as in _count_accepted). Left
         # out, a provider failing most requests otherwise makes its few 429s look dense.
         n, k = max(cohort.answered + cohort.failed, 1), cohort.refused
-        before = self._share_before(cohort.since)
+        k0, n0 = self._count_before(cohort.since)
+        before = _share(k0, n0)
+        # Both counts are samples: a share a little under a rough one is not fewer (Fisher).
         fewer = before is not None and (
-            k == 0 or (k < before * n and self._as_many(k, n, cohort.since) < PLAUSIBLE)
+            k == 0 or (k < before * n and fewer_chance(k, n, k0, n0) < PLAUSIBLE)
         )
         if fewer and cohort.size < MAX_COHORT and not cohort.starved:
             # Fewer refused, by a short cohort: look at more before calling it a limit (our
@@ -311,8 +313,7 @@ class RateControl:
 
     def _share_before(self, since: float) -> float | None:
         """The refused share of the last MAX_COHORT first attempts sent before `since`."""
-        refused, n = self._count_before(since)
-        return None if n < TEST_COHORT // 2 else refused / n
+        return _share(*self._count_before(since))
 
     def _count_before(self, since: float) -> tuple[int, int]:
         """(refused, answered or failed) of the last MAX_COHORT first attempts sent before
@@ -323,12 +324,6 @@ class RateControl:
         )
         before = before[-MAX_COHORT:]
         return sum(refused for _, refused in before), len(before)
-
-    def _as_many(self, k: int, n: int, since: float) -> float:
-        """How likely k or fewer of n refused, were the share as before `since`: both are
-        samples, so a cohort's share a little under a rough one before it is no limit."""
-        k0, n0 = self._count_before(since)
-        return fewer_chance(k, n, k0, n0)
 
     # -- rates -----------------------------------------------------------------------------
 
@@ -398,3 +393,8 @@ class RateControl:
     def _verdict(self, text: str) -> None:
         if not self.verdicts or self.verdicts[-1] != text:
             self.verdicts.append(text)
+
+
+def _share(refused: int, n: int) -> float | None:
+    """A refused share, or None when it rests on too few requests to tell anything by."""
+    return None if n < TEST_COHORT // 2 else refused / n

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
@@ -23,13 +24,23 @@ COMPANY = "Quorvex AI"
 AUTH = {"Authorization": f"Bearer {TAVILY_KEY}"}
 
 
-# One client for the module's requests: each new one loads the CA bundle (35 ms of CPU), which
-# was most of this file's time.
-_HTTP = httpx.Client(timeout=5)
+@functools.cache
+def _http() -> httpx.Client:
+    """One client for the module's requests, made by the first: each new one loads the CA
+    bundle (35 ms of CPU), which was most of this file's time."""
+    return httpx.Client(timeout=5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_http():
+    yield
+    if _http.cache_info().currsize:
+        _http().close()
+        _http.cache_clear()
 
 
 def _post(sims: Simulators, body: dict, headers: dict | None = None) -> httpx.Response:
-    return _HTTP.post(f"{sims.tavily_url}/search", json=body, headers=headers or AUTH)
+    return _http().post(f"{sims.tavily_url}/search", json=body, headers=headers or AUTH)
 
 
 def test_successful_search_has_the_real_shape(tavily_client: tavily.TavilyClient) -> None:
