@@ -21,6 +21,15 @@ class Measured:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process name, summed
     peak_rss_by_label: dict[str, int] = field(default_factory=dict)  # each label's own peak
     stderr_tail: str = ""
+    # (epoch seconds, CPU seconds per label so far) at each sample: the CPU spent after a
+    # moment (a run's start, once imports and the server's start-up are done) is read from it.
+    cpu_timeline: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+    def cpu_since(self, epoch: float) -> dict[str, float]:
+        """CPU seconds per label spent after `epoch` (from the last sample before it)."""
+        before = [cpu for at, cpu in self.cpu_timeline if at <= epoch]
+        start = before[-1] if before else {}
+        return {label: total - start.get(label, 0.0) for label, total in self.cpu_seconds.items()}
 
     @property
     def cpu_total(self) -> float:
@@ -40,6 +49,7 @@ class TreeSampler(threading.Thread):
         self.peak_by_label: dict[str, int] = {}  # where the memory is: flow or Prefect server
         # Last CPU times seen per pid: a process that exits keeps its last sample.
         self._cpu: dict[int, tuple[str, float]] = {}
+        self.timeline: list[tuple[float, dict[str, float]]] = []
 
     def run(self) -> None:
         while not self._halt.is_set():
@@ -66,6 +76,7 @@ class TreeSampler(threading.Thread):
             total += rss
             by_label[label] = by_label.get(label, 0) + rss
         self.peak_rss = max(self.peak_rss, total)
+        self.timeline.append((time.time(), self._by_label()))
         for label, rss in by_label.items():
             self.peak_by_label[label] = max(self.peak_by_label.get(label, 0), rss)
 
@@ -73,6 +84,9 @@ class TreeSampler(threading.Thread):
         """Stop sampling; CPU seconds per process label."""
         self._halt.set()
         self.join()
+        return self._by_label()
+
+    def _by_label(self) -> dict[str, float]:
         by_label: dict[str, float] = {}
         for label, seconds in self._cpu.values():
             by_label[label] = by_label.get(label, 0.0) + seconds
@@ -98,4 +112,6 @@ def run_measured(cmd: list[str], env: dict[str, str], stdout: IO[str] | None = N
     wall = time.monotonic() - started
     cpu = sampler.stop()
     tail = "\n".join(stderr.strip().splitlines()[-15:])
-    return Measured(proc.returncode, wall, sampler.peak_rss, cpu, sampler.peak_by_label, tail)
+    return Measured(
+        proc.returncode, wall, sampler.peak_rss, cpu, sampler.peak_by_label, tail, sampler.timeline
+    )

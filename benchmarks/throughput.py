@@ -65,6 +65,9 @@ class Row:
     note: str = ""
     # The run's own CPU by phase (runs.cpu_ms): milliseconds summed, and the companies.
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    # CPU seconds from the flow run's start on (imports and the server's start-up excluded).
+    run_cpu_flow: float | None = None
+    run_cpu_server: float | None = None
 
     @property
     def per_minute(self) -> float:
@@ -195,19 +198,23 @@ def run_flow(
     if measured.returncode != 0:
         raise RuntimeError(f"flow run failed ({measured.returncode}):\n{measured.stderr_tail}")
     with duckdb.connect(str(workdir / "bench.duckdb"), read_only=True) as conn:
-        wall, stored, cpu_ms = conn.execute(
-            "SELECT epoch(finished_at - started_at), n_ok, cpu_ms FROM runs WHERE territory = ? "
-            "ORDER BY started_at DESC LIMIT 1",
+        wall, stored, cpu_ms, started = conn.execute(
+            "SELECT epoch(finished_at - started_at), n_ok, cpu_ms, epoch(started_at) FROM runs "
+            "WHERE territory = ? ORDER BY started_at DESC LIMIT 1",
             [territory],
         ).fetchone()
     own = json.loads(rusage.read_text())
     _say(f"CPU seconds by process: {measured.cpu_seconds}")
     peaks = {k: f"{v / 2**20:.0f} MiB" for k, v in measured.peak_rss_by_label.items()}
     _say(f"peak memory by process (each at its own peak): {peaks}")
-    server = sum(v for k, v in measured.cpu_seconds.items() if k == "prefect-server")
-    row = Row("flow", 0, 0, float(wall), 0, measured.peak_rss_bytes, own["cpu_seconds"], server,
-              int(stored), cpu_ms=json.loads(cpu_ms) if cpu_ms else {})  # fmt: skip
-    return row
+    server = measured.cpu_seconds.get("prefect-server", 0.0)
+    since = measured.cpu_since(float(started))
+    _say(f"CPU seconds by process from the run's start: {since}")
+    return Row(
+        "flow", 0, 0, float(wall), 0, measured.peak_rss_bytes, own["cpu_seconds"], server,
+        int(stored), cpu_ms=json.loads(cpu_ms) if cpu_ms else {},
+        run_cpu_flow=since.get("flow"), run_cpu_server=since.get("prefect-server"),
+    )  # fmt: skip
 
 
 def run_old(sims: SimulatorProcess, workdir: Path, csv: Path, limits: Limits, scale: float) -> Row:
@@ -338,18 +345,29 @@ def phase_lines(rows: list[Row]) -> list[str]:
         return []
     lines = [
         "",
-        "CPU ms per company by phase (the run's own measure, thread CPU), and the rest of the "
-        "flow process's CPU:",
+        "CPU ms per company by phase (the run's own measure, thread CPU), the rest of the "
+        "flow process's CPU, and each process's CPU from the flow run's start on (imports "
+        "and the Prefect server's start-up excluded):",
         "",
-        f"| schedule | N | {' | '.join(PHASES)} | phases | rest of flow process |",
-        "|---|---|" + "---|" * (len(PHASES) + 2),
+        f"| schedule | N | {' | '.join(PHASES)} | phases | rest of flow process "
+        "| flow process after start-up | Prefect server after start-up |",
+        "|---|---|" + "---|" * (len(PHASES) + 4),
     ]
     for row, ms in measured:
         total = sum(ms.values())
-        rest = f"{row.cpu_flow / row.n * 1000 - total:.1f}" if row.cpu_flow is not None else ""
+        rest = _per_company(row.cpu_flow, row.n, minus=total)
         cells = " | ".join(f"{ms[p]:.1f}" for p in PHASES)
-        lines.append(f"| {row.schedule} | {row.n} | {cells} | {total:.1f} | {rest} |")
+        lines.append(
+            f"| {row.schedule} | {row.n} | {cells} | {total:.1f} | {rest} "
+            f"| {_per_company(row.run_cpu_flow, row.n)} "
+            f"| {_per_company(row.run_cpu_server, row.n)} |"
+        )
     return lines
+
+
+def _per_company(seconds: float | None, n: int, minus: float = 0.0) -> str:
+    """CPU seconds as milliseconds per company (less `minus`), or blank when not measured."""
+    return f"{seconds / n * 1000 - minus:.1f}" if seconds is not None else ""
 
 
 def _say(text: str) -> None:

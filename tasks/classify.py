@@ -51,6 +51,12 @@ class ChunkItem:
     def of(cls, account: Account) -> ChunkItem:
         return cls(account.key, account.name, account.domain, dict(account.metadata))
 
+    def drop_pages(self) -> None:
+        """Let go of the pages once classified: the chunk stays open for its slowest company
+        and would hold every finished company's pages (about 100 KB each) until then."""
+        if self.outcome is not None and self.outcome.pages:
+            self.outcome = self.outcome.model_copy(update={"pages": []})
+
     def result(self, **fields: Any) -> CompanyResult:
         """This company's result: who it is, and `fields` (status, error, verdict...)."""
         return CompanyResult(
@@ -149,6 +155,7 @@ def classify_chunk(
             return None
         except Stopped:
             return None
+        item.drop_pages()
         if feed is not None:
             feed.put(result)  # stored as it finishes: a cancel or a crash loses in-flight only
         if watch.verdict is not None and not stop.is_set():

@@ -54,4 +54,6 @@ class Handoff:
         while not ready.wait(WAIT_STEP):
             if stop.is_set():
                 return False
-        return self._searched.get(key, False)
+        # Handed on, not kept: the chunk stays open for its slowest company, and its pages
+        # (about 100 KB a company) would stay with it.
+        return self._searched.pop(key, False)

@@ -120,9 +120,13 @@ def search_chunk(
             if feed is not None:
                 feed.put(SearchedCompany(request.company_key, error=error))
             return
-        outcome = result.outcomes[request.company_key] = to_outcome(request, body, raw_content_cap)
+        outcome = to_outcome(request, body, raw_content_cap)
         if feed is not None:  # its classification need not wait for the chunk's slowest search
+            # Handed on, not also kept for the task's end: its pages (about 100 KB) would stay
+            # until the chunk's slowest search ends.
             feed.put(SearchedCompany(request.company_key, outcome))
+        else:
+            result.outcomes[request.company_key] = outcome
 
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
     with priority(index):  # the oldest chunk's companies get Tavily slots first

@@ -3,6 +3,7 @@ the evidence check, each in milliseconds (no HTTP, no Prefect server), and both 
 flow's scheduler when a fatal search error comes mid-run. The same paths over the wire, with
 the real clients, are in tests/flows/test_faults.py against the simulators."""
 
+import gc
 import pickle
 import queue
 import threading
@@ -22,7 +23,7 @@ from domain.errors import (
     TimedOutError,
     TransientError,
 )
-from domain.models import Classification, SearchRequest, Signal, Usage
+from domain.models import Classification, SearchPage, SearchRequest, Signal, Usage
 from domain.rubric import load_rubric
 from flows.limits import SlotPool
 from flows.pipeline import ChunkScheduler
@@ -510,6 +511,45 @@ def test_a_search_that_hangs_holds_up_its_own_company_not_its_chunk():
     assert writer.results == dict.fromkeys(["q0", "q1", "q2", "q3"], "ok")
     assert sorted(writer.searched_keys) == ["q0", "q1", "q2", "q3"]  # each search stored once
     assert report.chunks_done == 1 and report.unprocessed == [] and report.fatal is None
+
+
+def test_a_chunk_held_open_by_its_slowest_company_keeps_none_of_the_others_pages():
+    """A chunk stays open until its slowest company ends; the pages of the companies already
+    stored (about 100 KB each on real searches) must not stay with it: a run held every
+    finished company's pages of every such chunk, and its memory grew with the territory."""
+    names = [f"Keepsake {i} Labs" for i in range(4)]
+    accounts = [Account(f"k{i}", n, None, {}, (i,)) for i, n in enumerate(names)]
+    released, alive_while_held = threading.Event(), []
+
+    def answer(call):
+        if call.query == names[3]:  # the straggler answers once the others are stored
+            released.wait(timeout=10)
+        return body(company=f"keepsake{names.index(call.query)}")
+
+    def pages_alive(hosts):
+        gc.collect()
+        return sum(
+            1
+            for o in gc.get_objects()
+            if isinstance(o, SearchPage) and any(h in o.url for h in hosts)
+        )
+
+    class Watching(Writer):
+        def finished(self, results):
+            super().finished(results)
+            if set(self.results) >= {"k0", "k1", "k2"} and not released.is_set():
+                alive_while_held.append(pages_alive(["keepsake0.", "keepsake1.", "keepsake2."]))
+                released.set()
+
+    search, llm = FakeSearchClient(default=answer), FakeClassifier(default=lambda m: verdict(RAW))
+    tasks, writer = TasksInThreads(providers(search, llm)), Watching()
+
+    report = threaded_scheduler(tasks, writer, accounts).run()
+
+    assert alive_while_held == [0]  # stored and classified: nothing holds their pages
+    assert writer.results == dict.fromkeys(["k0", "k1", "k2", "k3"], "ok")
+    assert sorted(writer.searched_keys) == ["k0", "k1", "k2", "k3"]
+    assert report.chunks_done == 1 and report.unprocessed == []
 
 
 def test_a_fatal_search_with_classification_alongside_keeps_every_search_and_loses_no_one():
