@@ -43,6 +43,8 @@ class SearchChunkOutcome:
     """A chunk's searches: pages per company, why the others failed, and whether to stop."""
 
     index: int
+    # Pages per company, of the searches not handed over as they ended (with a hand-off, the
+    # flow has those already; keeping them too held their pages until the chunk's last search).
     outcomes: dict[str, SearchOutcome] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     fatal: str | None = None
