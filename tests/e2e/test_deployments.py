@@ -169,9 +169,10 @@ def test_deployment_run_then_rerun_failed_through_a_worker(prefect_env, worker, 
 
 def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims, tmp_path):
     _, api, _ = prefect_env
-    # Searches slow enough that each run lasts longer than a loaded machine's gap between the
-    # worker's two process launches (7 s measured under CI's load).
-    sims.tavily.configure(latency={"median": 1.5, "sigma": 0.0, "max": 1.5})
+    # Searches slow enough that each run lasts longer than the gap between the two flow runs'
+    # starts on a loaded machine (up to 7 s measured under CI's load; at 1.5 s a search, a run
+    # of 5.6 s once began and ended before the other started, 6.3 s after it).
+    sims.tavily.configure(latency={"median": 2.5, "sigma": 0.0, "max": 2.5})
     folder = tmp_path
     runs = []
     for territory in ("north", "south"):
