@@ -65,7 +65,10 @@ NAMES = [f"Crashtest Robotics {i:02d}" for i in range(60)]
 def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_rest(
     tmp_path, sims, prefect_server, monkeypatch
 ):
-    sims.llm.configure(latency={"median": 0.3, "sigma": 0.0, "max": 0.3})
+    # Answers slow enough that the kill comes well before the searches, 24 companies ahead,
+    # run out: at 0.3 s a loaded CI machine's kill once came after all 60 were searched (the
+    # chunk lines can lag the companies stored as they finish). The rerun answers at once.
+    sims.llm.configure(latency={"median": 1.0, "sigma": 0.0, "max": 1.0})
     csv = tmp_path / "crash.csv"
     csv.write_text("name\n" + "\n".join(NAMES) + "\n")
     db = tmp_path / "t.duckdb"
