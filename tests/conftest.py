@@ -50,17 +50,18 @@ _MIGRATED = "migrated_prefect_db"
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent when xdist is not loaded
 def pytest_configure_node(node) -> None:
-    node.workerinput[_MIGRATED] = str(_shared_template(node.config))
+    node.workerinput[_MIGRATED] = str(_shared_template())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
-        template = _shared_template(config)
+        template = _shared_template()
         for path in template.parent.glob(template.name + "*"):
             path.unlink(missing_ok=True)
 
 
-def _shared_template(config: pytest.Config) -> Path:
+def _shared_template() -> Path:
+    """Where the session's migrated database goes (named by the controller's pid)."""
     return Path(tempfile.gettempdir()) / f"territory-tests-prefect-migrated-{os.getpid()}.db"
 
 
