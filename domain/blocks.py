@@ -6,9 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-# A kept paragraph longer than this is cut to the sentences about the company or the
-# rubric's signals (and those going on about them).
-SENTENCE_TRIM_CHARS = 300
 # A block longer than this (a page without line breaks) is cut at sentence ends, so one
 # keyword does not bring a whole page.
 MAX_BLOCK_CHARS = 1_000
@@ -89,14 +86,19 @@ _ANAPHOR = re.compile(
 )
 
 
-def cut_to_sentences(para: str, wanted: Callable[[str], bool]) -> str:
-    """A long paragraph cut to its wanted sentences (and the sentences going on about them),
-    each verbatim, an omission mark where sentences were left out."""
-    if len(para) <= SENTENCE_TRIM_CHARS:
-        return para
+def cut_to_sentences(para: str, wanted: Callable[[str], bool], keep_first: bool = False) -> str:
+    """A paragraph cut to its wanted sentences (and the sentences going on about them), each
+    verbatim, an omission mark where sentences were left out; with `keep_first`, its first
+    sentence too (a page's lead: what the page is). Whole when nothing in it is wanted (a
+    neighbour kept for context, a heading). Short paragraphs are cut too: on real pages a
+    short paragraph's other sentences are as often a caption, a byline or a pull quote as
+    context (benchmarks/corpus: 2 points more cut than sparing those under 300 characters,
+    no evidence lost)."""
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(para)]
     spans = [para[a:b].strip() for a, b in zip(starts, [*starts[1:], len(para)], strict=True)]
     keep = [wanted(x) for x in spans]
+    if keep_first:
+        keep[0] = True
     for i in range(1, len(spans)):
         if keep[i - 1] and not keep[i] and _ANAPHOR.match(spans[i]):
             keep[i] = True

@@ -19,7 +19,8 @@ SHINGLE_WORDS = 5
 # paragraph on two sites is a syndicated story: sent once, never dropped.
 BOILERPLATE_PAGES = 2
 # A page's first lines this short are its title, byline or dateline: the lead runs on to the
-# first real paragraph (at most LEAD_PARAGRAPHS blocks), which says what the page is.
+# first real paragraph (at most LEAD_PARAGRAPHS blocks), whose first sentence says what the
+# page is (its other sentences are kept only if they are about the company or a signal).
 LEAD_TITLE_CHARS = 120
 LEAD_PARAGRAPHS = 4
 # Characters of paragraphs that name the company but hold no keyword kept per company (best
@@ -105,16 +106,22 @@ def _distinct(pages: list[SearchPage]) -> list[SearchPage]:
 
 
 def _lead(paras: list[str], furniture: set[int]) -> set[int]:
-    """What the page is: its first lines (title, byline, dateline) up to and including its
-    first real paragraph."""
+    """What the page is: its first line (the title), a dateline among the short lines after
+    it, and its first real paragraph (whose first sentence is kept)."""
     lead: set[int] = set()
-    for i in (i for i in range(len(paras)) if i not in furniture):
-        lead.add(i)
-        if len(lead) >= LEAD_PARAGRAPHS or (
-            len(paras[i]) > LEAD_TITLE_CHARS and not HEADING.match(paras[i])
-        ):
+    for n, i in enumerate(i for i in range(len(paras)) if i not in furniture):
+        long = len(paras[i]) > LEAD_TITLE_CHARS and not HEADING.match(paras[i])
+        # A byline, a photo credit or "Advertisement" between the title and the text says
+        # nothing about the company: of the short lines only the date is kept.
+        if n == 0 or long or _dateline(paras[i]):
+            lead.add(i)
+        if long or n + 1 >= LEAD_PARAGRAPHS:
             break
     return lead
+
+
+def _dateline(para: str) -> bool:
+    return len(para) <= DATELINE_CHARS and bool(_YEAR.search(para))
 
 
 def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
@@ -123,13 +130,15 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     Near-duplicates of a better page go. A paragraph on several pages of one site (navigation,
     footers) is furniture: sent once if it holds a keyword, else never; a paragraph on pages
     of several sites (a syndicated story) is sent with the first page that keeps it. Each
-    page keeps its lead (title, byline, dateline, first paragraph), the first paragraphs
-    naming the company (in any of its spellings), and every paragraph with a keyword; one
-    that does not name the company also keeps its neighbours and section heading, so the
-    reader can tell whom it is about. Pages left with nothing are dropped.
+    page keeps its lead (title, dateline, the first sentence of its first paragraph), the
+    first paragraphs naming the company (in any of its spellings), and every paragraph with a
+    keyword; one that does not name the company also keeps its neighbours and section
+    heading, so the reader can tell whom it is about. Each kept paragraph is cut to the
+    sentences naming the company or holding a keyword (and those going on about them).
+    Pages left with nothing are dropped.
     """
     terms = tuple(focus.keywords)
-    reader = reader_for(focus.company, terms)
+    reader = reader_for(focus.company, terms, focus.domain)
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
@@ -143,8 +152,7 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
         furniture = {
             i
             for i, p in enumerate(paras)
-            if on_site[(site, keys[i])] >= BOILERPLATE_PAGES
-            and not (len(p) <= DATELINE_CHARS and _YEAR.search(p))
+            if on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
         }
         text = _trim_page(paras, keys, furniture, _own_site(site, focus.domain), reader, state)
         if text is not None:
@@ -181,10 +189,7 @@ def _trim_page(
     state.keys.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
     if not (relevant and chosen):
         return None
-    texts = {
-        i: paras[i] if own or i in lead else cut_to_sentences(paras[i], reader.wanted)
-        for i in chosen
-    }
+    texts = {i: cut_to_sentences(paras[i], reader.wanted, keep_first=i in lead) for i in chosen}
     return join_blocks(texts, chosen)
 
 

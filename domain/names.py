@@ -103,9 +103,10 @@ _NAME_WORD = re.compile(
 _MIN_SPELLING_CHARS = 3
 
 
-def name_spellings(name: str) -> list[str]:
+def name_spellings(name: str, domain: str | None = None) -> list[str]:
     """The ways pages write a company's name, longest first: as given, without its legal
-    suffix ("Co.", "Inc", "Ltd"...), without a trailing "AI" ("Mistral AI" is "Mistral")."""
+    suffix ("Co.", "Inc", "Ltd"...), without a trailing "AI" ("Mistral AI" is "Mistral"),
+    and the one word of it its site is named for ("John Deere" at deere.com is "Deere")."""
     words = _NAME_WORD.findall(unicodedata.normalize("NFKC", name))
     first_comma = bool(words) and words[0].endswith(",")
     words = [w.rstrip(",") for w in words if w.rstrip(",")]
@@ -126,6 +127,9 @@ def name_spellings(name: str) -> list[str]:
     spellings.append(trade)
     if len(core) > 1 and ("&" in core or first_comma):
         spellings.append(core[:1])  # "Cravath, Swaine & Moore" is "Cravath"; "Deere & Co" "Deere"
+    label = _site_label(domain)
+    if len(core) > 1 and label:
+        spellings.extend([w] for w in core if normalize_name(w).replace(" ", "") == label)
     out: list[str] = []
     for spelling in spellings:
         text = " ".join(spelling)
@@ -134,16 +138,30 @@ def name_spellings(name: str) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
-def name_pattern(name: str) -> re.Pattern[str] | None:
+# Second-level labels under a country's domain: "acme.co.uk" is registered as "acme".
+_SECOND_LEVEL = frozenset("ac co com edu gov ltd net or org plc".split())
+
+
+def _site_label(domain: str | None) -> str | None:
+    """The name a site is registered under: "deere" for www.deere.com, "crusoe" for crusoe.ai."""
+    host = normalize_domain(domain) if domain else None
+    labels = host.split(".") if host else []
+    if len(labels) > 2 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2:
+        labels.pop()
+    return labels[-2] if len(labels) >= 2 else None
+
+
+def name_pattern(name: str, domain: str | None = None) -> re.Pattern[str] | None:
     """The company named in any of its spellings, as whole words, case-insensitively, with
-    any apostrophe or none ("Semifreddi's" is "Semifreddi’s") and hyphens for spaces."""
+    any apostrophe or none ("Semifreddi's" is "Semifreddi’s"), hyphens, spaces or nothing
+    between its words ("StitchFix" is "Stitch Fix")."""
     parts = []
-    for spelling in name_spellings(name):
+    for spelling in name_spellings(name, domain):
         words = []
         for word in spelling.split():
             pieces = re.split(f"[{_APOSTROPHES}]", word.rstrip("."))
             words.append(f"[{_APOSTROPHES}]?".join(re.escape(p) for p in pieces) + r"\.?")
-        parts.append(r",?[\s\-]+".join(words))
+        parts.append(r",?[\s\-]*".join(words))
     if not parts:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)

@@ -108,9 +108,9 @@ class Reader:
         return self.names(text) or self.has_keyword(text)
 
 
-def reader_for(company: str, keywords: tuple[str, ...]) -> Reader:
-    """A reader of passages for one company and a rubric's keywords."""
-    return Reader(terms_pattern(keywords), name_pattern(company), term_words(keywords))
+def reader_for(company: str, keywords: tuple[str, ...], domain: str | None = None) -> Reader:
+    """A reader of passages for one company (and its site) and a rubric's keywords."""
+    return Reader(terms_pattern(keywords), name_pattern(company, domain), term_words(keywords))
 
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")

@@ -172,6 +172,7 @@ def test_a_long_paragraph_is_cut_to_the_sentences_that_matter():
 def test_lead_dateline_and_passages_stay_verbatim_with_omission_marks():
     paras = [
         "# Acme Robotics raises $40M",
+        "By Jane Doe, staff writer",
         "Published 2026-03-14.",
         "[Acme Robotics](https://acme.example) raised $40 million  in a Series B.\nMore text.",
         FILLER,
@@ -180,10 +181,26 @@ def test_lead_dateline_and_passages_stay_verbatim_with_omission_marks():
         FILLER.replace("harbour", "mountain"),
     ]
     text = kept([page("https://wire.example/a", *paras)])["https://wire.example/a"]
-    assert text.startswith("# Acme Robotics raises $40M\n\nPublished 2026-03-14.\n\n")
     parts = text.split("\n\n")
-    series_b, more = paras[2].split("\n")
-    assert parts == [paras[0], paras[1], series_b, more, OMISSION, paras[5]]
+    series_b, _more = paras[3].split("\n")
+    # The byline and the short line after the signal say nothing: only the title, the date
+    # and the passages are sent, with a mark wherever something was left out.
+    assert parts == [paras[0], OMISSION, paras[2], series_b, OMISSION, paras[6]]
+
+
+def test_the_lead_keeps_the_first_sentence_of_the_first_real_paragraph():
+    opening = (
+        "Visitors to the valley rarely stop at the old mill on the river road. "
+        "The mill has stood there since the town was built by settlers from the coast. "
+        "On summer weekends the wheel still turns for the tourists who come by bus."
+    )
+    text = kept(
+        [page("https://paper.example/a", "# A mill and a bakery", opening, "Acme Bakery bakes.")],
+        Focus("Acme Bakery", FOCUS.keywords),
+    )["https://paper.example/a"]
+    first = opening.split(". ")[0] + "."
+    assert text.split("\n\n")[:2] == ["# A mill and a bakery", f"{first} {OMISSION}"]
+    assert "wheel" not in text and "Acme Bakery bakes." in text
 
 
 def test_a_passage_not_naming_the_company_brings_its_neighbours_and_heading():
