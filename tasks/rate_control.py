@@ -6,10 +6,12 @@ share of requests whatever the pace. The first calls for sending at about the ac
 the second for changing nothing. A refused share far below the accepted one says neither.
 
 So when more requests are refused than the provider's known background share explains, and
-the pace is not yet known to be limited, the pace is halved (a probe) and the requests sent
-next (a cohort of TEST_COHORT first attempts, more when refusals were rare: enough that none
-refused could not be chance) are watched until every one is answered, judged by when they
-were sent, not by when their answers came (a 429 comes back at once, an answer after seconds).
+the pace is not yet known to be limited, the pace is halved (a probe; in a run's first
+FIRST_PROBE_AFTER seconds, refusals too many for any background share are a limit at once,
+and the others wait) and the requests sent next (a cohort of TEST_COHORT first attempts,
+more when refusals were rare: enough that none refused could not be chance) are watched
+until every one is answered, judged by when they were sent, not by when their answers came
+(a 429 comes back at once, an answer after seconds).
 Retries are left out of the cohort and of the share before it: a provider may refuse the same
 request again whatever the pace (OpenAI refuses a request too large for the tokens left in the
 minute), and retries of those would make a slower pace look no better than a faster one:
@@ -68,6 +70,11 @@ BACKGROUND_HALF_LIFE = 600.0  # seconds
 # pace for dozens of requests) costs a small run more than the retries of a few 429s.
 BACKGROUND_PRIOR = 0.05
 BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
+# A run's first seconds: more refused than any background share (MAX_BACKGROUND) of the last
+# RECENT requests sent, or half of a lump of EARLY_EVIDENCE or more sent within LUMP_SPAN, is
+# a limit, not something to wait and see about.
+EARLY_EVIDENCE = 20
+LUMP_SPAN = 1.0  # seconds
 RECENT = 50  # answers the excess of refusals is judged on
 KEPT = 400  # answers kept, by when they were sent, for the share before a slow-down
 
@@ -155,8 +162,16 @@ class RateControl:
                 self._cut(now, self._binding_rate(now) if again else self._accepted_rate(now))
             elif limited or now - self._started(now) >= FIRST_PROBE_AFTER:
                 self._probe(now)
-            # (Sparse refusals in a run's first seconds wait: a probe of a pace that is still
-            # ramping up would take long and compare little.)
+            elif self._plainly_limited(now):
+                # A run's first seconds, and refused like no background share is: the first
+                # limit, as when half is refused (waiting 5 s for the probe, a 20/s bucket
+                # refused 42-97 of a 240-request run on our fake clock, 28-80 live). The pace
+                # grows back towards what was accepted lately (with the window's share, the
+                # plateau was lower: Tavily's 1,000/min bucket used to 89-90%, not 95%).
+                rate = max(self._binding_rate(now), self._accepted_rate(now))
+                self._cut(now, self._rate_since_refused(now), dense=True, plateau=rate)
+            # (Other sparse refusals in a run's first seconds wait: a probe of a pace that is
+            # still ramping up would take long and compare little.)
 
     def on_failed(self, now: float, sent_at: float, retry: bool = False) -> None:
         """The request sent at `sent_at` failed otherwise (5xx, timeout): no push-back on
@@ -265,6 +280,19 @@ class RateControl:
         # more than its share. (Sporadic ones then cut a little, and soon call for a probe.)
         p = 0.0 if self.pace.mode == "limited" else self._background_now(now)
         return k > n * p + 3 * math.sqrt(n * p * (1 - p)) + (1 if p > 0 else 0)
+
+    def _plainly_limited(self, now: float) -> bool:
+        """More of the last RECENT requests refused than any background share (sporadic 429s
+        of 5-20% stay well under it), or half of a lump of them sent within LUMP_SPAN (a
+        bucket's refill is spent at once, while the answers of the last second stay out)."""
+        sent, refused = self._sent, self._refused_sent
+        since = max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
+        n = count_since(sent, since)
+        if n >= EARLY_EVIDENCE and count_since(refused, since) > MAX_BACKGROUND * n:
+            return True
+        since = max(self.last_cut, now - LUMP_SPAN)
+        n = count_since(sent, since)
+        return n >= EARLY_EVIDENCE and count_since(refused, since) >= DENSE * n
 
     def _sparse(self, now: float) -> bool:
         """Under half of what was sent since the last cut was refused (more is a full window

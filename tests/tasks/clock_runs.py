@@ -120,10 +120,15 @@ class Sporadic(Clean):
 class Bucket(Clean):
     """A token bucket: `per_minute` refill with room for `burst`; may state its limits."""
 
-    def __init__(self, per_minute: int, burst: int, latency, stated: bool = False) -> None:
+    def __init__(
+        self, per_minute: int, burst: int, latency, stated: bool = False, refusal_latency=None
+    ) -> None:
         super().__init__(latency)
         self.bucket = TokenBucketLimiter()
         self.per_minute, self.burst, self.stated = per_minute, burst, stated
+        # A 429 comes back at once, but a busy client may read it late (our e2e tests' flow
+        # process, trimming pages on 2 cores, read them 0.1-1.5 s after sending).
+        self.refusal_latency = refusal_latency or (lambda rng: 0.01)
 
     def answer(self, now: float, rng: random.Random) -> Answer:
         decision = self.bucket.try_acquire("key", self.per_minute, self.burst, now)
@@ -133,7 +138,7 @@ class Bucket(Clean):
             else None
         )
         if not decision.allowed:
-            return Answer(429, 0.01, None, stated)
+            return Answer(429, self.refusal_latency(rng), None, stated)
         return Answer(200, self.latency(rng), None, stated)
 
 
@@ -176,6 +181,10 @@ class Run:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     window: float = 60.0
     patience: float = 600.0
+    # Companies come in lumps of `lump`, `lump_every` seconds apart (a run's chunks opening
+    # as their stored searches are read), not all at once; 0: all at once.
+    lump: int = 0
+    lump_every: float = 0.0
     # Filled in by `simulate`:
     pacer: Pacer | None = None
     accepted: list[float] = field(default_factory=list)  # when each accepted request was sent
@@ -249,8 +258,11 @@ class _Companies:
         self.sent = dict.fromkeys(range(run.companies), 0)  # attempts each company made
 
     def start(self) -> None:
-        for company in range(self.run.companies):
-            self.at(self.run.start_at, lambda c=company: self.want_slot(c))
+        run = self.run
+        for company in range(run.companies):
+            lumps_before = company // run.lump if run.lump else 0
+            when = run.start_at + lumps_before * run.lump_every
+            self.at(when, lambda c=company: self.want_slot(c))
 
     def done(self, company: int, failed: str | None = None) -> None:
         if failed is not None:

@@ -26,6 +26,7 @@ from tests.tasks.clock_runs import (
 
 LLM = lognormal(12.0)  # the realistic LLM profile's median answer
 FAST_LLM = lognormal(1.0)
+FAST_LLM_HALF = lognormal(0.5)
 SEARCH = lognormal(2.0)
 SHORT_LLM = lognormal(3.0)  # a short structured answer
 
@@ -132,6 +133,27 @@ def test_a_small_run_against_a_small_bucket_takes_about_the_buckets_time(seed):
     assert not result.failed
     assert result.wall <= 1.3 * 60, result.wall
     assert result.refused <= 15, result.refused  # the start's wave, before any pace is known
+
+
+@pytest.mark.parametrize(
+    ("lump", "every", "late"),
+    [(0, 0.0, None), (25, 1.0, None), (10, 0.5, None), (0, 0.0, lognormal(0.1))],
+    ids=["all-at-once", "lumps-of-25", "lumps-of-10", "429s-read-late"],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_bucket_met_in_a_runs_first_seconds_slows_it_at_once(lump, every, late, seed):
+    # Our e2e test's re-scoring run: 240 answers of 0.5 s, 50 at a time, against 20 a second
+    # with a burst of 10 (its chunks open in lumps; its busy flow process reads some 429s
+    # late). Waiting the first 5 s out for a probe, 42-109 of them were refused and most
+    # runs took 15.5-19.8 s; the bucket's own time is 12 s.
+    (result,) = simulate(
+        Bucket(1200, 10, FAST_LLM_HALF, refusal_latency=late),
+        Run(240, 50, lump=lump, lump_every=every),
+        seed=seed,
+    )
+    assert not result.failed
+    assert result.refused <= 0.125 * 240, (result.refused, result.pacer.verdicts)
+    assert result.wall <= 1.3 * 240 / 20, result.wall
 
 
 @pytest.mark.parametrize(
