@@ -148,10 +148,7 @@ class RateControl:
                 # accepted since then is its rate (a full window: its share over the window).
                 rate = max(self._binding_rate(now), self._over_window(now))
                 if self.pace.mode == "free":
-                    # The first limit: a token bucket's burst inflates what was accepted, so
-                    # pace under what it accepted since its first 429, and grow back towards
-                    # the rate with the burst (another run on the key may have taken it).
-                    self._cut(now, self._rate_since_refused(now), dense=True, plateau=rate)
+                    self._first_limit(now, plateau=rate)
                 else:
                     self._cut(now, rate, dense=True)
                 self._cuts_in_a_row = 0
@@ -167,9 +164,8 @@ class RateControl:
                 # limit, as when half is refused (waiting 5 s for the probe, a 20/s bucket
                 # refused 42-97 of a 240-request run on our fake clock, 28-80 live). The pace
                 # grows back towards what was accepted lately (with the window's share, the
-                # plateau was lower: Tavily's 1,000/min bucket used to 89-90%, not 95%).
-                rate = max(self._binding_rate(now), self._accepted_rate(now))
-                self._cut(now, self._rate_since_refused(now), dense=True, plateau=rate)
+                # plateau was lower: Tavily's 1,000/min bucket used to 89-90%, not 91-95%).
+                self._first_limit(now, max(self._binding_rate(now), self._accepted_rate(now)))
             # (Other sparse refusals in a run's first seconds wait: a probe of a pace that is
             # still ramping up would take long and compare little.)
 
@@ -269,9 +265,8 @@ class RateControl:
         after a cut are mostly refusals whatever the share.
         """
         self._trim(now)
-        sent = self._sent
-        since = max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
-        n = count_since(sent, since)
+        since = self._recent_since()
+        n = count_since(self._sent, since)
         if n < MIN_EVIDENCE:
             return False  # too few requests to tell anything by
         k = count_since(self._refused_sent, since)
@@ -281,12 +276,17 @@ class RateControl:
         p = 0.0 if self.pace.mode == "limited" else self._background_now(now)
         return k > n * p + 3 * math.sqrt(n * p * (1 - p)) + (1 if p > 0 else 0)
 
+    def _recent_since(self) -> float:
+        """When the last RECENT requests began going out, or the last cut if later."""
+        sent = self._sent
+        return max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
+
     def _plainly_limited(self, now: float) -> bool:
         """More of the last RECENT requests refused than any background share (sporadic 429s
         of 5-20% stay well under it), or half of a lump of them sent within LUMP_SPAN (a
         bucket's refill is spent at once, while the answers of the last second stay out)."""
         sent, refused = self._sent, self._refused_sent
-        since = max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
+        since = self._recent_since()
         n = count_since(sent, since)
         if n >= EARLY_EVIDENCE and count_since(refused, since) > MAX_BACKGROUND * n:
             return True
@@ -301,6 +301,12 @@ class RateControl:
         if n < DENSE_EVIDENCE and self.pace.mode == "free":
             return True  # too few to call it half (a 20% share refuses 3 of 5 now and then)
         return count_since(self._refused_sent, self.last_cut) < DENSE * n
+
+    def _first_limit(self, now: float, plateau: float) -> None:
+        """The first limit: a token bucket's burst inflates what was accepted, so pace under
+        what it accepted since its first 429, and grow back towards `plateau` (the rate with
+        the burst: another run on the key may have taken it)."""
+        self._cut(now, self._rate_since_refused(now), dense=True, plateau=plateau)
 
     def _probe(self, now: float, before: Pace | None = None) -> None:
         """Halve the pace and watch the next cohort: does slowing down stop the refusals?"""
