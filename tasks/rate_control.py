@@ -42,12 +42,11 @@ accepts; where nothing is refused, the concurrency caps bind long before the pac
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 
 from tasks.paces import MAX_RATE, MIN_RATE, TEST_COHORT, Cohort, Pace
-from tasks.rate_counts import binomial_cdf, count_since, fewer_chance
+from tasks.rate_counts import Sends, binomial_cdf, fewer_chance
 
 START_RATE = 10.0  # requests per second at least (a run starts at this)
 FREE_HEADROOM = 2.0  # no limit known: at most this many times the accepted rate
@@ -69,7 +68,6 @@ BACKGROUND_HALF_LIFE = 600.0  # seconds
 # Refusals up to this share count as background until a probe measures it: a probe (half the
 # pace for dozens of requests) costs a small run more than the retries of a few 429s.
 BACKGROUND_PRIOR = 0.05
-BINDING_SPAN = 2.0  # seconds, at least, that a binding rate is measured over
 # A run's first seconds: more refused than any background share (MAX_BACKGROUND) of the last
 # RECENT requests sent, or half of a lump of EARLY_EVIDENCE or more sent within LUMP_SPAN, is
 # a limit, not something to wait and see about.
@@ -93,8 +91,7 @@ class RateControl:
         self._background = 0.0
         self._background_at = now
         self._first_sent: float | None = None
-        self._sent: deque[float] = deque()  # when requests went out, over the window
-        self._refused_sent: deque[float] = deque()  # when the refused ones went out
+        self._sends = Sends(window)  # when requests went out, and which were refused
         # (sent at, refused, a retry?)
         self._answers: deque[tuple[float, bool, bool]] = deque(maxlen=KEPT)
 
@@ -102,9 +99,9 @@ class RateControl:
         """The pace now, requests per second."""
         if self.pace.mode != "free":
             return self.pace.rate(now)
-        started = self._started(now)
-        span = min(max(now - started, 0.25), 1.0)
-        accepted = self._count_accepted(now - span) / span
+        started, known = self._started(now), self._sends.known(now)
+        span = min(max(known - started, 0.25), 1.0)
+        accepted = self._sends.accepted(known - span, known) / span
         return min(max(START_RATE, FREE_HEADROOM * accepted), MAX_RATE)
 
     def restart(self, now: float) -> None:
@@ -116,7 +113,7 @@ class RateControl:
 
     def on_sent(self, now: float, retry: bool = False) -> None:
         """A request went out (`retry`: an earlier attempt of it failed)."""
-        self._sent.append(now)
+        self._sends.on_sent(now)
         if self._first_sent is None:
             self._first_sent = now
         cohort = self.cohort
@@ -127,8 +124,7 @@ class RateControl:
 
     def on_answer(self, now: float, sent_at: float, refused: bool, retry: bool = False) -> None:
         """The request sent at `sent_at` was answered: refused (429) or not."""
-        if refused:
-            bisect.insort(self._refused_sent, sent_at)  # answers come back out of order
+        self._sends.on_answer(now, sent_at, refused)
         self._answers.append((sent_at, refused, retry))
         if sent_at < self.last_cut:
             return  # sent before the last cut, which answered it already
@@ -146,7 +142,7 @@ class RateControl:
             if not sparse:
                 # Half refused: a limit, plainly, and binding since the last cut, so what it
                 # accepted since then is its rate (a full window: its share over the window).
-                rate = max(self._binding_rate(now), self._over_window(now))
+                rate = max(self._binding(now), self._sends.over_window(now))
                 if self.pace.mode == "free":
                     self._first_limit(now, plateau=rate)
                 else:
@@ -156,7 +152,7 @@ class RateControl:
                 # Refused again right after a cut: the limit has bound since that cut, and
                 # what it accepted meanwhile is its rate (no burst allowance left in it).
                 again = self._cuts_in_a_row and now - self.last_cut >= 1.0
-                self._cut(now, self._binding_rate(now) if again else self._accepted_rate(now))
+                self._cut(now, self._binding(now) if again else self._accepted(now))
             elif limited or now - self._started(now) >= FIRST_PROBE_AFTER:
                 self._probe(now)
             elif self._plainly_limited(now):
@@ -165,7 +161,7 @@ class RateControl:
                 # refused 42-97 of a 240-request run on our fake clock, 28-80 live). The pace
                 # grows back towards what was accepted lately (with the window's share, the
                 # plateau was lower: Tavily's 1,000/min bucket used to 89-90%, not 91-95%).
-                self._first_limit(now, max(self._binding_rate(now), self._accepted_rate(now)))
+                self._first_limit(now, max(self._binding(now), self._accepted(now)))
             # (Other sparse refusals in a run's first seconds wait: a probe of a pace that is
             # still ramping up would take long and compare little.)
 
@@ -186,7 +182,7 @@ class RateControl:
             # full window accepts nothing for a while: then its share over the window).
             self.cohort = None
             self.pace = cohort.before
-            self._cut(now, max(self._binding_rate(now), self._over_window(now)), dense=True)
+            self._cut(now, max(self._binding(now), self._sends.over_window(now)), dense=True)
             return
         complete = cohort.last_sent is not None and cohort.answered + cohort.failed >= cohort.sent
         quiet = now - max(cohort.last_first, cohort.since)
@@ -209,7 +205,7 @@ class RateControl:
     def _judge(self, now: float, cohort: Cohort) -> None:
         """Limit or sporadic? Judged against the refused share before the probe."""
         self.cohort = None
-        # A 5xx or a timeout got past the limiter: not refused (as in _count_accepted). Left
+        # A 5xx or a timeout got past the limiter: not refused (as in Sends.accepted). Left
         # out, a provider failing most requests otherwise makes its few 429s look dense.
         n, k = max(cohort.answered + cohort.failed, 1), cohort.refused
         k0, n0 = self._count_before(cohort.since)
@@ -264,55 +260,56 @@ class RateControl:
         answers: 429s come back at once and other answers after seconds, so the first answers
         after a cut are mostly refusals whatever the share.
         """
-        self._trim(now)
-        since = self._recent_since()
-        n = count_since(self._sent, since)
+        self._sends.trim(now)
+        n, k = self._sends.read(self._recent_since(self._sends.known(now)), now)
         if n < MIN_EVIDENCE:
             return False  # too few requests to tell anything by
-        k = count_since(self._refused_sent, since)
         # Once a limit is known, a background share does not excuse refusals: two runs sharing
         # a key see each other's refusals as sporadic, and a run that let them pass would keep
         # more than its share. (Sporadic ones then cut a little, and soon call for a probe.)
         p = 0.0 if self.pace.mode == "limited" else self._background_now(now)
         return k > n * p + 3 * math.sqrt(n * p * (1 - p)) + (1 if p > 0 else 0)
 
-    def _recent_since(self) -> float:
-        """When the last RECENT requests began going out, or the last cut if later."""
-        sent = self._sent
-        return max(self.last_cut, sent[-RECENT] if len(sent) >= RECENT else -math.inf)
+    def _recent_since(self, until: float = math.inf) -> float:
+        """When the last RECENT requests sent before `until` began going out, or the last cut
+        if later."""
+        return max(self.last_cut, self._sends.nth_last(RECENT, until))
 
     def _plainly_limited(self, now: float) -> bool:
         """More of the last RECENT requests refused than any background share (sporadic 429s
         of 5-20% stay well under it), or half of a lump of them sent within LUMP_SPAN (a
         bucket's refill is spent at once, while the answers of the last second stay out)."""
-        sent, refused = self._sent, self._refused_sent
-        since = self._recent_since()
-        n = count_since(sent, since)
-        if n >= EARLY_EVIDENCE and count_since(refused, since) > MAX_BACKGROUND * n:
+        known = self._sends.known(now)
+        n, k = self._sends.read(self._recent_since(known), now)
+        if n >= EARLY_EVIDENCE and k > MAX_BACKGROUND * n:
             return True
-        since = max(self.last_cut, now - LUMP_SPAN)
-        n = count_since(sent, since)
-        return n >= EARLY_EVIDENCE and count_since(refused, since) >= DENSE * n
+        n, k = self._sends.read(max(self.last_cut, known - LUMP_SPAN), now)
+        return n >= EARLY_EVIDENCE and k >= DENSE * n
 
     def _sparse(self, now: float) -> bool:
         """Under half of what was sent since the last cut was refused (more is a full window
         or an outage)."""
-        n = count_since(self._sent, self.last_cut)
+        n, k = self._sends.read(self.last_cut, now)
         if n < DENSE_EVIDENCE and self.pace.mode == "free":
             return True  # too few to call it half (a 20% share refuses 3 of 5 now and then)
-        return count_since(self._refused_sent, self.last_cut) < DENSE * n
+        return k < DENSE * n
 
     def _first_limit(self, now: float, plateau: float) -> None:
         """The first limit: a token bucket's burst inflates what was accepted, so pace under
         what it accepted since its first 429, and grow back towards `plateau` (the rate with
         the burst: another run on the key may have taken it)."""
-        self._cut(now, self._rate_since_refused(now), dense=True, plateau=plateau)
+        self._cut(
+            now,
+            self._sends.rate_since_refused(now, self._started(now)),
+            dense=True,
+            plateau=plateau,
+        )
 
     def _probe(self, now: float, before: Pace | None = None) -> None:
         """Halve the pace and watch the next cohort: does slowing down stop the refusals?"""
         before = before or self.pace
-        sending = self._send_rate(now)
-        accepted = min(self._accepted_rate(now), sending)
+        sending = self._sends.send_rate(now, self._started(now))
+        accepted = min(self._accepted(now), sending)
         low = max(PROBE_BETA * accepted, MIN_RATE)
         self.pace = Pace("probe", now, low, low)
         # Enough requests that, were the refusals sporadic at the share seen so far, none of
@@ -359,62 +356,17 @@ class RateControl:
         before = before[-MAX_COHORT:]
         return sum(refused for _, refused in before), len(before)
 
-    # -- rates -----------------------------------------------------------------------------
+    def _binding(self, now: float) -> float:
+        """Accepted per second since the last cut (2 s at least): a limit's binding rate."""
+        return self._sends.binding_rate(now, self.last_cut, self._started(now))
 
-    def _accepted_rate(self, now: float) -> float:
-        """What the provider has been accepting, per second: the larger of the recent rate
-        (a token bucket's refill) and the rate over its window (a full window's share).
-
-        Counted as sent minus refused: 429s come back at once, so requests still in flight
-        count as accepted and a long call does not hide what the provider lets through.
-        """
-        self._trim(now)
-        started = self._started(now)
-        oldest = max(self._sent[-30], started) if len(self._sent) >= 30 else started
-        span = min(max(now - oldest, 0.5), self.window)
-        return max(self._count_accepted(now - span) / span, self._over_window(now))
-
-    def _binding_rate(self, now: float) -> float:
-        """Accepted per second since the last cut or the run's start, over 2 s at least."""
-        since = max(min(self.last_cut, now - BINDING_SPAN), self._started(now))
-        return max(self._count_accepted(since) / max(now - since, 0.5), MIN_RATE)
-
-    def _rate_since_refused(self, now: float) -> float:
-        """Requests accepted per second since the first refused one of this run: a token
-        bucket's refill, without the burst it let through before (half a second at least)."""
-        since = self._refused_sent[0] if self._refused_sent else self._started(now)
-        return max(self._count_accepted(since) / max(now - since, 0.5), MIN_RATE)
-
-    def _over_window(self, now: float) -> float:
-        """Requests accepted per second over the last window."""
-        self._trim(now)
-        return max(self._count_accepted(now - self.window) / self.window, MIN_RATE)
-
-    def _count_accepted(self, since: float) -> int:
-        """Requests sent since `since` that were not refused (a 5xx or a timeout got past
-        the limiter: counted as refused, a burst of faults would read as a limit near zero)."""
-        return count_since(self._sent, since) - count_since(self._refused_sent, since)
-
-    def _send_rate(self, now: float) -> float:
-        """Requests sent per second lately (what the caps let through when nothing paces):
-        over the last 5 s, or over the window if more (a slow provider's slots stay full
-        for seconds after they first fill, and so send almost nothing for a while)."""
-        elapsed = max(now - self._started(now), 1.0)
-        recent, whole = min(elapsed, 5.0), min(elapsed, self.window)
-        return max(
-            count_since(self._sent, now - recent) / recent,
-            count_since(self._sent, now - whole) / whole,
-            MIN_RATE,
-        )
+    def _accepted(self, now: float) -> float:
+        """Accepted per second lately, or over the window if more."""
+        return self._sends.accepted_rate(now, self._started(now))
 
     def _started(self, now: float) -> float:
         """When the run sent its first request (now, if it has sent none)."""
         return self._first_sent if self._first_sent is not None else now
-
-    def _trim(self, now: float) -> None:
-        for stamps in (self._sent, self._refused_sent):
-            while stamps and now - stamps[0] > self.window:
-                stamps.popleft()
 
     def _learn_background(self, now: float, share: float) -> None:
         self._background = max(self._background_now(now), share)

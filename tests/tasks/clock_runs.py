@@ -185,6 +185,10 @@ class Run:
     # as their stored searches are read), not all at once; 0: all at once.
     lump: int = 0
     lump_every: float = 0.0
+    # Seconds from the pacer's go to the request reaching the provider: a busy client builds
+    # and sends it late (our e2e test's flow process, on 2 cores: 0.74 s median, 1.7 s at
+    # most), so every answer, a 429 too, is read that much later. None: at once.
+    client_lag: Callable[[random.Random], float] | None = None
     # Filled in by `simulate`:
     pacer: Pacer | None = None
     accepted: list[float] = field(default_factory=list)  # when each accepted request was sent
@@ -302,8 +306,13 @@ class _Companies:
         self.next_in_line()
         self.sent[company] += 1
         sent = self.clock()
-        answer = self.shape.answer_for(company, self.sent[company], sent, self.rng)
-        self.at(sent + answer.latency, lambda: self.answered(company, sent, answer))
+        lag = self.run.client_lag(self.rng) if self.run.client_lag else 0.0
+        self.at(sent + lag, lambda: self.arrive(company, sent))
+
+    def arrive(self, company: int, sent: float) -> None:
+        """The request reaches the provider (its limiter judges it now, not when sent)."""
+        answer = self.shape.answer_for(company, self.sent[company], self.clock(), self.rng)
+        self.at(self.clock() + answer.latency, lambda: self.answered(company, sent, answer))
 
     def next_in_line(self) -> None:
         self.line.popleft()

@@ -157,6 +157,25 @@ def test_a_bucket_met_in_a_runs_first_seconds_slows_it_at_once(lump, every, late
 
 
 @pytest.mark.parametrize(
+    ("lag", "most"),
+    [(lognormal(0.3, 0.5), 60), (lognormal(0.7, 0.5), 72)],
+    ids=["client-0.3s-late", "client-0.7s-late"],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_client_too_busy_to_send_at_once_still_slows_at_once(lag, most, seed):
+    # The same run from a flow process too busy to send at once: live, its requests reached
+    # the provider 0.74 s (median, 1.7 s at most) after the pacer let them go, so each 429
+    # was read that late, and the pace ramped up (and cut on counts) as if the requests
+    # still out had been accepted. Counting only what can be known by now (requests out
+    # longer than the 429s take to come back, or, before the first 429, than the quickest
+    # answer), 33-60 are refused; without, 72-160.
+    (result,) = simulate(Bucket(1200, 10, FAST_LLM_HALF), Run(240, 50, client_lag=lag), seed=seed)
+    assert not result.failed
+    assert result.refused <= most, (result.refused, result.pacer.verdicts)
+    assert result.wall <= 1.6 * 240 / 20, result.wall
+
+
+@pytest.mark.parametrize(
     ("per_minute", "burst", "concurrency", "latency", "companies"),
     [
         (120, 5, 50, FAST_LLM, 600),  # a small LLM key behind a strict gateway
