@@ -9,6 +9,7 @@ on its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -18,10 +19,11 @@ from prefect.cache_policies import NO_CACHE
 
 from domain.errors import FatalProviderError, ProviderError
 from domain.models import SearchOutcome, SearchPage, SearchRequest
-from tasks.pacing import paced_call
+from tasks.pacing import Pacer, paced_call
 from tasks.phase_clock import SEARCH_TASK_PHASES, PhaseClock
 from tasks.providers import Providers
 from tasks.slots import Slots, Stopped, StopSignal, map_in_threads, priority
+from tasks.tavily_client import SearchClient
 
 QUERY_MAX_CHARS = 400  # Tavily answers 400 to longer queries
 
@@ -90,25 +92,7 @@ def search_chunk(
             search(request)
 
     def search(request: SearchRequest) -> None:
-        attempts = 0
-
-        def attempt() -> dict[str, Any]:
-            nonlocal attempts
-            attempts += 1
-            return paced_call(
-                lambda: client.search(
-                    request.query,
-                    search_depth=request.search_depth,
-                    max_results=request.max_results,
-                    include_raw_content=request.include_raw_content,
-                ),
-                slots,
-                pace,
-                stop,
-                client.stated_limits,
-                retry=attempts > 1,
-            )
-
+        attempt = _paced_search(request, client, slots, pace, stop)
         try:
             body = providers.policy.call(attempt, should_stop=stop.is_set, outage=pace.outage)
         except Stopped:
@@ -135,6 +119,33 @@ def search_chunk(
         map_in_threads(search_one, requests, len(requests), "tavily")
     result.phase_seconds = clock.seconds(SEARCH_TASK_PHASES)
     return result
+
+
+def _paced_search(
+    request: SearchRequest, client: SearchClient, slots: Slots, pace: Pacer, stop: StopSignal
+) -> Callable[[], dict[str, Any]]:
+    """One company's Tavily search as an attempt to retry: it holds a slot, waits for the
+    pace, and tells the pacer whether it is a retry."""
+    attempts = 0
+
+    def attempt() -> dict[str, Any]:
+        nonlocal attempts
+        attempts += 1
+        return paced_call(
+            lambda: client.search(
+                request.query,
+                search_depth=request.search_depth,
+                max_results=request.max_results,
+                include_raw_content=request.include_raw_content,
+            ),
+            slots,
+            pace,
+            stop,
+            client.stated_limits,
+            retry=attempts > 1,
+        )
+
+    return attempt
 
 
 def to_outcome(request: SearchRequest, body: dict[str, Any], raw_content_cap: int) -> SearchOutcome:
