@@ -203,3 +203,23 @@ def test_a_failed_migration_leaves_the_old_table_as_it_was(tmp_path, monkeypatch
         assert conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
     with TerritoryStore.open(path, read_only=True) as store:  # and the next open migrates it
         assert store.conn.execute("SELECT count(*) FROM search_page_text").fetchone() == (900,)
+
+
+def test_every_bit_of_a_hash_survives_the_read(tmp_path):
+    # Hashes are read as two 64-bit halves (a 128-bit integer costs DuckDB's Python client
+    # 50 us a value): texts whose hashes have the top bit of either half set, or not, all
+    # come back to their own pages.
+    pages = [
+        SearchPage(url=f"https://{i}.example", title="", score=0.5, raw_content=f"page {i}")
+        for i in range(40)
+    ]
+    halves = {(body_hash(p.raw_content) >> 127, body_hash(p.raw_content) >> 63 & 1) for p in pages}
+    assert halves == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.save_searches([outcome("acme", at, pages)], run_id="run-1")
+        store.save_searches([outcome("acme", at + timedelta(days=1), pages)], run_id="run-2")
+        stored = store.stored_searches({"acme": (outcome("acme", at).request.cache_key, at)})
+        (n,) = store.conn.execute("SELECT count(*) FROM page_bodies").fetchone()
+    assert stored["acme"].pages == pages
+    assert n == len(texts(pages))  # the second save found every text stored already
