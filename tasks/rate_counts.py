@@ -120,8 +120,7 @@ class Sends:
         still out count as accepted and a long call does not hide what the provider lets
         through.
         """
-        self.trim(now)
-        known = self.known(now)
+        known = self.known(now)  # (over_window forgets what is older than the window)
         oldest = max(self.nth_last(30, known), started)
         span = min(max(known - oldest, 0.5), self.window)
         return max(self.accepted(known - span, known) / span, self.over_window(now))

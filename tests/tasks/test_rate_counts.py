@@ -51,8 +51,8 @@ def test_rates_leave_out_what_is_not_known_yet():
     # sent up to 3.4 s.
     for i in range(10, 35, 2):
         sends.on_answer(i / 10 + 0.5, sent_at=i / 10, refused=True)
-    # Known up to 3.5 s: 12 of the 25 sent from 1.0 s accepted. Counting the requests of the
-    # last half second as accepted (their 429s not read yet) made it 17 in 3 s, 5.7/s.
+    # Known up to 3.5 s: 12 of the 25 sent from 1.0 s accepted (the requests of the last half
+    # second, their 429s not read yet, counted as accepted made it 17 of 30 from 1.0 s).
     assert sends.rate_since_refused(4.0, started=0.0) == pytest.approx(12 / 2.5)
-    # Over the last 30 known (0.5-3.4 s): 17 accepted in 3 s.
+    # The last 30 known (0.5-3.4 s, the first half second before any refusal): 17 in 3 s.
     assert sends.accepted_rate(4.0, started=0.0) == pytest.approx(17 / 3.0)
