@@ -25,6 +25,7 @@ from domain.evidence import check_signals, judge
 from domain.models import Classification, CompanyResult, SearchOutcome, Usage
 from domain.prompt import build_messages
 from domain.rubric import Rubric
+from tasks.cpu_turn import cpu_turn
 from tasks.handoff import Handoff
 from tasks.llm_client import Classifier
 from tasks.pacing import paced_call
@@ -99,7 +100,6 @@ class ResultFeed(Protocol):
 
     def put(self, item: CompanyResult) -> None:
         """Hand over one result."""
-        ...
 
 
 @dataclass
@@ -206,7 +206,7 @@ def classify_item(
     base |= dict(
         search_key=item.outcome.request.cache_key, search_fetched_at=item.outcome.fetched_at
     )
-    with clock.timing("trim"):
+    with cpu_turn(), clock.timing("trim"):  # see tasks.cpu_turn
         entities, sources, early = _evidence(item, options, base)
     if early is not None:
         return early
@@ -227,7 +227,7 @@ def classify_item(
                 evidence=ask.last.kept(),
                 **_costs(ask.spend, item, classifier.model, options),
             )
-    with clock.timing("evidence"):
+    with cpu_turn(), clock.timing("evidence"):
         # A signal must quote a page the model was shown, verbatim; anything else is dropped.
         read = [p for p in entities.kept if p.url in {s.url for s in sources}]
         checked = check_signals(verdict.signals, read, {s.url for s in sources})

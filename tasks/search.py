@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 
 from domain.errors import FatalProviderError, ProviderError
 from domain.models import SearchOutcome, SearchPage, SearchRequest
+from tasks.cpu_turn import cpu_turn
 from tasks.pacing import Pacer, paced_call
 from tasks.phase_clock import SEARCH_TASK_PHASES, PhaseClock
 from tasks.providers import Providers
@@ -106,7 +107,8 @@ def search_chunk(
             if feed is not None:
                 feed.put(SearchedCompany(request.company_key, error=error))
             return
-        outcome = to_outcome(request, body, raw_content_cap)
+        with cpu_turn():  # see tasks.cpu_turn
+            outcome = to_outcome(request, body, raw_content_cap)
         if feed is not None:  # its classification need not wait for the chunk's slowest search
             # Handed on, not also kept for the task's end: its pages (about 100 KB) would stay
             # until the chunk's slowest search ends.

@@ -287,6 +287,32 @@ def test_a_classify_chunk_reports_each_phase_that_ran_and_none_that_did_not():
     assert set(classify(providers(), failed).phase_seconds.values()) == {0.0}
 
 
+def test_a_chunks_companies_trim_their_pages_one_at_a_time(monkeypatch):
+    # Fifty companies trimming side by side held the GIL from each other in turn, and the
+    # request threads waited behind all of them to send (tasks/cpu_turn.py): live, requests
+    # reached the provider up to 1.7 s after the pacer let them go, in bursts.
+    import tasks.classify
+
+    inside, most = [], []
+    real = tasks.classify.build_sources
+
+    def build_sources(*args, **kwargs):
+        inside.append(1)
+        most.append(len(inside))
+        threading.Event().wait(0.002)  # room for another thread to come in, were it let in
+        try:
+            return real(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(tasks.classify, "build_sources", build_sources)
+    keys = [f"co{i:02d}" for i in range(20)]
+    fake = FakeClassifier(default=lambda m: verdict(RAW, key="x"))
+    outcome = classify(providers(classifier=fake), *(item(k) for k in keys), slots=20)
+    assert len(outcome.results) == 20 and len(most) == 20
+    assert max(most) == 1
+
+
 # -- a fatal search error mid-run: the search and classify tasks under the flow's scheduler ----
 
 # What the Tavily client raises for a 433 (tests/tasks/test_client_errors.py maps it on the wire).
