@@ -61,6 +61,15 @@ def term_words(terms: tuple[str, ...]) -> dict[str, tuple[tuple[str, ...], ...]]
     return {first: tuple(rests) for first, rests in index.items()}
 
 
+@lru_cache(maxsize=64)
+def single_words(terms: tuple[str, ...]) -> frozenset[str]:
+    """The terms that are one whole word each ("GPU", not "GPU-hours" or "$100M"), lower-cased:
+    a passage holding one as a word holds the term, no search needed."""
+    return frozenset(
+        t.strip().lower() for t in terms if t.strip().isascii() and WORD.fullmatch(t.strip())
+    )
+
+
 @dataclass(frozen=True)
 class Reader:
     """What a passage is about: the company (in any spelling) or one of the rubric's words.
@@ -69,6 +78,7 @@ class Reader:
     keywords: re.Pattern[str] | None
     company: re.Pattern[str] | None
     term_words: dict[str, tuple[tuple[str, ...], ...]] | None = None  # see term_words
+    single_words: frozenset[str] = frozenset()  # see single_words
     _names: dict[str, bool] = field(default_factory=dict, compare=False)
     _keyword: dict[str, bool] = field(default_factory=dict, compare=False)
 
@@ -87,22 +97,26 @@ class Reader:
     def _has_keyword(self, text: str) -> bool:
         if self.keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
-        if not self._may_hold_a_term(text) or not self.keywords.search(text):
+        hint = self._term_hint(text)
+        if hint is False or (hint is None and not self.keywords.search(text)):
             return False
         if not self.company or not self.company.search(text):
             return True
         # The company's own name is no signal: "Acme AI" is not "uses AI".
         return bool(self.keywords.search(self.company.sub(" ", text)))
 
-    def _may_hold_a_term(self, text: str) -> bool:
+    def _term_hint(self, text: str) -> bool | None:
+        """False: no term in `text`; True: a one-word term is in it; None: only a search can
+        tell (half the passages hold a term, most of them a one-word term: the search of the
+        alternation cost as much as the rest of the reading)."""
         if self.term_words is None or _ODD_CASE.search(text):
-            return True
+            return None
         found = set(words(text.lower()))
-        return any(
-            all(w in found for w in rest)
-            for first in found & self.term_words.keys()
-            for rest in self.term_words[first]
-        )
+        firsts = found & self.term_words.keys()
+        if not firsts.isdisjoint(self.single_words):
+            return True
+        maybe = any(all(w in found for w in rest) for f in firsts for rest in self.term_words[f])
+        return None if maybe else False
 
     def wanted(self, text: str) -> bool:
         return self.names(text) or self.has_keyword(text)
@@ -110,7 +124,12 @@ class Reader:
 
 def reader_for(company: str, keywords: tuple[str, ...], domain: str | None = None) -> Reader:
     """A reader of passages for one company (and its site) and a rubric's keywords."""
-    return Reader(terms_pattern(keywords), name_pattern(company, domain), term_words(keywords))
+    return Reader(
+        terms_pattern(keywords),
+        name_pattern(company, domain),
+        term_words(keywords),
+        single_words(keywords),
+    )
 
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")

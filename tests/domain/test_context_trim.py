@@ -334,7 +334,7 @@ def test_signal_passages_of_the_sample_pages_survive_trimming():
 
 
 def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
-    from domain.passages import Reader, term_words, terms_pattern
+    from domain.passages import Reader, single_words, term_words, terms_pattern
 
     terms = ("GPU-hours", "machine learning", "AI", "H100", "Nvidia", "in production")
     texts = [
@@ -350,7 +350,7 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
         "A\u0130 at scale",  # 'İ' matches 'i' case-insensitively: searched in full
     ]
     plain = Reader(terms_pattern(terms), None, None)
-    quick = Reader(terms_pattern(terms), None, term_words(terms))
+    quick = Reader(terms_pattern(terms), None, term_words(terms), single_words(terms))
     assert term_words(terms) == {
         "gpu": (("hours",),),
         "machine": (("learning",),),
@@ -362,6 +362,10 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
     expected = [True, True, True, False, True, False, True, False, True, True]
     assert [plain.has_keyword(t) for t in texts] == expected
     assert [quick.has_keyword(t) for t in texts] == expected
+    # A one-word term found as a word is found: no search. Terms with more than their word in
+    # them ("GPU-hours", "$100M") are searched for.
+    assert single_words(terms + ("$100M",)) == {"ai", "h100", "nvidia"}
+    assert [quick._term_hint(t) for t in texts[:3]] == [None, None, True]
     # A term the word sets cannot stand for turns the prefilter off (every passage searched).
     assert term_words(("$100M round",)) is not None  # "100m", "round": words all the same
     assert term_words(("$$",)) is None
