@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+from itertools import islice
 from typing import Any, cast
 from uuid import UUID
 
@@ -24,6 +25,11 @@ from tasks.phase_clock import describe
 # A table artifact is stored as JSON in the Prefect database; keep it to a readable size.
 MAX_TABLE_ROWS = 5_000
 MAX_LISTED = 50
+# What the table shows of each result (override_note reads the override's columns).
+TABLE_COLUMNS = [
+    "rank", "company", "tier", "score", "confidence", "signals", "status", "error",
+    "overridden", "override_by", "override_reason", "override_disputed", "model_tier",
+]  # fmt: skip
 
 
 def artifact_key(kind: str, territory: str) -> str:
@@ -65,8 +71,13 @@ def publish_results(
     first. `pairs`: the territory's `result_pairs`."""
     territory = summary["territory"]
     changes = changes_in(pairs, run_id)
-    with store.session():  # one brief hold of the file for all three reads
-        rows = store.effective_results(territory=territory)
+    with store.session():  # one brief hold of the file for all four reads
+        # The first rows only, a batch at a time, with the one long column the table shows
+        # (it read every result whole, reasoning, evidence and metadata, to show 5,000).
+        first = store.iter_effective_results(territory=territory, columns=TABLE_COLUMNS)
+        rows = list(islice(first, MAX_TABLE_ROWS))
+        first.close()
+        total = store.count_results(territory)
         failures = store.run_failures(run_id)
         disputed = store.disputed_overrides(territory, run_id)
     table = [
@@ -80,9 +91,9 @@ def publish_results(
             "top signal": r["signals"][0]["excerpt"] if r["signals"] else "",
             "status": r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error']}",
         }
-        for r in rows[:MAX_TABLE_ROWS]
+        for r in rows
     ]
-    more = f" (first {MAX_TABLE_ROWS} of {len(rows)})" if len(rows) > MAX_TABLE_ROWS else ""
+    more = f" (first {MAX_TABLE_ROWS} of {total})" if total > MAX_TABLE_ROWS else ""
     create_table_artifact(
         table,
         key=artifact_key("territory", territory),

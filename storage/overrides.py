@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from domain.columns import owner_column
@@ -122,7 +122,7 @@ class OverridesMixin(Session):
         company_key: str | None = None,
         owner: str | None = None,
         columns: list[str] | None = None,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """`effective_results` a batch at a time (only `columns` of them, if given), for
         commands that write each row out as it comes: a territory of 100,000 companies is
         never a list in memory. Runs inside the caller's session (`with store:`).
@@ -183,6 +183,13 @@ class OverridesMixin(Session):
             )
         }
         return [row | found[(row["territory"], row["company_key"])] for row in rows]
+
+    @connected
+    def count_results(self, territory: str) -> int:
+        """How many companies of the territory have a result (rows of effective_results)."""
+        query = "SELECT count(*) FROM company_results WHERE territory = ?"
+        (count,) = self.conn.execute(query, [territory]).fetchone() or (0,)
+        return int(count)
 
     @connected
     def metadata_keys(

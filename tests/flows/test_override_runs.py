@@ -2,6 +2,7 @@
 reviewers' overrides and flags where the model now disagrees; eval takes them as labels."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,32 @@ def check_eval_with_overrides(territory_env, sims, capsys, model, confirmed, rai
             (raised, "HOT", "COLD", False),
         ]
     )
+
+
+def test_the_territory_table_holds_the_first_rows_and_says_how_many_there_are(
+    territory_env, sims, monkeypatch
+):
+    # The table reads its first rows only, a batch at a time, and counts the rest.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    import flows.reporting
+    from tests.helpers import write_csv
+
+    monkeypatch.setattr(flows.reporting, "MAX_TABLE_ROWS", 2)
+    csv_path = write_csv(territory_env / "few.csv", [f"Table Row {i}" for i in range(3)])
+    state = run_flow(companies_csv=csv_path, territory="few")
+    assert state.is_completed(), state.message
+    with get_client(sync_client=True) as client:
+        (table,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+                key={"any_": ["territory-few"]},
+            )
+        )
+    ranked = query(
+        territory_env, "SELECT company FROM effective_results WHERE territory = 'few' ORDER BY rank"
+    )
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert [r["company"] for r in rows] == [c for (c,) in ranked[:2]]
+    assert "(first 2 of 3)" in table.description
