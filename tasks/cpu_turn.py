@@ -6,9 +6,9 @@ Python). Trimming side by side, they took the GIL from each other in turn, and e
 thread that needed it for a moment (to send a paced request, to read an answer) waited behind
 all of them: live, requests reached the provider up to 0.8-1.7 s after the pacer let them go,
 in bursts a token bucket refused (the e2e token-bucket test, 46-62 429s of 240 with another
-core busy). Taking turns, a request thread waits behind one of them at most: 0.13-0.24 s at
-worst, 0.02 s at the 90th percentile, and 19-24 429s (our simulators). The CPU is the same:
-the GIL ran them one at a time anyway.
+core busy). Taking turns, a request thread waits behind one of them at most: 0.17-0.44 s at
+worst, 0.015-0.05 s at the 90th percentile, and 18-33 429s (5 runs, our simulators). The CPU
+is the same: the GIL ran them one at a time anyway.
 """
 
 from __future__ import annotations

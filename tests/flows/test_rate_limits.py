@@ -73,11 +73,11 @@ def test_a_token_bucket_on_the_llm_paces_the_run_and_loses_no_company(
     # When the refusals came, seconds into the run: the start's wave, or all along?
     when = [round(e["t"] - log[0]["t"], 1) for e in log if e["status"] == 429]
     # It slowed down instead of hammering; told the room, it hardly met a 429 at all. (Most of
-    # the 429s are the start's, before the first refusals come back: 18-33 of 240 alone, 18-19
-    # with a core kept busy beside it. Before the companies took turns trimming their pages
-    # (tasks/cpu_turn.py), requests reached the simulator up to 1.7 s after the pacer let
-    # them go, in bursts: up to 62 with the suite's load. Over long runs the fake clock holds
-    # buckets to 1-5%.)
+    # the 429s are the start's, before the first refusals come back: 27-33 of 240 alone, 18-19
+    # with a core kept busy beside it, our simulators. Before the companies took turns at
+    # their CPU work (tasks/cpu_turn.py), requests reached the simulator up to 1.7 s after
+    # the pacer let them go, in bursts: up to 62 with the suite's load. Over long runs the
+    # fake clock holds buckets to 1-5%.)
     assert refused <= (5 if stated else 0.2 * n), (refused, when, round(log[-1]["t"] - log[0]["t"]))
 
 
