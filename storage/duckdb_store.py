@@ -35,6 +35,14 @@ __all__ = [
 ]
 
 _LOCK_PID = re.compile(r"PID (\d+)")
+# The writer's row groups hold 8,192 rows, not DuckDB's 122,880. DuckDB (1.4 on) puts each
+# commit's rows into a row group of their own and merges small ones into full ones at a
+# checkpoint, decompressing and recompressing them whole: for page_bodies, 122,880 pages of text
+# (about 330 MB) a row group, up to three at once. Such closes cost 0.3-1.2 GB of memory for a
+# second at 10,000 companies, more as the file grew. At 8,192 a merge stays under 50 MB, and the
+# file is smaller (see README "Benchmark"). Turning merges off instead kept every commit's row
+# group: the file grew 75% (a block or more per table and commit).
+WRITE_ROW_GROUP_SIZE = 8_192
 # DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
 # companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with
 # benchmarks/big_db.py): 512 MB leaves room for territories several times that size.
@@ -113,11 +121,11 @@ class TerritoryStore(
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(
-                    str(self.path),
-                    read_only=self.read_only,
-                    config={"memory_limit": READ_MEMORY_LIMIT} if self.read_only else {},
-                )
+                if self.read_only:
+                    return duckdb.connect(
+                        str(self.path), read_only=True, config={"memory_limit": READ_MEMORY_LIMIT}
+                    )
+                return _attach_writer(self.path)
             except duckdb.IOException as exc:
                 text = str(exc)
                 if "lock" not in text.lower():
@@ -141,3 +149,17 @@ class TerritoryStore(
 
     def __exit__(self, *exc: object) -> None:
         self._held.__exit__(None, None, None)
+
+
+def _attach_writer(path: Path) -> duckdb.DuckDBPyConnection:
+    """The file attached for writing (a row group size is an option of ATTACH only), made the
+    connection's default database so that every statement names its tables plainly."""
+    conn = duckdb.connect()
+    try:
+        quoted = str(path).replace("'", "''")
+        conn.execute(f"ATTACH '{quoted}' AS territory (ROW_GROUP_SIZE {WRITE_ROW_GROUP_SIZE})")
+        conn.execute("USE territory")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -152,7 +152,7 @@ class OverridesMixin(Session):
                 ["territory", "company_key", *(c for c in columns if c not in WIDE_COLUMNS)]
             )
         )
-        cursor = self.conn.cursor()  # its own cursor: two streams can run side by side
+        cursor = self.cursor()  # its own cursor: two streams can run side by side
         cursor.execute(
             f"SELECT {picked} FROM ({inner}) WHERE (?::VARCHAR IS NULL OR tier = ?) "
             f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {order}",

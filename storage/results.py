@@ -78,7 +78,7 @@ class ResultsMixin(Session):
         changes, never two lists of every result."""
         since_started = self._run_started(territory, since_run) if since_run else None
         names = PAIR_COLUMNS.split(", ")
-        cursor = self.conn.cursor()
+        cursor = self.cursor()
         cursor.execute(
             f"""
             WITH current AS (

@@ -28,6 +28,16 @@ class Session:
             raise RuntimeError("no open session: decorate the method with @connected")
         return self._open
 
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the session's connection, for a second stream beside the first; it uses
+        the session's database (a DuckDB cursor starts in the instance's default one, and the
+        writer's file is attached beside it)."""
+        row = self.conn.execute("SELECT current_database()").fetchone()
+        database = str(row[0] if row else "").replace('"', '""')
+        cursor = self.conn.cursor()
+        cursor.execute(f'USE "{database}"')
+        return cursor
+
 
 def pairs_in(heads: list[tuple[Any, Any]]) -> tuple[str, list[Any]]:
     """`(a, b) IN <this>` for a list of pairs: the SQL list of placeholders and its values."""

@@ -223,3 +223,40 @@ def test_every_bit_of_a_hash_survives_the_read(tmp_path):
         (n,) = store.conn.execute("SELECT count(*) FROM page_bodies").fetchone()
     assert stored["acme"].pages == pages
     assert n == len(texts(pages))  # the second save found every text stored already
+
+
+def test_the_writer_keeps_row_groups_small_so_a_checkpoint_merges_little_text(tmp_path):
+    """A checkpoint merges a session's rows into full row groups, decompressing them whole:
+    at DuckDB's 122,880 rows of page text that took up to 1.2 GB for a second."""
+    from storage.duckdb_store import WRITE_ROW_GROUP_SIZE
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    path = tmp_path / "t.duckdb"
+    sessions, companies, per_company = 4, 120, 25  # 12,000 texts, in four sessions
+    for s in range(sessions):
+        with TerritoryStore.open(path) as store:
+            store.save_searches(
+                outcome(
+                    f"co-{s}-{c}",
+                    at,
+                    [
+                        SearchPage(url=f"https://{s}-{c}.example/{p}", title="t", score=0.5,
+                                   content="", raw_content=f"page {s} {c} {p} GPU cluster")
+                        for p in range(per_company)
+                    ],
+                )
+                for c in range(companies)
+            )  # fmt: skip
+    with duckdb.connect(str(path), read_only=True) as conn:
+        groups = conn.execute(
+            "SELECT row_group_id, max(count) FROM (SELECT row_group_id, column_id, sum(count) "
+            "AS count FROM pragma_storage_info('page_bodies') WHERE segment_type <> 'VALIDITY' "
+            "GROUP BY ALL) GROUP BY ALL"
+        ).fetchall()
+        (n,) = conn.execute("SELECT count(*) FROM page_bodies").fetchone()
+        (one,) = conn.execute(
+            "SELECT raw_content FROM search_page_text WHERE url = 'https://3-7.example/24'"
+        ).fetchone()
+    assert n == sessions * companies * per_company + 1  # and the one empty snippet
+    assert max(rows for _, rows in groups) <= WRITE_ROW_GROUP_SIZE < n
+    assert one == "page 3 7 24 GPU cluster"
