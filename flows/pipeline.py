@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from domain.accounts import Account
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from flows.budget import Budget
-from tasks.classify import ChunkItem, ChunkOutcome, ChunkWork
+from tasks.chunk_outcome import ChunkOutcome
+from tasks.classify import ChunkItem, ChunkWork
 from tasks.handoff import Handoff
 from tasks.phase_clock import PhaseClock
 from tasks.search import SearchChunkOutcome, SearchedCompany
@@ -325,9 +326,10 @@ class ChunkScheduler:
         self.report.classified += sum(
             r.status == "ok" for r in outcome.results if r.company_key not in self._stored
         )
-        self._stored.difference_update(r.company_key for r in outcome.results)
+        ended = outcome.statuses()  # the results handed over are stored by now (above)
+        self._stored.difference_update(ended)
         self.report.unprocessed.extend(outcome.unprocessed)
-        for key in [*(r.company_key for r in outcome.results), *outcome.unprocessed]:
+        for key in [*ended, *outcome.unprocessed]:
             self._finish(key)
         if outcome.fatal:
             self._stop(outcome.fatal, self.stop)

@@ -11,7 +11,8 @@ from domain.models import CompanyResult, SearchOutcome
 from flows.budget import Budget
 from flows.progress import PROGRESS_LINE, Progress
 from storage.duckdb_store import TerritoryStore
-from tasks.classify import ChunkOutcome, search_credits
+from tasks.chunk_outcome import ChunkOutcome
+from tasks.classify import search_credits
 from tasks.phase_clock import PhaseClock
 
 
@@ -79,13 +80,14 @@ class StoreSink:
         say how far the run is: one plain line, what the UI's logs and a terminal that is
         not a console show (a live display leaves it out: it shows the same numbers)."""
         self.finished([r for r in outcome.results if r.company_key not in stored])
-        ok = sum(r.status == "ok" for r in outcome.results)
+        statuses = outcome.statuses().values()
+        ok = sum(status == "ok" for status in statuses)
         self.logger.info(
             "chunk %d/%d stored: %d classified, %d failed; %s",
             outcome.index + 1,
             self.n_chunks,
             ok,
-            len(outcome.results) - ok,
+            len(statuses) - ok,
             self.progress.latest.describe(),  # the numbers of the snapshot just shown
             extra={PROGRESS_LINE: True},
         )

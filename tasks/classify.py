@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -25,6 +25,7 @@ from domain.evidence import check_signals, judge
 from domain.models import Classification, CompanyResult, SearchOutcome, Usage
 from domain.prompt import build_messages
 from domain.rubric import Rubric
+from tasks.chunk_outcome import ChunkOutcome, ResultFeed
 from tasks.cpu_turn import cpu_turn
 from tasks.handoff import Handoff
 from tasks.llm_client import Classifier
@@ -95,26 +96,6 @@ class ClassifyOptions:
     prices: Prices = field(default_factory=load_prices)
 
 
-class ResultFeed(Protocol):
-    """Where a company's result goes the moment it is known (the flow's writer drains it)."""
-
-    def put(self, item: CompanyResult) -> None:
-        """Hand over one result."""
-
-
-@dataclass
-class ChunkOutcome:
-    """Results of a chunk; `fatal` is set when a provider error means the run must stop."""
-
-    index: int
-    results: list[CompanyResult]
-    unprocessed: list[str] = field(default_factory=list)
-    fatal: str | None = None
-    # Thread CPU seconds of the chunk's trim, classify and evidence phases (a plain dict: it
-    # comes back from a Dask worker as it does from a thread).
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-
-
 @task(name="classify-chunk", task_run_name="classify chunk {chunk.index}", cache_policy=NO_CACHE)
 def classify_chunk(
     chunk: ChunkWork,
@@ -126,6 +107,7 @@ def classify_chunk(
 ) -> ChunkOutcome:
     """Classify one chunk of companies with the LLM, each company on its own."""
     fatal: list[str] = []
+    handed_over: dict[str, str] = {}
     classifier, pace = providers.classifier(), providers.llm_pace()
     watch = SchemaWatch(classifier.model, active=not chunk.answers_proven)
     clock = PhaseClock()
@@ -158,6 +140,7 @@ def classify_chunk(
         item.drop_pages()
         if feed is not None:
             feed.put(result)  # stored as it finishes: a cancel or a crash loses in-flight only
+            handed_over[item.company_key] = result.status
         if watch.verdict is not None and not stop.is_set():
             fatal.append(watch.verdict)  # the model cannot do it: stop paying for answers
             stop.set()
@@ -170,12 +153,10 @@ def classify_chunk(
         outcomes = map_in_threads(classify_one, chunk.items, workers, "llm")
 
     # The flow logs the one line per chunk once the chunk is stored.
-    results = [r for r in outcomes if r is not None]
+    results = [r for r in outcomes if r is not None and r.company_key not in handed_over]
     unprocessed = [i.company_key for i, r in zip(chunk.items, outcomes, strict=True) if r is None]
-    fatal_reason = fatal[0] if fatal else None
-    return ChunkOutcome(
-        chunk.index, results, unprocessed, fatal_reason, clock.seconds(CLASSIFY_TASK_PHASES)
-    )
+    phases, reason = clock.seconds(CLASSIFY_TASK_PHASES), (fatal[0] if fatal else None)
+    return ChunkOutcome(chunk.index, results, unprocessed, reason, phases, handed_over)
 
 
 def _searched(item: ChunkItem, handoff: Handoff, stop: StopSignal) -> bool:

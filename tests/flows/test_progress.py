@@ -22,7 +22,7 @@ from flows.progress import (
 )
 from flows.store_sink import StoreSink
 from storage.duckdb_store import TerritoryStore
-from tasks.classify import ChunkOutcome
+from tasks.chunk_outcome import ChunkOutcome
 
 
 class Collect:
@@ -140,7 +140,8 @@ def test_the_sink_counts_what_it_stores_and_logs_one_line_per_chunk(tmp_path):
         now = datetime.now(UTC)
         sink.searched([SearchOutcome(request=request, fetched_at=now, pages=[], credits=2)])
         sink.finished([ok("a", "HOT", 0.002)])  # finished before its chunk did
-        sink.classified(ChunkOutcome(0, [ok("a", "HOT", 0.002), ok("b", "COLD", 0.003)]), {"a"})
+        # As a chunk task returns it: "a" came on the feed, so the chunk carries its status only.
+        sink.classified(ChunkOutcome(0, [ok("b", "COLD", 0.003)], handed_over={"a": "ok"}), {"a"})
         sink.classified(ChunkOutcome(1, [failed("c"), ok("d", "WARM", 0.001)]), set())
         store.finish_run(run_id, "completed")
         counts = store.conn.execute(

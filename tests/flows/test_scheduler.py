@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from domain.accounts import Account
 from domain.models import SearchOutcome, SearchRequest
 from flows.pipeline import ChunkScheduler
-from tasks.classify import ChunkOutcome
+from tasks.chunk_outcome import ChunkOutcome
 from tasks.search import SearchChunkOutcome
 
 

@@ -313,6 +313,24 @@ def test_a_chunks_companies_trim_their_pages_one_at_a_time(monkeypatch):
     assert max(most) == 1
 
 
+def test_a_chunk_hands_each_result_over_once_and_keeps_only_its_status():
+    # An ended chunk can wait in the flow's queue until the run ends (a busy flow thread):
+    # with its results in it, a 10,000-company run held most of its results to the end.
+    import queue
+
+    feed: queue.Queue = queue.Queue()
+    fake = FakeClassifier(default=lambda m: verdict(RAW, key="x"))
+    failed = ChunkItem("gone", "Gone", None, {}, search_error="Tavily HTTP 500")
+    work = ChunkWork(0, [item("helix"), item("nova"), failed])
+    outcome = classify_chunk.fn(
+        work, providers(classifier=fake), SlotPool(4), threading.Event(), OPTIONS, feed
+    )
+    fed = [feed.get_nowait() for _ in range(feed.qsize())]
+    assert sorted(r.company_key for r in fed) == ["gone", "helix", "nova"]
+    assert outcome.results == []  # nothing carried twice
+    assert outcome.statuses() == {"helix": "ok", "nova": "ok", "gone": "failed"}
+
+
 # -- a fatal search error mid-run: the search and classify tasks under the flow's scheduler ----
 
 # What the Tavily client raises for a 433 (tests/tasks/test_client_errors.py maps it on the wire).
