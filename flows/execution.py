@@ -197,7 +197,7 @@ def forget_result(future: PrefectFuture[Any]) -> None:
         forget_run_results(context.run_results, future.task_run_id)
 
 
-def forget_run_results(run_results: dict[int, Any], task_run_id: Any) -> None:
+def forget_run_results(run_results: dict[int, Any], task_run_id: uuid.UUID) -> None:
     """Drop a task run's entries from a flow run's `run_results`. Task threads add entries
     while this runs: it reads a copy (made in one step under the GIL), never the live dict,
     which broke a 100,000-company run with "dictionary changed size during iteration"."""

@@ -39,9 +39,10 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 # commit's rows into a row group of their own and merges small ones into full ones at a
 # checkpoint, decompressing and recompressing them whole: for page_bodies, 122,880 pages of text
 # (about 330 MB) a row group, up to three at once. Such closes cost 0.3-1.2 GB of memory for a
-# second at 10,000 companies, more as the file grew. At 8,192 a merge stays under 50 MB, and the
-# file is smaller (see README "Benchmark"). Turning merges off instead kept every commit's row
-# group: the file grew 75% (a block or more per table and commit).
+# second at 10,000 companies, more as the file grew (our simulators). At 8,192 a merge stays
+# under 50 MB; the benchmark's 10,000-company file was smaller (147 MB against 175), db_size's
+# estimate 1.5 KB a company and run larger (see README "Benchmark"). Turning merges off instead
+# kept every commit's row group: the file grew 75% (a block or more per table and commit).
 WRITE_ROW_GROUP_SIZE = 8_192
 # DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
 # companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with

@@ -28,8 +28,8 @@ class ChunkOutcome:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # The companies whose results went on the feed as each finished, with their status: the
     # results are not carried twice. An ended chunk can wait in the flow's queue a while (at
-    # 10,000 companies on a busy flow thread, most of them did till the run's end), holding
-    # its 50 results, signals and reasoning included, long after they were stored.
+    # 10,000 companies on a busy flow thread, most did till the run's end, our simulators),
+    # holding its 50 results, signals and reasoning included, long after they were stored.
     handed_over: dict[str, str] = field(default_factory=dict)
 
     def statuses(self) -> dict[str, str]:

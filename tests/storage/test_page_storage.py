@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from domain.models import SearchOutcome, SearchPage, SearchRequest
-from storage.duckdb_store import TerritoryStore
+from storage.duckdb_store import WRITE_ROW_GROUP_SIZE, TerritoryStore
 from storage.pages import BODY_HASH_SQL, SEARCH_PAGES_TABLE, body_hash
 from storage.schema import (
     EVAL_TABLES,
@@ -228,8 +228,6 @@ def test_every_bit_of_a_hash_survives_the_read(tmp_path):
 def test_the_writer_keeps_row_groups_small_so_a_checkpoint_merges_little_text(tmp_path):
     """A checkpoint merges a session's rows into full row groups, decompressing them whole:
     at DuckDB's 122,880 rows of page text that took up to 1.2 GB for a second."""
-    from storage.duckdb_store import WRITE_ROW_GROUP_SIZE
-
     at = datetime(2026, 11, 1, tzinfo=UTC)
     path = tmp_path / "t.duckdb"
     sessions, companies, per_company = 4, 120, 25  # 12,000 texts, in four sessions
