@@ -29,7 +29,7 @@ class InputError(ValueError):
     """Bad input: the message is one clear line meant for the user (no traceback needed)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a run holds every account (100,000 or more)
 class Account:
     """One company, possibly merged from several CSV rows."""
 

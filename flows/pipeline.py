@@ -177,20 +177,30 @@ class ChunkScheduler:
             if not self._pending:
                 break
             try:
-                run = self._done.get(timeout=POLL_SECONDS)  # a timeout keeps Ctrl-C responsive
+                first = self._done.get(timeout=POLL_SECONDS)  # a timeout: Ctrl-C responsive
             except queue.Empty:
                 self._read_feeds()
                 self._store_finished(every=self.store_every)
                 continue
-            kind, chunk, items = self._pending.pop(run)
-            chunk.runs -= 1
-            value, failure = run.outcome()
-            if kind == "search":
-                self._search_finished(chunk, value, failure)
-            else:
-                self._classify_finished(chunk, items, value, failure)
+            self._take_ended([first])
         self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
+
+    def _take_ended(self, ended: list[TaskRun]) -> None:
+        """Take in every task run ended by now, with one open of the file. One a turn fell
+        behind (a chunk ends two runs; a turn opens one): at 100,000 companies hundreds of
+        ended chunks waited, holding their items and events (our simulators)."""
+        while not self._done.empty():  # the flow's thread is the only one taking
+            ended.append(self._done.get_nowait())
+        with self.sink.holding():
+            for run in ended:
+                kind, chunk, items = self._pending.pop(run)
+                chunk.runs -= 1
+                value, failure = run.outcome()
+                if kind == "search":
+                    self._search_finished(chunk, value, failure)
+                else:
+                    self._classify_finished(chunk, items, value, failure)
 
     def _may_open(self, accounts: list[Account]) -> bool:
         open_room, search_room = self._room
