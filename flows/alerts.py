@@ -22,25 +22,28 @@ from domain.alerts import (
     territory_related,
     tier_moves,
 )
-from domain.changes import ResultPair
+from domain.changes import ResultPair, news_of
 from domain.verdicts import effective_verdict
 from flows.events import EventSink, OutgoingEvent, PrefectEvents
 from storage.duckdb_store import TerritoryStore
 
 
 def read_tier_pairs(
-    store: TerritoryStore, territory: str, pairs: list[ResultPair] | None = None
+    store: TerritoryStore, territory: str, run_id: str, pairs: list[ResultPair] | None = None
 ) -> list[ResultPair]:
-    """The tiers alerts compare, per classified company: its latest result and the one before
-    (rows with company_key, company, tier, score, confidence, signals, run_id), each with the
-    verdict in force. The override in force now stands on both sides: a reviewer's own
-    override is no news to them, and a model moving under an override moves nothing a rep
-    acts on (the run's summary lists the overrides it now disputes)."""
+    """The tiers alerts compare, per company the run classified that is new or changed: its
+    latest result and the one before (rows with company_key, company, tier, score,
+    confidence, signals, run_id), each with the verdict in force. The override in force now
+    stands on both sides: a reviewer's own override is no news to them, and a model moving
+    under an override moves nothing a rep acts on (the run's summary lists the overrides it
+    now disputes). `pairs`: the run's `news_of` the territory's pairs, if already read."""
     in_force = store.overrides_in_force(territory)
+    if pairs is None:
+        pairs = list(news_of(store.iter_result_pairs(territory), run_id))
     return [
         (_with_override(now, in_force.get(now["company_key"])), before and
          _with_override(before, in_force.get(now["company_key"])))
-        for now, before in (store.result_pairs(territory) if pairs is None else pairs)
+        for now, before in pairs
     ]  # fmt: skip
 
 
@@ -70,10 +73,10 @@ def announce_run(
 ) -> Announced:
     """Emit a tier-changed event per move this run made (most important first, at most
     MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row; `pairs`
-    the territory's `result_pairs` if already read."""
+    the run's `news_of` its territory's result pairs, if already read."""
     territory, run_id = run["territory"], run["run_id"]
     with store.session():  # one brief hold of the file for the reads
-        moves, n_new = tier_moves(read_tier_pairs(store, territory, pairs), run_id)
+        moves, n_new = tier_moves(read_tier_pairs(store, territory, run_id, pairs), run_id)
         details = store.results_of(territory, [m.key for m in moves])
     # The pairs' tier and score win; the full row adds the domain, owner and reasoning.
     moves = [TierMove({**details.get(m.key, {}), **m.current}, m.before) for m in moves]
@@ -112,7 +115,8 @@ def send_run_alerts(
     pairs: list[ResultPair] | None = None,
 ) -> Announced | None:
     """`announce_run` through Prefect's event API, for the flow run in progress (`run`: the
-    finished run's row, and `pairs` its territory's result pairs, read when not given).
+    finished run's row, and `pairs` the run's `news_of` its territory's result pairs, read
+    when not given).
     Never raises: alerts that cannot be sent must not fail a run whose results are stored."""
     from prefect import runtime
 

@@ -68,7 +68,7 @@ def publish_results(
 ) -> list[Change]:
     """The territory's latest results as a table (the verdict in force: a reviewer's override
     first, ranked), and a markdown summary of this run; returns what changed, most important
-    first. `pairs`: the territory's `result_pairs`."""
+    first. `pairs`: the run's `news_of` the territory's `result_pairs` (or all of them)."""
     territory = summary["territory"]
     changes = changes_in(pairs, run_id)
     with store.session():  # one brief hold of the file for all four reads

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from domain.changes import Change
+from domain.changes import Change, news_of
 from flows.alerts import send_run_alerts
 from flows.reporting import publish_results
 from flows.run_context import RunContext
@@ -34,8 +34,8 @@ def end_run(
         summary = store.run(run_id) | {"elapsed_seconds": round(time.monotonic() - started, 1)}
         summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept?
         # The latest results beside the ones before: read once, for the change list and the
-        # alerts (at 100,000 companies a read takes seconds).
-        pairs = store.result_pairs(run.territory)
+        # alerts (at 100,000 companies a read takes seconds), keeping only the run's news.
+        pairs = list(news_of(store.iter_result_pairs(run.territory), run_id))
         changes = publish_results(store, run_id, summary, pairs)
         send_run_alerts(store, run_id, logger, summary, pairs)
     return summary, changes

@@ -1,0 +1,48 @@
+"""What a run's end keeps of the territory's result pairs: only its news, the same change list
+and tier moves as from every pair (pure functions, no I/O)."""
+
+from domain.alerts import tier_moves
+from domain.changes import changes_in, news_of
+
+
+def row(key, tier, score, run_id, signals=None):
+    signals = [] if signals is None else signals
+    return {"company_key": key, "company": key.title(), "tier": tier, "score": score,
+            "confidence": "high", "signals": signals, "run_id": run_id}  # fmt: skip
+
+
+def signal(text):
+    return {"kind": "gpu", "url": f"https://news.example/{len(text)}", "excerpt": text}
+
+
+def territory_pairs():
+    quotes = [signal("It runs 4,000 H100s."), signal("It trains its own models.")]
+    return [
+        (row("old", "HOT", 90, "r1", quotes), None),  # another run's result: not this run's news
+        (row("new", "HOT", 88, "r2", quotes), None),  # new to the territory
+        (row("same", "WARM", 50, "r2", quotes), row("same", "WARM", 50, "r1", quotes)),
+        (row("moved", "HOT", 80, "r2", quotes), row("moved", "COLD", 10, "r1", [])),
+        (row("quote", "WARM", 50, "r2", quotes[:1]), row("quote", "WARM", 50, "r1", quotes)),
+    ]
+
+
+def test_a_run_keeps_only_its_news_and_reports_the_same_changes():
+    pairs = territory_pairs()
+    kept = list(news_of(pairs, "r2"))
+    assert [now["company_key"] for now, _ in kept] == ["new", "moved", "quote"]
+    assert changes_in(kept, "r2") == changes_in(pairs, "r2")
+    assert [c.describe() for c in changes_in(kept, "r2")] == [
+        "COLD -> HOT (10 -> 80): new signal 'It runs 4,000 H100s.', news.example; "
+        "new signal 'It trains its own models.', news.example",
+        "WARM (50 -> 50): signal gone 'It trains its own models.', news.example",
+        "new: HOT (88)",
+    ]
+    moves, new = tier_moves(kept, "r2")
+    assert ([m.key for m in moves], new) == (["moved"], 1)
+    assert (moves, new) == tier_moves(pairs, "r2")
+
+
+def test_a_new_company_is_kept_with_its_first_signal_only():
+    (now, before), *_ = news_of(territory_pairs()[1:2], "r2")
+    assert before is None and now["signals"] == [signal("It runs 4,000 H100s.")]
+    assert now["tier"] == "HOT" and now["score"] == 88
