@@ -28,6 +28,12 @@ from flows.events import EventSink, OutgoingEvent, PrefectEvents
 from storage.duckdb_store import TerritoryStore
 
 
+def read_run_news(store: TerritoryStore, territory: str, run_id: str) -> list[ResultPair]:
+    """The territory's result pairs that are the run's news (`news_of`), read a batch at a
+    time inside the caller's session: the others are never held."""
+    return list(news_of(store.iter_result_pairs(territory), run_id))
+
+
 def read_tier_pairs(
     store: TerritoryStore, territory: str, run_id: str, pairs: list[ResultPair] | None = None
 ) -> list[ResultPair]:
@@ -39,7 +45,7 @@ def read_tier_pairs(
     now disputes). `pairs`: the run's `news_of` the territory's pairs, if already read."""
     in_force = store.overrides_in_force(territory)
     if pairs is None:
-        pairs = list(news_of(store.iter_result_pairs(territory), run_id))
+        pairs = read_run_news(store, territory, run_id)
     return [
         (_with_override(now, in_force.get(now["company_key"])), before and
          _with_override(before, in_force.get(now["company_key"])))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from domain.changes import Change, news_of
-from flows.alerts import send_run_alerts
+from domain.changes import Change
+from flows.alerts import read_run_news, send_run_alerts
 from flows.reporting import publish_results
 from flows.run_context import RunContext
 from tasks.phase_clock import PhaseClock, cpu_ms, describe
@@ -35,7 +35,7 @@ def end_run(
         summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept?
         # The latest results beside the ones before: read once, for the change list and the
         # alerts (at 100,000 companies a read takes seconds), keeping only the run's news.
-        pairs = list(news_of(store.iter_result_pairs(run.territory), run_id))
+        pairs = read_run_news(store, run.territory, run_id)
         changes = publish_results(store, run_id, summary, pairs)
         send_run_alerts(store, run_id, logger, summary, pairs)
     return summary, changes
