@@ -25,7 +25,11 @@ FILLER = "The weather in the harbour town was mild for most of the spring, local
 
 def page(url, *paras, score=0.9, title=None):
     return SearchPage(
-        url=url, title=title or url, score=score, content="snippet", raw_content="\n\n".join(paras)
+        url=url,
+        title=url if title is None else title,
+        score=score,
+        content="snippet",
+        raw_content="\n\n".join(paras),
     )
 
 
@@ -186,21 +190,6 @@ def test_lead_dateline_and_passages_stay_verbatim_with_omission_marks():
     # The byline and the short line after the signal say nothing: only the title, the date
     # and the passages are sent, with a mark wherever something was left out.
     assert parts == [paras[0], OMISSION, paras[2], series_b, OMISSION, paras[6]]
-
-
-def test_the_lead_keeps_the_first_sentence_of_the_first_real_paragraph():
-    opening = (
-        "Visitors to the valley rarely stop at the old mill on the river road. "
-        "The mill has stood there since the town was built by settlers from the coast. "
-        "On summer weekends the wheel still turns for the tourists who come by bus."
-    )
-    text = kept(
-        [page("https://paper.example/a", "# A mill and a bakery", opening, "Acme Bakery bakes.")],
-        Focus("Acme Bakery", FOCUS.keywords),
-    )["https://paper.example/a"]
-    first = opening.split(". ")[0] + "."
-    assert text.split("\n\n")[:2] == ["# A mill and a bakery", f"{first} {OMISSION}"]
-    assert "wheel" not in text and "Acme Bakery bakes." in text
 
 
 def test_a_passage_not_naming_the_company_brings_its_neighbours_and_heading():
