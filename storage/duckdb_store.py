@@ -18,6 +18,7 @@ from domain.errors import first_line
 from storage.crm_pushes import CrmPushesMixin
 from storage.errors import RunConflictError, StoreError
 from storage.evals import EvalsMixin
+from storage.exports import ExportsMixin
 from storage.overrides import OverridesMixin
 from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
@@ -53,7 +54,13 @@ DEFAULT_LOCK_WAIT = 300.0
 
 
 class TerritoryStore(
-    RunsMixin, SearchesMixin, ResultsMixin, EvalsMixin, OverridesMixin, CrmPushesMixin
+    RunsMixin,
+    SearchesMixin,
+    ResultsMixin,
+    EvalsMixin,
+    OverridesMixin,
+    CrmPushesMixin,
+    ExportsMixin,
 ):
     """The territory database. Each write takes the file briefly, so several runs (and readers)
     can share it: DuckDB allows one writing process at a time, and others wait their turn."""

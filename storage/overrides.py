@@ -34,6 +34,26 @@ OVERRIDE_COLUMNS = (
 WIDE_COLUMNS = ("metadata", "reasoning", "signals", "evidence")
 
 
+def ranked_rows(territory: str | None, owner: str | None) -> tuple[str, list[Any], tuple[str, ...]]:
+    """SQL for effective_results' narrow rows (no long text) of a territory (all if None),
+    with `owner` and `owner_rank` (the rank in the owner's book) when ranked by the owner
+    column named `owner`; its parameters; and the order to read them in."""
+    narrow = f"SELECT * EXCLUDE ({', '.join(WIDE_COLUMNS)}) FROM effective_results"
+    inner = f"SELECT * FROM ({narrow}) WHERE (?::VARCHAR IS NULL OR territory = ?)"
+    args: list[Any] = [territory, territory]
+    if owner is None:
+        return inner, args, ("territory", "rank NULLS LAST", "company", "company_key")
+    inner = (
+        "SELECT *, CASE WHEN rank IS NOT NULL AND owner IS NOT NULL THEN row_number() "
+        "OVER (PARTITION BY territory, owner, rank IS NOT NULL ORDER BY rank) END "
+        "AS owner_rank FROM (SELECT e.*, nullif(trim(json_extract_string(c.metadata, "
+        f"?)), '') AS owner FROM ({inner}) e "
+        "JOIN company_results c USING (territory, company_key))"
+    )
+    order = ("territory", "owner NULLS LAST", "owner_rank NULLS LAST", "company", "company_key")
+    return inner, [owner, *args], order
+
+
 class OverridesMixin(Session):
     """The `overrides` table and the `effective_results` view."""
 
@@ -131,20 +151,7 @@ class OverridesMixin(Session):
         columns are read after, by key: DuckDB's window and sort then hold keys and verdicts,
         not every reasoning and signal (a fifth of the memory on 100,000 companies)."""
         wide = [c for c in WIDE_COLUMNS if columns is None or c in columns]
-        narrow = f"SELECT * EXCLUDE ({', '.join(WIDE_COLUMNS)}) FROM effective_results"
-        inner = f"SELECT * FROM ({narrow}) WHERE (?::VARCHAR IS NULL OR territory = ?)"
-        args: list[Any] = [territory, territory]
-        order = "territory, rank NULLS LAST, company, company_key"
-        if owner is not None:
-            inner = (
-                "SELECT *, CASE WHEN rank IS NOT NULL AND owner IS NOT NULL THEN row_number() "
-                "OVER (PARTITION BY territory, owner, rank IS NOT NULL ORDER BY rank) END "
-                "AS owner_rank FROM (SELECT e.*, nullif(trim(json_extract_string(c.metadata, "
-                f"?)), '') AS owner FROM ({inner}) e "
-                "JOIN company_results c USING (territory, company_key))"
-            )
-            args = [owner, *args]
-            order = "territory, owner NULLS LAST, owner_rank NULLS LAST, company, company_key"
+        inner, args, order = ranked_rows(territory, owner)
         picked = (
             "*"
             if columns is None
@@ -155,7 +162,7 @@ class OverridesMixin(Session):
         cursor = self.cursor()  # its own cursor: two streams can run side by side
         cursor.execute(
             f"SELECT {picked} FROM ({inner}) WHERE (?::VARCHAR IS NULL OR tier = ?) "
-            f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {order}",
+            f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {', '.join(order)}",
             [*args, tier, tier, company_key, company_key],
         )
         batch: list[dict[str, Any]] = []
