@@ -83,7 +83,7 @@ def _csv_cell(sql: str, kind: str) -> str:
     else:
         text = f"CAST({sql} AS VARCHAR)"
     starts = ", ".join(_text(c) for c in FORMULA_START)
-    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN {_QUOTE} ||  {text} ELSE {text} END"
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN {_QUOTE} || {text} ELSE {text} END"
 
 
 class ExportsMixin(Session):

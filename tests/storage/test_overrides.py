@@ -230,3 +230,24 @@ def test_a_file_of_the_previous_version_is_migrated_on_open(tmp_path):
         assert store.conn.execute("SELECT max(version) FROM territory_schema").fetchone() == (
             SCHEMA_VERSION,
         )
+
+
+def test_metadata_keys_come_in_the_order_the_ranked_rows_first_name_them(tmp_path):
+    rows = [  # (key, tier, score, metadata): best rank first is b, a, c, d
+        ("a", "HOT", 80, {"crm_id": "1", "Région": "Île", "z": "1", "owner": "Ann"}),
+        ("b", "HOT", 90, {"z": "2", "owner": "Kim"}),
+        ("c", "WARM", 50, {"late": "x", "crm_id": "3"}),
+        ("d", "COLD", 5, {"coldest": "y"}),
+    ]
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        results = [result(k, t, s) for k, t, s, _ in rows]
+        for r, (*_, metadata) in zip(results, rows, strict=True):
+            r.metadata = metadata
+        stored_run(store, "emea", results)
+        stored_run(store, "apac", [result("e", "HOT", 99)])  # another territory's keys
+        assert store.metadata_keys("emea") == ["z", "owner", "crm_id", "Région", "late", "coldest"]
+        assert store.metadata_keys("emea", tier="WARM") == ["late", "crm_id"]
+        # By owner, Ann's book comes before Kim's: a is read first.
+        assert store.metadata_keys("emea", owner="owner")[:4] == ["crm_id", "Région", "z", "owner"]
+        assert store.metadata_keys(None)[0] == "crm_id"  # apac's e ranks first there
+        assert store.metadata_keys("nowhere") == []
