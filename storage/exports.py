@@ -1,10 +1,12 @@
-"""A territory's results as one flat row per company, written by DuckDB's own COPY (CSV or
-Parquet): no row passes through Python. On 100,000 companies the rows in Python (dicts,
-decoded JSON, the csv module) took 13-15 s of CPU; see the README's 100,000 section."""
+"""A territory's results as one flat row per company, written by DuckDB's own COPY (`export`
+as CSV, Parquet or JSON; `results --format csv`): no row passes through Python. On 100,000
+companies the rows in Python (dicts, decoded JSON, the csv module) took 13-16 s of CPU; see
+the README's 100,000 section."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from storage.overrides import ranked_rows
@@ -45,6 +47,35 @@ FLAT_COLUMNS: dict[str, tuple[str, str]] = {
     "override_at": ("TIMESTAMPTZ", "e.override_at"),
     "override_disputed": ("BOOLEAN", "coalesce(e.override_disputed, false)"),
 }
+# `territory results` as CSV: what `public_result` gives, in its order (every field of the
+# result as users see it, the signals and the evidence as JSON text), then the passthrough.
+_PUBLIC_EXTRA = {
+    "territory": ("VARCHAR", "e.territory"),
+    "signals": ("VARCHAR", "coalesce(w.signals::VARCHAR, '[]')"),
+    "evidence": ("VARCHAR", "w.evidence::VARCHAR"),
+}
+PUBLIC_ORDER = (
+    "rank", "territory", "company", "domain", "tier", "score", "confidence", "status", "error",
+    "reasoning", "signals", "top_signal", "top_signal_url", "signals_dropped", "evidence",
+    "rubric", "model", "cost_usd", "run_id", "updated_at", "overridden", "model_tier",
+    "model_score", "model_confidence", "override_by", "override_reason", "override_at",
+    "override_disputed",
+)  # fmt: skip
+PUBLIC_COLUMNS = {c: _PUBLIC_EXTRA.get(c) or FLAT_COLUMNS[c] for c in PUBLIC_ORDER}
+
+
+@dataclass(frozen=True)
+class FlatForm:
+    """What a flat file of results holds and how its CSV cells are written."""
+
+    columns: dict[str, tuple[str, str]]  # name: (type, SQL), `owner_rank` going after `rank`
+    passthrough_first: bool
+    defuse: bool  # for spreadsheets: a leading quote before what would run as a formula
+    stamp: str  # times in UTC, ISO 8601 to this strftime format, then "+00:00"
+
+
+EXPORT = FlatForm(FLAT_COLUMNS, passthrough_first=True, defuse=True, stamp="%Y-%m-%dT%H:%M:%S.%f")
+RESULTS = FlatForm(PUBLIC_COLUMNS, passthrough_first=False, defuse=False, stamp="%Y-%m-%dT%H:%M:%S")
 # In a JSON export the signals stay a list (none: an empty one).
 JSON_COLUMNS = {"signals": "coalesce(w.signals, '[]'::JSON)"}
 # With ranks per owner: after `rank`, the rank within the owner's book.
@@ -57,11 +88,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _QUOTE = "''''"  # SQL for the one-character text '
 
 
-def flat_columns(by_owner: bool) -> dict[str, tuple[str, str]]:
-    """The result columns (type, SQL) after the passthrough ones, `owner_rank` if by owner."""
+def flat_columns(by_owner: bool, form: FlatForm = EXPORT) -> dict[str, tuple[str, str]]:
+    """The result columns (type, SQL) of a form, `owner_rank` after `rank` if by owner."""
     if not by_owner:
-        return FLAT_COLUMNS
-    first, *rest = FLAT_COLUMNS.items()
+        return form.columns
+    first, *rest = form.columns.items()
     return dict([first, OWNER_RANK_COLUMN, *rest])
 
 
@@ -73,17 +104,20 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _csv_cell(sql: str, kind: str) -> str:
-    """A column as the text a spreadsheet gets: ISO times in UTC, True/False, and a leading
-    quote before what a spreadsheet would run as a formula ("=HYPERLINK(...)")."""
+def _csv_cell(sql: str, kind: str, form: FlatForm) -> str:
+    """A column as CSV text: ISO times in UTC, True/False; for a spreadsheet, a leading
+    quote before what it would run as a formula ("=HYPERLINK(...)")."""
     if kind == "TIMESTAMPTZ":
-        text = _iso(sql)
+        text = _iso(sql, form.stamp)
     elif kind == "BOOLEAN":
         text = f"CASE WHEN {sql} THEN 'True' ELSE 'False' END"
     else:
         text = f"CAST({sql} AS VARCHAR)"
-    starts = ", ".join(_text(c) for c in FORMULA_START)
-    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN {_QUOTE} || {text} ELSE {text} END"
+    if form.defuse:
+        starts = ", ".join(_text(c) for c in FORMULA_START)
+        text = f"CASE WHEN left({text}, 1) IN ({starts}) THEN {_QUOTE} || {text} ELSE {text} END"
+    # An empty text is an empty cell, as Python's csv writes it (DuckDB's writes "").
+    return f"nullif({text}, '')"
 
 
 class ExportsMixin(Session):
@@ -94,16 +128,17 @@ class ExportsMixin(Session):
         self,
         out: Path,
         fmt: str,
-        territory: str,
+        territory: str | None,
         passthrough: dict[str, str],
         owner: str | None = None,
         prefix: bytes = b"",
+        form: FlatForm = EXPORT,
+        tier: str | None = None,
     ) -> int:
         """Write the territory's results, best rank first, to `out` as CSV (every cell text,
         formulas defused, a header, after the bytes `prefix`), typed Parquet or a JSON list
-        (the signals a list);
-        `passthrough` maps each metadata key to its column name (first, in order). Returns
-        the number of rows written.
+        (the signals a list), with `form`'s columns (of `tier` only, if given); `passthrough`
+        maps each metadata key to its column name (in order). Returns the rows written.
 
         The order comes from narrow rows; the long text is joined on a batch of them at a
         time, each batch copied to a part file: one query joining every row's text ran out
@@ -111,10 +146,11 @@ class ExportsMixin(Session):
         inner, args, order = ranked_rows(territory, owner)
         self.conn.execute(
             "CREATE OR REPLACE TEMP TABLE flat_order AS SELECT row_number() OVER "
-            f"(ORDER BY {', '.join(order)}) AS pos, * FROM ({inner})",
-            args,
+            f"(ORDER BY {', '.join(order)}) AS pos, * FROM ({inner}) "
+            "WHERE (?::VARCHAR IS NULL OR tier = ?)",
+            [*args, tier, tier],
         )
-        cells = self._cells(fmt, passthrough, owner is not None)
+        cells = _cells(fmt, passthrough, flat_columns(owner is not None, form), form)
         parts: list[Path] = []
         try:
             (total,) = self.conn.execute("SELECT count(*) FROM flat_order").fetchone() or (0,)
@@ -160,31 +196,32 @@ class ExportsMixin(Session):
                         first = False
             handle.write(b"[]" if first else b"\n]")
 
-    @staticmethod
-    def _cells(fmt: str, passthrough: dict[str, str], by_owner: bool) -> str:
-        """The SELECT list: passthrough columns, then the result columns."""
-        picked: list[str] = []
-        for key, column in passthrough.items():
-            path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            extract = f"json_extract_string(w.metadata, {_text(path)})"
-            picked.append(_cell(extract, "VARCHAR", fmt, column))
-        columns = flat_columns(by_owner)
-        picked += [_cell(sql, kind, fmt, c) for c, (kind, sql) in columns.items()]
-        return ", ".join(picked)
+
+def _cells(
+    fmt: str, passthrough: dict[str, str], columns: dict[str, tuple[str, str]], form: FlatForm
+) -> str:
+    """The SELECT list: the passthrough columns and the result columns, in the form's order."""
+    extracted: list[str] = []
+    for key, column in passthrough.items():
+        path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        extract = f"json_extract_string(w.metadata, {_text(path)})"
+        extracted.append(_cell(extract, "VARCHAR", fmt, column, form))
+    results = [_cell(sql, kind, fmt, c, form) for c, (kind, sql) in columns.items()]
+    return ", ".join([*extracted, *results] if form.passthrough_first else [*results, *extracted])
 
 
-def _cell(sql: str, kind: str, fmt: str, column: str) -> str:
+def _cell(sql: str, kind: str, fmt: str, column: str, form: FlatForm) -> str:
     if fmt == "csv":
-        value = _csv_cell(sql, kind)
+        value = _csv_cell(sql, kind, form)
     elif fmt == "json" and column in JSON_COLUMNS:
         value = JSON_COLUMNS[column]
     elif fmt == "json" and kind == "TIMESTAMPTZ":
-        value = _iso(sql)
+        value = _iso(sql, form.stamp)
     else:
         value = f"CAST({sql} AS {kind})"
     return f"{value} AS {_name(column)}"
 
 
-def _iso(sql: str) -> str:
+def _iso(sql: str, stamp: str) -> str:
     """A time as ISO 8601 text in UTC (what Python's isoformat gives it)."""
-    return f"strftime(timezone('UTC', {sql}), '%Y-%m-%dT%H:%M:%S.%f') || '+00:00'"
+    return f"strftime(timezone('UTC', {sql}), '{stamp}') || '+00:00'"

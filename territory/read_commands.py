@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Iterator
-from itertools import chain
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from domain.columns import OWNER_COLUMNS
@@ -13,6 +16,7 @@ from domain.costs import per_thousand
 from domain.verdicts import override_note
 from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
+from storage.exports import COPY_BUFFER_BYTES, RESULTS, flat_columns
 from tasks.phase_clock import total_per_company
 from territory.console import (
     EXIT_OK,
@@ -40,8 +44,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         if args.format == "json":
             write_json_list(_public(r) for r in found)
         elif args.format == "csv":
-            keys = store.metadata_keys(args.territory, args.tier, owner)
-            _write_results_csv(found, keys)
+            _write_results_csv(store, args.territory, args.tier, owner)
         else:
             head = ["owner", "owner_rank", "rank", "territory"] if owner else ["rank", "territory"]
             columns = [*head, "company", "domain", "tier", "score", "confidence", "status",
@@ -58,16 +61,26 @@ def _table_row(result: dict[str, Any], by_owner: bool) -> dict[str, Any]:
     return row
 
 
-def _write_results_csv(found: Iterator[dict[str, Any]], keys: list[str]) -> None:
-    """CSV of the results: the result fields, then the passthrough columns in the order they
-    first appear (the header every row's keys in turn gave when the rows were a list)."""
-    first = next(found, None)
-    if first is None:
-        write_csv([])
-        return
-    public = public_result(first)
-    columns = [*public, *passthrough({"metadata": dict.fromkeys(keys)}, public)]
-    write_csv((_public(r) for r in chain([first], found)), columns)
+def _write_results_csv(
+    store: TerritoryStore, territory: str | None, tier: str | None, owner: str | None
+) -> None:
+    """CSV of the results on stdout, written by DuckDB's COPY: the result fields, then the
+    passthrough columns in the order they first appear."""
+    keys = store.metadata_keys(territory, tier, owner)
+    public = flat_columns(owner is not None, RESULTS)
+    names = dict(zip(keys, passthrough({"metadata": dict.fromkeys(keys)}, public), strict=True))
+    with tempfile.TemporaryDirectory(prefix="territory-results-") as folder:
+        out = Path(folder) / "results.csv"
+        written = store.copy_flat_results(
+            out, "csv", territory, names, owner, form=RESULTS, tier=tier
+        )
+        if not written:
+            write_csv([])
+            return
+        sys.stdout.flush()
+        with out.open("rb") as rows:
+            shutil.copyfileobj(rows, sys.stdout.buffer, COPY_BUFFER_BYTES)
+        sys.stdout.buffer.flush()
 
 
 def owner_for(store: TerritoryStore, territory: str | None, by: str) -> str | None:

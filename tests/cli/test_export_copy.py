@@ -1,8 +1,11 @@
-"""Exports are written by DuckDB's COPY; each row must say what `territory results` says of the
-same stored result (`public_result`, with the passthrough columns first): overrides,
-failures, no signals, odd and colliding passthrough names, formulas, ranks per owner."""
+"""Exports and `results --format csv` are written by DuckDB's COPY; each row must say what
+`territory results` says of the same stored result (`public_result` and the passthrough
+columns), the results' CSV byte for byte what the Python writer gave: overrides, failures,
+no signals, empty text, odd and colliding passthrough names, formulas, tiers, ranks per owner."""
 
+import contextlib
 import csv
+import io
 import json
 from datetime import datetime
 
@@ -13,8 +16,9 @@ from domain.models import Classification, CompanyResult, Signal
 from domain.review import OverrideRequest
 from storage.duckdb_store import TerritoryStore
 from territory.cli import main
+from territory.console import write_csv
 from territory.export import FORMULA_START, result_types
-from territory.read_commands import passthrough, public_result
+from territory.read_commands import _public, passthrough, public_result
 from tests.helpers import seed_database
 
 # Passthrough keys a CRM export has: a space, a dot, a quote, non-ASCII, and names that a
@@ -157,3 +161,23 @@ def test_the_copied_json_keeps_the_signals_a_list_and_the_exact_values(db, tmp_p
             else:
                 assert record[column] == value, (column, record[column], value)
     assert records[0]["company"] == "Helix AI" and records[0]["rank"] == 1
+
+
+@pytest.mark.parametrize(
+    "extra", [[], ["--tier", "HOT"], ["--by", "owner"], ["--tier", "WARM", "--by", "owner"]]
+)
+def test_results_as_csv_are_the_text_the_python_writer_gave(db, capsys, extra):
+    assert main(["results", "--territory", "emea", "--format", "csv", *extra]) == 0
+    got = capsys.readouterr().out
+    tier = extra[extra.index("--tier") + 1] if "--tier" in extra else None
+    owner = "owner" if "--by" in extra else None
+    with TerritoryStore.open(db, read_only=True) as store:  # what the rows wrote, row by row
+        keys = store.metadata_keys("emea", tier, owner)
+        found = list(store.iter_effective_results("emea", tier, owner=owner))
+    public = list(public_result(found[0]))
+    columns = [*public, *passthrough({"metadata": dict.fromkeys(keys)}, public)]
+    with contextlib.redirect_stdout(io.StringIO()) as want:
+        write_csv((_public(r) for r in found), columns)
+    assert got == want.getvalue() and len(found) >= 1
+    if not extra:
+        assert ",Bare Co,," in got and '"=SUM(A1) is how it starts' in got  # as stored
