@@ -49,6 +49,7 @@ FLAT_COLUMNS: dict[str, tuple[str, str]] = {
 }
 # `territory results` as CSV: what `public_result` gives, in its order (every field of the
 # result as users see it, the signals and the evidence as JSON text), then the passthrough.
+# tests/cli/test_export_copy.py holds the two to the same text, byte for byte.
 _PUBLIC_EXTRA = {
     "territory": ("VARCHAR", "e.territory"),
     "signals": ("VARCHAR", "coalesce(w.signals::VARCHAR, '[]')"),
@@ -135,10 +136,11 @@ class ExportsMixin(Session):
         form: FlatForm = EXPORT,
         tier: str | None = None,
     ) -> int:
-        """Write the territory's results, best rank first, to `out` as CSV (every cell text,
-        formulas defused, a header, after the bytes `prefix`), typed Parquet or a JSON list
-        (the signals a list), with `form`'s columns (of `tier` only, if given); `passthrough`
-        maps each metadata key to its column name (in order). Returns the rows written.
+        """Write the territory's results (all territories' if None; of `tier` only, if
+        given), best rank first, to `out` with `form`'s columns: as CSV (every cell text, a
+        header, after the bytes `prefix`), typed Parquet or a JSON list (the signals a
+        list). `passthrough` maps each metadata key to its column name, in order. Returns
+        the number of rows written.
 
         The order comes from narrow rows; the long text is joined on a batch of them at a
         time, each batch copied to a part file: one query joining every row's text ran out

@@ -60,6 +60,11 @@ def ranked_rows(territory: str | None, owner: str | None) -> tuple[str, list[Any
     return inner, [owner, *args], order
 
 
+# A batch's long text, by the row ids its narrow rows carry, or by key.
+_BY_ROW_ID = "rowid IN (SELECT unnest(?::BIGINT[]))"
+_BY_KEY = "company_key IN (SELECT unnest(?::VARCHAR[]))"
+
+
 class OverridesMixin(Session):
     """The `overrides` table and the `effective_results` view."""
 
@@ -187,21 +192,33 @@ class OverridesMixin(Session):
         yield from self._with_text(batch, wide)
 
     def _with_text(self, rows: list[dict[str, Any]], wide: list[str]) -> list[dict[str, Any]]:
-        """Rows of effective_results with their long text columns (`wide`) read by row id."""
+        """Rows of effective_results with their long text columns (`wide`) read by row id; by
+        key for a row whose result was written anew since the narrow rows were read (an
+        upsert keeps its row id, a delete and an insert would not)."""
         ids = [row.pop(RESULT_ROW) for row in rows]
         if not rows or not wide:
             return rows
-        found = {
-            text.pop(RESULT_ROW): text
-            for text in iter_dicts(
-                self.conn.execute(
-                    f"SELECT rowid AS {RESULT_ROW}, {', '.join(wide)} FROM company_results "
-                    "WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
-                    [ids],
-                )
-            )
+        text = ", ".join(wide)
+        by_id = {
+            t.pop(RESULT_ROW): t
+            for t in self._text_rows(f"rowid AS {RESULT_ROW}, {text}", _BY_ROW_ID, ids)
         }
-        return [row | found[i] for row, i in zip(rows, ids, strict=True)]
+        moved = [r["company_key"] for r, i in zip(rows, ids, strict=True) if i not in by_id]
+        by_key = {
+            (t.pop("territory"), t.pop("company_key")): t
+            for t in self._text_rows(f"territory, company_key, {text}", _BY_KEY, moved)
+        }
+        gone = dict.fromkeys(wide)  # deleted meanwhile: no text
+        return [
+            row | (by_id.get(i) or by_key.get((row["territory"], row["company_key"])) or gone)
+            for row, i in zip(rows, ids, strict=True)
+        ]
+
+    def _text_rows(self, columns: str, where: str, values: list[Any]) -> list[dict[str, Any]]:
+        if not values:
+            return []
+        query = f"SELECT {columns} FROM company_results WHERE {where}"
+        return list(iter_dicts(self.conn.execute(query, [values])))
 
     @connected
     def count_results(self, territory: str) -> int:

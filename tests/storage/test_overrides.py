@@ -251,3 +251,25 @@ def test_metadata_keys_come_in_the_order_the_ranked_rows_first_name_them(tmp_pat
         assert store.metadata_keys("emea", owner="owner")[:4] == ["crm_id", "Région", "z", "owner"]
         assert store.metadata_keys(None)[0] == "crm_id"  # apac's e ranks first there
         assert store.metadata_keys("nowhere") == []
+
+
+def test_a_result_written_anew_mid_read_brings_its_own_text(tmp_path, monkeypatch):
+    # Long text is read by the row id the narrow rows carry; a row written anew meanwhile
+    # (a new row id) is read by key, never another company's text.
+    monkeypatch.setattr("storage.overrides.FETCH_ROWS", 1)  # one row a batch
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        results = [result(k, "HOT", s) for k, s in (("a", 90), ("b", 80), ("c", 70))]
+        for r in results:
+            r.classification.reasoning = f"about {r.company_key}"
+        run = stored_run(store, "emea", results)
+        rows = store.iter_effective_results("emea")
+        first = next(rows)
+        again = result("b", "HOT", 80)
+        again.classification.reasoning = "about b, again"
+        # An upsert keeps the row id; a delete and an insert (a row written anew) does not.
+        store.conn.execute("DELETE FROM company_results WHERE company_key = 'b'")
+        store.save_results(run, "emea", [again])
+        store.save_results(run, "emea", [result("d", "COLD", 1)])  # appended after
+        seen = {r["company_key"]: r["reasoning"] for r in [first, *rows]}
+    assert seen["a"] == "about a" and seen["c"] == "about c"
+    assert seen["b"] == "about b, again"
