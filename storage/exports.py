@@ -5,10 +5,15 @@ the README's 100,000 section."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from domain.errors import first_line
+from storage.errors import StoreError
 from storage.overrides import ranked_rows
 from storage.sql import Session, connected
 
@@ -167,10 +172,13 @@ class ExportsMixin(Session):
                     f"ORDER BY e.pos) TO {_text(str(parts[-1]))} ({options})"
                 )
             self._join_parts(parts, out, fmt, prefix)
+        except duckdb.IOException as exc:  # a full disk, a path taken: one line, not a trace
+            raise StoreError(f"cannot write in {out.parent}: {first_line(str(exc))}") from None
         finally:
             self.conn.execute("DROP TABLE IF EXISTS flat_order")
             for part in parts:
-                part.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # not there, or not ours to remove
+                    part.unlink(missing_ok=True)
         return int(total)
 
     def _join_parts(self, parts: list[Path], out: Path, fmt: str, prefix: bytes) -> None:

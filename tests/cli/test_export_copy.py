@@ -14,7 +14,7 @@ import pytest
 
 from domain.models import Classification, CompanyResult, Signal
 from domain.review import OverrideRequest
-from storage.duckdb_store import TerritoryStore
+from storage.duckdb_store import StoreError, TerritoryStore
 from territory.cli import main
 from territory.console import write_csv
 from territory.export import FORMULA_START, result_types
@@ -181,3 +181,13 @@ def test_results_as_csv_are_the_text_the_python_writer_gave(db, capsys, extra):
     assert got == want.getvalue() and len(found) >= 1
     if not extra:
         assert ",Bare Co,," in got and '"=SUM(A1) is how it starts' in got  # as stored
+
+
+def test_a_file_duckdb_cannot_write_is_one_line_and_leaves_nothing(db, tmp_path, capsys):
+    out = tmp_path / "emea.csv"
+    with TerritoryStore.open(db, read_only=True) as store:
+        (tmp_path / "taken.csv.0").mkdir()  # where the first part file would go
+        with pytest.raises(StoreError, match=f"cannot write in {tmp_path}: "):
+            store.copy_flat_results(tmp_path / "taken.csv", "csv", "emea", {})
+    assert main(["export", str(out), "--territory", "emea"]) == 0  # the store still reads
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["emea.csv", "t.duckdb", "taken.csv.0"]
