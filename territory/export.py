@@ -21,7 +21,7 @@ from storage.duckdb_store import TerritoryStore
 from storage.exports import FORMULA_START, flat_columns
 from territory.console import EXIT_OK, CliError
 from territory.files import replacing
-from territory.read_commands import owner_for, passthrough, reader
+from territory.read_commands import owner_for, passthrough_names, reader
 
 FORMATS = ("csv", "parquet", "json")
 # Excel needs the byte order mark to read a CSV as UTF-8.
@@ -38,14 +38,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"{out}: say --format csv, parquet or json (or use one of those extensions)")
     with reader() as store:
         owner = owner_for(store, args.territory, getattr(args, "by", "territory"))
-        types = result_types(owner is not None)
-        keys = store.metadata_keys(args.territory, owner=owner)
         if not store.count_results(args.territory):
             raise CliError(f"territory {args.territory!r} has no results to export")
-        columns = [*passthrough({"metadata": dict.fromkeys(keys)}, types), *types]
+        keys = store.metadata_keys(args.territory, owner=owner)
+        names = passthrough_names(keys, result_types(owner is not None))
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            names = dict(zip(keys, columns, strict=False))  # passthrough first, in order
             written = _copy(store, out, fmt, args.territory, names, owner)
         except OSError as exc:
             raise CliError(f"{out}: cannot write the file ({exc.strerror or exc})") from None

@@ -40,11 +40,12 @@ def cmd_results(args: argparse.Namespace) -> int:
     """Print the results, streamed from the database a batch at a time."""
     with reader() as store:
         owner = owner_for(store, args.territory, args.by)
+        if args.format == "csv":
+            _write_results_csv(store, args.territory, args.tier, owner)
+            return EXIT_OK
         found = store.iter_effective_results(territory=args.territory, tier=args.tier, owner=owner)
         if args.format == "json":
             write_json_list(_public(r) for r in found)
-        elif args.format == "csv":
-            _write_results_csv(store, args.territory, args.tier, owner)
         else:
             head = ["owner", "owner_rank", "rank", "territory"] if owner else ["rank", "territory"]
             columns = [*head, "company", "domain", "tier", "score", "confidence", "status",
@@ -67,8 +68,7 @@ def _write_results_csv(
     """CSV of the results on stdout, written by DuckDB's COPY: the result fields, then the
     passthrough columns in the order they first appear."""
     keys = store.metadata_keys(territory, tier, owner)
-    public = flat_columns(owner is not None, RESULTS)
-    names = dict(zip(keys, passthrough({"metadata": dict.fromkeys(keys)}, public), strict=True))
+    names = passthrough_names(keys, flat_columns(owner is not None, RESULTS))
     with tempfile.TemporaryDirectory(prefix="territory-results-") as folder:
         out = Path(folder) / "results.csv"
         written = store.copy_flat_results(
@@ -207,6 +207,11 @@ def passthrough(r: dict[str, Any], taken: Iterable[str]) -> dict[str, Any]:
         (f"meta_{k}" if k.casefold() in folded else k): v
         for k, v in (r.get("metadata") or {}).items()
     }
+
+
+def passthrough_names(keys: list[str], taken: Iterable[str]) -> dict[str, str]:
+    """Each passthrough key with the column name it gets beside the columns `taken`."""
+    return dict(zip(keys, passthrough({"metadata": dict.fromkeys(keys)}, taken), strict=True))
 
 
 def _public(r: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 
 from domain.alerts import RUN_COMPLETED, TIER_CHANGED
 from domain.models import CompanyResult
-from flows.alerts import announce_run
+from flows.alerts import announce_run, read_run_news
 from flows.events import PrefectEvents, RecordedEvents
 from storage.duckdb_store import TerritoryStore
 from tests.flows.alert_results import result
@@ -137,14 +137,16 @@ def test_a_run_emits_one_event_per_tier_move_and_one_summary(two_runs):
 
 def test_pairs_the_flow_already_read_are_not_read_again(two_runs, monkeypatch):
     store, run = two_runs
-    pairs = store.result_pairs("east")  # what the flow reads once, for the summary too
+    # What the flow reads once, for the summary too: the run's news of the territory's pairs.
+    pairs = read_run_news(store, "east", run["run_id"])
     expected = RecordedEvents()
     announce_run(store, run, expected, FLOW_RUN)
 
     def read_again(*args, **kwargs):
         raise AssertionError("the result pairs were read a second time")
 
-    monkeypatch.setattr(store, "result_pairs", read_again)
+    for reading in ("result_pairs", "iter_result_pairs"):
+        monkeypatch.setattr(store, reading, read_again)
     given = RecordedEvents()
     told = announce_run(store, run, given, FLOW_RUN, pairs)
     assert (told.moves, told.sent, told.new) == (2, 2, 1)

@@ -11,6 +11,7 @@ from domain.review import OverrideRequest
 from domain.verdicts import effective_verdict, ranks
 from storage.duckdb_store import StoreError, TerritoryStore
 from storage.schema import EVAL_TABLES, KEYED_TABLES, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from storage.sql import FETCH_ROWS
 
 
 def result(key, tier=None, score=50, confidence="high", status="ok", owner=None):
@@ -253,23 +254,24 @@ def test_metadata_keys_come_in_the_order_the_ranked_rows_first_name_them(tmp_pat
         assert store.metadata_keys("nowhere") == []
 
 
-def test_a_result_written_anew_mid_read_brings_its_own_text(tmp_path, monkeypatch):
-    # Long text is read by the row id the narrow rows carry; a row written anew meanwhile
-    # (a new row id) is read by key, never another company's text.
-    monkeypatch.setattr("storage.overrides.FETCH_ROWS", 1)  # one row a batch
+def test_a_result_written_anew_mid_read_brings_its_own_text(tmp_path):
+    # Long text is read by the row id the narrow rows carry, a batch (FETCH_ROWS) at a time;
+    # a row written anew meanwhile (a new row id) is read by key, never another's text.
+    n = FETCH_ROWS + 2  # the last two come in the second batch
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
-        results = [result(k, "HOT", s) for k, s in (("a", 90), ("b", 80), ("c", 70))]
+        results = [result(f"c{i:05d}", "HOT", 90) for i in range(n)]  # ranked by name
         for r in results:
             r.classification.reasoning = f"about {r.company_key}"
         run = stored_run(store, "emea", results)
         rows = store.iter_effective_results("emea")
-        first = next(rows)
-        again = result("b", "HOT", 80)
-        again.classification.reasoning = "about b, again"
+        first = next(rows)  # the first batch is read, text and all
+        late = results[-1].company_key
+        again = result(late, "HOT", 90)
+        again.classification.reasoning = f"about {late}, again"
         # An upsert keeps the row id; a delete and an insert (a row written anew) does not.
-        store.conn.execute("DELETE FROM company_results WHERE company_key = 'b'")
+        store.conn.execute("DELETE FROM company_results WHERE company_key = ?", [late])
         store.save_results(run, "emea", [again])
         store.save_results(run, "emea", [result("d", "COLD", 1)])  # appended after
         seen = {r["company_key"]: r["reasoning"] for r in [first, *rows]}
-    assert seen["a"] == "about a" and seen["c"] == "about c"
-    assert seen["b"] == "about b, again"
+    assert seen[late] == f"about {late}, again" and len(seen) == n
+    assert all(seen[k] == f"about {k}" for k in seen if k != late)
