@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from domain.errors import first_line
+from storage.body_index import BodyIndex
 from storage.crm_pushes import CrmPushesMixin
 from storage.errors import RunConflictError, StoreError
 from storage.evals import EvalsMixin
@@ -70,6 +71,7 @@ class TerritoryStore(
         self.read_only = read_only
         self.lock_wait = lock_wait
         self._open: duckdb.DuckDBPyConnection | None = None
+        self.bodies = BodyIndex()
 
     @classmethod
     def open(

@@ -11,12 +11,13 @@ from typing import Any
 
 import duckdb
 
-from storage.sql import insert_rows, pairs_in
+from storage.body_index import BodyIndex
+from storage.sql import insert_rows, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
 # DuckDB's default string compression (FSST works string by string). No index on the hash: an
 # ART index took more bytes per text than the text's key and references together (measured
-# with benchmarks/db_size.py); the one writer looks the hashes up by a scan of that column.
+# with benchmarks/db_size.py); the one writer keeps the hashes itself (storage/body_index.py).
 PAGE_BODIES_TABLE = """
 CREATE TABLE IF NOT EXISTS page_bodies (
     hash            UHUGEINT NOT NULL,    -- the first 128 bits of the text's SHA-256
@@ -70,9 +71,12 @@ def body_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
 
 
-def save_pages(conn: duckdb.DuckDBPyConnection, pages: Iterable[list[Any]]) -> None:
+def save_pages(
+    conn: duckdb.DuckDBPyConnection, pages: Iterable[list[Any]], index: BodyIndex
+) -> list[int]:
     """Store pages given as [search_key, fetched_at, rank, url, title, score, content,
-    raw_content]: each text not stored yet into page_bodies, the page with its hashes."""
+    raw_content]: each text not stored yet into page_bodies, the page with its hashes. Gives
+    the hashes of the texts stored anew: the caller adds them to `index` once committed."""
     rows: list[list[Any]] = []
     # Snippets, then full pages: like next to like, zstd finds more to share.
     snippets: dict[int, str] = {}
@@ -86,36 +90,33 @@ def save_pages(conn: duckdb.DuckDBPyConnection, pages: Iterable[list[Any]]) -> N
             hashes.append(key)
         rows.append([*head, *hashes])
     bodies = snippets | texts
-    new = _unstored(conn, list(bodies))
-    insert_rows(conn, "INSERT INTO page_bodies", [[k, t] for k, t in bodies.items() if k in new])
+    found = index.rows(conn, bodies)
+    stored = [k for k in bodies if k not in found]
+    insert_rows(conn, "INSERT INTO page_bodies", [[k, bodies[k]] for k in stored])
     insert_rows(conn, "INSERT INTO search_pages", rows, "ON CONFLICT DO NOTHING")
+    return stored
 
 
-def _unstored(conn: duckdb.DuckDBPyConnection, keys: list[int]) -> set[int]:
-    """Those of `keys` not in page_bodies yet (their text need not be sent again)."""
-    if not keys:
-        return set()
-    found = conn.execute(
-        f"SELECT {_halves('hash')} FROM page_bodies WHERE hash IN (SELECT unnest(?::UHUGEINT[]))",
-        [[str(k) for k in keys]],
-    ).fetchall()
-    return set(keys) - {_joined(high, low) for high, low in found}
-
-
-def read_pages(conn: duckdb.DuckDBPyConnection, heads: list[tuple[str, datetime]]) -> list[PageRow]:
+def read_pages(
+    conn: duckdb.DuckDBPyConnection,
+    heads: list[tuple[str, datetime]],
+    index: BodyIndex | None = None,
+) -> list[PageRow]:
     """The pages of searches given as (search_key, fetched_at), best rank first within each:
-    (search_key, fetched_at, url, title, score, content, raw_content), text as stored."""
-    pairs, values = pairs_in(heads)
+    (search_key, fetched_at, url, title, score, content, raw_content), text as stored. The
+    writer gives its `index`, which finds the texts' rows without scanning the hashes."""
+    where, values = searches_in(heads)
     rows = conn.execute(
         "SELECT search_key, fetched_at, url, title, score, "
         f"{_halves('content_hash')}, {_halves('raw_hash')} "
-        f"FROM search_pages WHERE (search_key, fetched_at) IN {pairs} "
-        "ORDER BY search_key, rank",
+        f"FROM search_pages WHERE {where} ORDER BY search_key, rank",
         values,
     ).fetchall()
     pages = [(*row[:5], _joined(*row[5:7]), _joined(*row[7:9])) for row in rows]
     keys = {h for page in pages for h in page[5:] if h is not None}
-    text = _bodies(conn, keys)
+    text = _indexed_bodies(conn, keys, index) if index is not None else None
+    if text is None:
+        text = _bodies(conn, keys)
     return [
         (k, t, url, title, score, _text(text, c), _text(text, r))
         for k, t, url, title, score, c, r in pages
@@ -124,6 +125,29 @@ def read_pages(conn: duckdb.DuckDBPyConnection, heads: list[tuple[str, datetime]
 
 def _text(bodies: dict[int, str], key: int | None) -> str | None:
     return None if key is None else bodies[key]
+
+
+def _indexed_bodies(
+    conn: duckdb.DuckDBPyConnection, keys: set[int], index: BodyIndex
+) -> dict[int, str] | None:
+    """The texts stored under `keys`, read by the rows `index` gives; None (and the index
+    read anew next time) if a row does not hold the text asked for."""
+    if not keys:
+        return {}
+    rows = index.rows(conn, keys)
+    if len(rows) == len(keys):
+        found = conn.execute(
+            f"SELECT rowid, {_halves('hash')}, body FROM page_bodies "
+            "WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+            [list(rows.values())],
+        ).fetchall()
+        bodies = {(high << 64) | low: body for row, high, low, body in found}
+        if len(bodies) == len(found) == len(keys) and all(
+            rows.get((high << 64) | low) == row for row, high, low, _ in found
+        ):
+            return bodies
+    index.forget()
+    return None
 
 
 def _bodies(conn: duckdb.DuckDBPyConnection, keys: set[int]) -> dict[int, str]:

@@ -9,12 +9,15 @@ from typing import Any
 
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from domain.refresh import Standing
+from storage.body_index import BodyIndex
 from storage.pages import read_pages, save_pages
-from storage.sql import Session, connected, insert_rows, pairs_in, transaction
+from storage.sql import Session, connected, insert_rows, searches_in, transaction
 
 
 class SearchesMixin(Session):
     """The `searches` and `search_pages` tables."""
+
+    bodies: BodyIndex  # where page_bodies holds each text, kept between sessions
 
     @connected
     def save_searches(
@@ -69,7 +72,8 @@ class SearchesMixin(Session):
                 rows,
                 "ON CONFLICT DO NOTHING",
             )
-            save_pages(self.conn, pages)
+            new = save_pages(self.conn, pages, self.bodies)
+        self.bodies.add(new)  # committed: from now on these texts are stored
 
     @connected
     def cached_searches(
@@ -147,17 +151,17 @@ class SearchesMixin(Session):
         assert self.conn is not None
         if not heads:
             return {}
-        pairs, flat = pairs_in(heads)
+        where, values = searches_in(heads)
         meta = {
             (k, t): (company, query, params, rid, rt)
             for k, t, company, query, params, rid, rt in self.conn.execute(
                 "SELECT search_key, fetched_at, company_key, query, parameters, request_id, "
-                f"response_time FROM searches WHERE (search_key, fetched_at) IN {pairs}",
-                flat,
+                f"response_time FROM searches WHERE {where}",
+                values,
             ).fetchall()
         }
         pages: dict[tuple[str, datetime], list[SearchPage]] = {key: [] for key in meta}
-        for k, t, url, title, score, content, raw in read_pages(self.conn, heads):
+        for k, t, url, title, score, content, raw in read_pages(self.conn, heads, self.bodies):
             pages[(k, t)].append(
                 SearchPage(
                     url=url,

@@ -39,9 +39,18 @@ class Session:
         return cursor
 
 
-def pairs_in(heads: list[tuple[Any, Any]]) -> tuple[str, list[Any]]:
-    """`(a, b) IN <this>` for a list of pairs: the SQL list of placeholders and its values."""
-    return f"({', '.join(['(?, ?)'] * len(heads))})", [v for head in heads for v in head]
+def searches_in(heads: list[tuple[str, datetime]]) -> tuple[str, list[Any]]:
+    """A WHERE condition for the searches given as (search_key, fetched_at), and its values.
+    The times are also listed on their own: DuckDB skips the row groups whose times hold none
+    of them (the tables are written as searches arrive, so a row group's times are close),
+    where on the pairs alone it reads every row group: +200 MiB for 50 searches' pages at
+    100,000 companies (our simulators' file), +9 MiB with the times."""
+    times = sorted({at for _, at in heads})
+    pairs = ", ".join(["(?, ?)"] * len(heads))
+    return (
+        f"(search_key, fetched_at) IN ({pairs}) AND fetched_at IN ({', '.join('?' * len(times))})",
+        [v for head in heads for v in head] + times,
+    )
 
 
 def connected(method: Callable[..., T]) -> Callable[..., T]:
