@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import string
-from itertools import islice
 from typing import Any, cast
 from uuid import UUID
 
@@ -72,11 +71,15 @@ def publish_results(
     territory = summary["territory"]
     changes = changes_in(pairs, run_id)
     with store.session():  # one brief hold of the file for all four reads
-        # The first rows only, a batch at a time, with the one long column the table shows
-        # (it read every result whole, reasoning, evidence and metadata, to show 5,000).
-        first = store.iter_effective_results(territory=territory, columns=TABLE_COLUMNS)
-        rows = list(islice(first, MAX_TABLE_ROWS))
-        first.close()
+        # The first rows only (DuckDB keeps the best MAX_TABLE_ROWS, not every row in order),
+        # a batch at a time, with the one long column the table shows (it read every result
+        # whole, reasoning, evidence and metadata, to show 5,000).
+        rows = list(
+            store.iter_effective_results(
+                territory=territory, columns=TABLE_COLUMNS, limit=MAX_TABLE_ROWS
+            )
+        )
+        store.let_go_of_reads()  # before reading the disputes: not both held at once
         total = store.count_results(territory)
         failures = store.run_failures(run_id)
         disputed = store.disputed_overrides(territory, run_id)

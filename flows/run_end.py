@@ -28,6 +28,7 @@ def end_run(
     """Close a run that got through its chunks (`fatal`: why it stopped early, if it did);
     returns its summary and what changed, most important first."""
     store, run_id = run.store, run.run_id
+    store.bodies.forget()  # the run stores no more pages: its end's reads have the memory
     with store.session():
         record_cpu(run, clock, logger)
         store.finish_run(run_id, status, fatal)
@@ -36,6 +37,7 @@ def end_run(
         # The latest results beside the ones before: read once, for the change list and the
         # alerts (at 100,000 companies a read takes seconds), keeping only the run's news.
         pairs = read_run_news(store, run.territory, run_id)
+        store.let_go_of_reads()
         changes = publish_results(store, run_id, summary, pairs)
         send_run_alerts(store, run_id, logger, summary, pairs)
     return summary, changes

@@ -294,3 +294,29 @@ def test_a_version_8_file_gains_the_runs_cpu_by_phase(tmp_path):
         assert rows(store.conn, "SELECT cpu_ms->>'$.search' FROM runs WHERE run_id = 'r8'") == [
             (None,)
         ]
+
+
+def test_letting_go_of_reads_empties_duckdbs_buffer_pool_and_keeps_its_cap(tmp_path):
+    def held(conn) -> int:  # bytes of table data DuckDB holds in memory
+        (n,) = conn.execute(
+            "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+        ).fetchone()
+        return int(n)
+
+    store = TerritoryStore.open(tmp_path / "t.duckdb")
+    with store.session() as conn:
+        # Hashes: numbers no compression shrinks, 96 MB of them.
+        conn.execute("CREATE TABLE big AS SELECT hash(range) AS n FROM range(12_000_000)")
+    with store.session() as conn:
+        cap = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert conn.execute("SELECT count(DISTINCT n) > 11_000_000 FROM big").fetchone() == (True,)
+        assert held(conn) > 64 * 2**20  # the column, read
+        store.let_go_of_reads()
+        assert held(conn) < 32 * 2**20
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == cap
+        assert conn.execute("SELECT count(*) FROM big").fetchone() == (12_000_000,)
+    reader = TerritoryStore.open(tmp_path / "t.duckdb", read_only=True)
+    with reader.session() as conn:
+        cap = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+        reader.let_go_of_reads()
+        assert conn.execute("SELECT current_setting('memory_limit')").fetchone() == cap

@@ -174,6 +174,10 @@ def test_the_view_follows_the_pure_rule_for_every_kind_of_company(tmp_path):
         assert {k: rows[k]["rank"] for k in rows} == ranks(expected)
         assert sum(v.overridden for v, _ in expected.values()) > 50  # the grid covered them
         assert store.effective_results("apac")[0]["rank"] == 1
+        # The first rows alone (the run's results table) are the first rows of them all.
+        every = list(store.iter_effective_results("emea"))
+        for limit in (1, 57, 300, 400):
+            assert list(store.iter_effective_results("emea", limit=limit)) == every[:limit]
 
 
 def test_ranks_within_each_owners_book(tmp_path):
