@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from storage.body_index import BodyIndex
+from storage.body_index import BodyIndex, halves
 from storage.sql import insert_rows, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
@@ -50,17 +50,10 @@ LEFT JOIN page_bodies r ON r.hash = p.raw_hash;
 BODY_HASH_SQL = "('0x' || sha256({}) [1:32])::UHUGEINT"
 
 PageRow = tuple[str, datetime, str, str | None, float | None, str | None, str | None]
-# DuckDB hands a (U)HUGEINT to Python through its decimal text, about 50 us a value (100 ms of
-# held GIL for a chunk's 2,000 hashes, while the run's requests wait to be sent); its two
-# 64-bit halves come out in about 1 us.
-_LOW = (1 << 64) - 1
 
 
-def _halves(column: str) -> str:
-    """SQL for a UHUGEINT column as its high and low UBIGINT halves (NULL stays NULL)."""
-    return f"({column} >> 64)::UBIGINT, ({column} & {_LOW}::UHUGEINT)::UBIGINT"
-
-
+# Hashes come out of DuckDB in halves (body_index.halves): as decimal text, 50 us a value (100
+# ms of held GIL for a chunk's 2,000 hashes, while the run's requests wait to be sent).
 def _joined(high: int | None, low: int | None) -> int | None:
     return None if high is None or low is None else (high << 64) | low
 
@@ -108,7 +101,7 @@ def read_pages(
     where, values = searches_in(heads)
     rows = conn.execute(
         "SELECT search_key, fetched_at, url, title, score, "
-        f"{_halves('content_hash')}, {_halves('raw_hash')} "
+        f"{halves('content_hash')}, {halves('raw_hash')} "
         f"FROM search_pages WHERE {where} ORDER BY search_key, rank",
         values,
     ).fetchall()
@@ -137,7 +130,7 @@ def _indexed_bodies(
     rows = index.rows(conn, keys)
     if len(rows) == len(keys):
         found = conn.execute(
-            f"SELECT rowid, {_halves('hash')}, body FROM page_bodies "
+            f"SELECT rowid, {halves('hash')}, body FROM page_bodies "
             "WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
             [list(rows.values())],
         ).fetchall()
@@ -156,7 +149,7 @@ def _bodies(conn: duckdb.DuckDBPyConnection, keys: set[int]) -> dict[int, str]:
     if not keys:
         return {}
     rows = conn.execute(
-        f"SELECT {_halves('hash')}, body FROM page_bodies WHERE rowid IN (SELECT rowid FROM "
+        f"SELECT {halves('hash')}, body FROM page_bodies WHERE rowid IN (SELECT rowid FROM "
         "page_bodies WHERE hash IN (SELECT unnest(?::UHUGEINT[])))",
         [[str(k) for k in keys]],
     ).fetchall()
