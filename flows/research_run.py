@@ -74,12 +74,9 @@ def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineRepo
     )
     warn_if_unpriced(logger, prices, settings.llm_model, request.max_cost is not None)
     plan = StoredSearchPlan(settings, rubric, store, territory, request, clock)
-    accounts = due_accounts(run, plan, logger)
-    chunks = [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
+    chunks, total = chunked(due_accounts(run, plan, logger), batch)
     # The UI's progress bar, and whatever this process shows (the CLI's live line).
-    progress = Progress(
-        len(accounts), [ProgressArtifact(territory, len(accounts)), *active_listeners()]
-    )
+    progress = Progress(total, [ProgressArtifact(territory, total), *active_listeners()])
     sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), progress, clock)
     searching = math.ceil(settings.effective_tavily_concurrency / batch) + 2  # one waits its turn
     with open_execution(settings) as execution:
@@ -134,11 +131,18 @@ def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> N
         )
 
 
+def chunked(accounts: list[Account], batch: int) -> tuple[list[list[Account]], int]:
+    """The accounts in chunks of `batch`, and how many there are. Nothing else is to hold
+    them: the scheduler lets go of each chunk's accounts as it opens it."""
+    return [accounts[i : i + batch] for i in range(0, len(accounts), batch)], len(accounts)
+
+
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:
-    """The run's accounts that are due; how many are not is recorded on the run."""
+    """The run's accounts that are due (taken from the run); how many are not is recorded."""
+    given = run.take_accounts()
     with run.store.session():  # the plan's reads and the count take the file once
-        accounts = plan.due(run.accounts)
-        not_due = len(run.accounts) - len(accounts)
+        accounts = plan.due(given)
+        not_due = len(given) - len(accounts)
         run.store.set_not_due(run.run_id, not_due)
     if not_due:
         logger.info(

@@ -30,6 +30,13 @@ class RunContext:
     territory: str
     accounts: list[Account]  # still to research (an unfinished run's work is not redone)
 
+    def take_accounts(self) -> list[Account]:
+        """The accounts, handed over once: the run lets go of each chunk's accounts as it
+        opens it, so nothing else may keep the list (100,000 accounts: about 60 MiB)."""
+        taken = list(self.accounts)
+        self.accounts.clear()
+        return taken
+
 
 def start_run(request: ResearchRequest) -> RunContext:
     """Settings, rubric, accounts and a run row; what an unfinished run did is not redone."""

@@ -1,6 +1,8 @@
 """Which accounts a run works on, decided a batch of standings at a time: the same accounts,
 in the same order, as one read of them all, and never more than a batch's rows at once."""
 
+import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from domain.accounts import Account
@@ -9,6 +11,7 @@ from domain.rubric import load_rubric
 from flows import research_run
 from flows.parameters import ResearchRequest
 from flows.research_run import StoredSearchPlan
+from flows.run_context import RunContext
 from flows.settings import load_settings
 
 
@@ -55,3 +58,35 @@ def test_due_accounts_are_decided_a_batch_at_a_time_with_the_same_answer(tmp_pat
     assert set(plan.fresh_after) == {a.key for a in accounts}
     assert plan.fresh_after["co-1"] == now - plan.policy.shortest
     assert plan.fresh_after["co-0"] == now - plan.policy.tiers["HOT"]
+
+
+class FakeRunStore(FakeStandingsStore):
+    """A store with the calls due_accounts makes besides the standings."""
+
+    not_due: int | None = None
+
+    @contextmanager
+    def session(self):
+        yield None
+
+    def set_not_due(self, run_id, n):
+        self.not_due = n
+
+
+def test_the_run_hands_its_accounts_over_and_keeps_none(tmp_path, monkeypatch):
+    # The scheduler lets go of each chunk's accounts as it opens it: the run context, which
+    # lives to the run's end, must not hold them all (about 60 MiB at 100,000 companies).
+    monkeypatch.setenv("TERRITORY_DB", str(tmp_path / "t.duckdb"))
+    settings = load_settings()
+    rubric = load_rubric(settings.rubric_file)
+    accounts = [Account(f"co-{i}", f"Co {i}", None, {}, (i,)) for i in range(120)]
+    request = ResearchRequest(companies_csv="x.csv", territory="emea")
+    store = FakeRunStore({})
+    run = RunContext(request, settings, rubric, store, "run-1", "emea", list(accounts))
+    plan = StoredSearchPlan(settings, rubric, store, "emea", request)
+    chunks, total = research_run.chunked(
+        research_run.due_accounts(run, plan, logging.getLogger("t")), 50
+    )
+    assert run.accounts == [] and total == 120 and store.not_due == 0
+    assert [len(c) for c in chunks] == [50, 50, 20]
+    assert sum(chunks, []) == accounts

@@ -160,6 +160,28 @@ def test_every_chunk_is_searched_then_classified_and_stored_in_order():
     assert sink.unheld == [] and sink.holds <= 8
 
 
+def test_the_scheduler_lets_go_of_each_chunks_accounts_as_it_opens_it():
+    # A run of 100,000 companies held every account to its end (about 60 MiB): each chunk's
+    # accounts are let go of once it is open, its items carrying its companies on.
+    held = []
+
+    class Watching(Tasks):
+        def search(self, index, requests, handoff=None):
+            held.append([len(c) for c in scheduler.chunks])
+            return super().search(index, requests, handoff)
+
+    stop, search_stop, sink = threading.Event(), threading.Event(), Sink()
+    scheduler = ChunkScheduler(
+        chunks(4), Plan(), Watching(), sink, max_open_chunks=2, max_searching=1,
+        stop=stop, search_stop=search_stop,
+    )  # fmt: skip
+    report = scheduler.run()
+    assert held == [[3, 3, 3, 3], [0, 3, 3, 3], [0, 0, 3, 3], [0, 0, 0, 3]]
+    assert scheduler.chunks == [[], [], [], []]
+    assert report.chunks_done == 4 and len(sink.results) == 12
+    assert sink.results["c32"] == ("ok", None)
+
+
 def test_task_runs_that_ended_together_are_taken_in_together():
     # Four chunks open at once and their runs end before the flow looks: each wave of ended
     # runs is taken in one turn with one open of the file, so none waits in the queue.
