@@ -14,6 +14,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.accounts import InputError
 from domain.errors import ConfigError
+from flows.allocator import hand_back_large_blocks
 from flows.parameters import ResearchRequest
 from flows.research_run import run_chunks
 from flows.run_context import start_run
@@ -54,6 +55,7 @@ def research_territory(request: ResearchRequest) -> Any:
     """Search, classify and store every company of a territory (or only its failed ones)."""
     logger = get_run_logger()
     started = time.monotonic()
+    hand_back_large_blocks()  # the run's freed buffers leave its memory (flows/allocator.py)
     try:
         run = start_run(request)
     except (ConfigError, InputError, StoreError) as exc:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from domain.accounts import InputError
 from domain.errors import ConfigError
 from domain.models import TIERS
+from flows.allocator import hand_back_large_blocks
 from storage.duckdb_store import RunConflictError, StoreError
 from territory.console import EXIT_BUSY, EXIT_OK, EXIT_USAGE, CliError
 from territory.read_commands import cmd_changes, cmd_results, cmd_runs
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # for that timed out on this 2-core machine while another process was busy (a traceback
     # instead of a run). Waiting longer costs nothing when it is quick.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    hand_back_large_blocks()  # a run's or an export's freed buffers leave its memory
     try:
         return args.handler(args)
     except CliError as exc:
