@@ -23,8 +23,8 @@ THRESHOLD_VARIABLE = "MALLOC_MMAP_THRESHOLD_"
 
 def hand_back_large_blocks() -> bool:
     """Give each block of LARGE_BLOCK or more its own mapping, returned when freed, here and in
-    the processes started from here. True if the C library took the setting (glibc); False
-    elsewhere, where nothing changes."""
+    the processes started from here. True if this call set it (glibc); False where it was
+    set already (by the user, or an earlier call) or where the C library is not glibc."""
     if not sys.platform.startswith("linux") or THRESHOLD_VARIABLE in os.environ:
         return False  # not glibc's platform, or the user's own value (read at start) stands
     os.environ[THRESHOLD_VARIABLE] = str(LARGE_BLOCK)

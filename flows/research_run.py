@@ -74,7 +74,8 @@ def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineRepo
     )
     warn_if_unpriced(logger, prices, settings.llm_model, request.max_cost is not None)
     plan = StoredSearchPlan(settings, rubric, store, territory, request, clock)
-    chunks, total = chunked(due_accounts(run, plan, logger), batch)
+    chunks = chunked(due_accounts(run, plan, logger), batch)
+    total = sum(map(len, chunks))
     # The UI's progress bar, and whatever this process shows (the CLI's live line).
     progress = Progress(total, [ProgressArtifact(territory, total), *active_listeners()])
     sink = StoreSink(store, run_id, territory, prices, budget, logger, len(chunks), progress, clock)
@@ -131,10 +132,10 @@ def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> N
         )
 
 
-def chunked(accounts: list[Account], batch: int) -> tuple[list[list[Account]], int]:
-    """The accounts in chunks of `batch`, and how many there are. Nothing else is to hold
-    them: the scheduler lets go of each chunk's accounts as it opens it."""
-    return [accounts[i : i + batch] for i in range(0, len(accounts), batch)], len(accounts)
+def chunked(accounts: list[Account], batch: int) -> list[list[Account]]:
+    """The accounts in chunks of `batch`. Nothing else is to hold them: the scheduler lets go
+    of each chunk's accounts as it opens it."""
+    return [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
 
 
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:

@@ -1,6 +1,6 @@
 """Large blocks get mappings of their own, handed back when freed, even after a larger block
-was freed (glibc would otherwise raise its threshold and keep them in its heaps), in this
-process and in the processes it starts."""
+was freed (glibc would otherwise raise its threshold and keep them in its heaps), in the
+process that sets it and in the processes it starts; each check runs in a fresh process."""
 
 import ctypes
 import subprocess
