@@ -22,34 +22,30 @@ from domain.alerts import (
     territory_related,
     tier_moves,
 )
-from domain.changes import ResultPair, news_of
+from domain.changes import ResultPair, RunNews, news_of
 from domain.verdicts import effective_verdict
 from flows.events import EventSink, OutgoingEvent, PrefectEvents
 from storage.duckdb_store import TerritoryStore
 
 
-def read_run_news(store: TerritoryStore, territory: str, run_id: str) -> list[ResultPair]:
-    """The territory's result pairs that are the run's news (`news_of`), read a batch at a
-    time inside the caller's session: the others are never held."""
-    return list(news_of(store.iter_result_pairs(territory), run_id))
+def read_run_news(store: TerritoryStore, territory: str, run_id: str) -> RunNews:
+    """The run's news among the territory's result pairs (`news_of`), read a batch at a time
+    inside the caller's session: the others are never held."""
+    return news_of(store.iter_result_pairs(territory), run_id)
 
 
-def read_tier_pairs(
-    store: TerritoryStore, territory: str, run_id: str, pairs: list[ResultPair] | None = None
-) -> list[ResultPair]:
-    """The tiers alerts compare, per company the run classified that is new or changed: its
-    latest result and the one before (rows with company_key, company, tier, score,
+def read_tier_pairs(store: TerritoryStore, territory: str, news: RunNews) -> list[ResultPair]:
+    """The tiers alerts compare, per company whose result the run changed (`news.changed`):
+    its latest result and the one before (rows with company_key, company, tier, score,
     confidence, signals, run_id), each with the verdict in force. The override in force now
     stands on both sides: a reviewer's own override is no news to them, and a model moving
     under an override moves nothing a rep acts on (the run's summary lists the overrides it
-    now disputes). `pairs`: the run's `news_of` the territory's pairs, if already read."""
+    now disputes)."""
     in_force = store.overrides_in_force(territory)
-    if pairs is None:
-        pairs = read_run_news(store, territory, run_id)
     return [
         (_with_override(now, in_force.get(now["company_key"])), before and
          _with_override(before, in_force.get(now["company_key"])))
-        for now, before in pairs
+        for now, before in news.changed
     ]  # fmt: skip
 
 
@@ -75,14 +71,17 @@ def announce_run(
     run: dict[str, Any],
     sink: EventSink,
     flow_run: dict[str, str] | None = None,
-    pairs: list[ResultPair] | None = None,
+    news: RunNews | None = None,
 ) -> Announced:
     """Emit a tier-changed event per move this run made (most important first, at most
-    MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row; `pairs`
-    the run's `news_of` its territory's result pairs, if already read."""
+    MAX_MOVE_EVENTS) and the run's summary event. `run` is the finished run's row; `news`
+    the run's news among its territory's result pairs, if already read."""
     territory, run_id = run["territory"], run["run_id"]
     with store.session():  # one brief hold of the file for the reads
-        moves, n_new = tier_moves(read_tier_pairs(store, territory, run_id, pairs), run_id)
+        if news is None:
+            news = read_run_news(store, territory, run_id)
+        moves, _ = tier_moves(read_tier_pairs(store, territory, news), run_id)
+        n_new = news.n_new  # counted as read: the new companies are not all kept
         details = store.results_of(territory, [m.key for m in moves])
     # The pairs' tier and score win; the full row adds the domain, owner and reasoning.
     moves = [TierMove({**details.get(m.key, {}), **m.current}, m.before) for m in moves]
@@ -118,10 +117,10 @@ def send_run_alerts(
     run_id: str,
     logger: logging.Logger | logging.LoggerAdapter,
     run: dict[str, Any] | None = None,
-    pairs: list[ResultPair] | None = None,
+    news: RunNews | None = None,
 ) -> Announced | None:
     """`announce_run` through Prefect's event API, for the flow run in progress (`run`: the
-    finished run's row, and `pairs` the run's `news_of` its territory's result pairs, read
+    finished run's row, and `news` the run's news among its territory's result pairs, read
     when not given).
     Never raises: alerts that cannot be sent must not fail a run whose results are stored."""
     from prefect import runtime
@@ -130,7 +129,7 @@ def send_run_alerts(
     if runtime.flow_run.id:
         flow_run = {"id": runtime.flow_run.id, "name": runtime.flow_run.name}
     try:
-        told = announce_run(store, run or store.run(run_id), PrefectEvents(), flow_run, pairs)
+        told = announce_run(store, run or store.run(run_id), PrefectEvents(), flow_run, news)
     except Exception as exc:  # reported, and the run's outcome stands
         logger.warning("tier-change alerts not sent: %s: %s", type(exc).__name__, exc)
         return None

@@ -14,7 +14,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from domain.changes import Change, ResultPair, changes_in
+from domain.changes import NEW_NAMED, Change, RunNews, changes_in
 from domain.costs import cost_line
 from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
@@ -63,13 +63,14 @@ class ProgressArtifact:
 
 
 def publish_results(
-    store: TerritoryStore, run_id: str, summary: dict[str, Any], pairs: list[ResultPair]
+    store: TerritoryStore, run_id: str, summary: dict[str, Any], news: RunNews
 ) -> list[Change]:
     """The territory's latest results as a table (the verdict in force: a reviewer's override
     first, ranked), and a markdown summary of this run; returns what changed, most important
-    first. `pairs`: the run's `news_of` the territory's `result_pairs` (or all of them)."""
+    first (of the companies new to the territory, the first by name). `news`: the run's news
+    among its territory's result pairs."""
     territory = summary["territory"]
-    changes = changes_in(pairs, run_id)
+    changes = changes_in(news.pairs, run_id)
     with store.session():  # one brief hold of the file for all four reads
         # The first rows only (DuckDB keeps the best MAX_TABLE_ROWS, not every row in order),
         # a batch at a time, with the one long column the table shows (it read every result
@@ -104,7 +105,7 @@ def publish_results(
         "override counts first (the override column says by whom and what the model says)",
     )
     create_markdown_artifact(
-        render_summary(summary, changes, failures, disputed),
+        render_summary(summary, changes, failures, disputed, news.n_new),
         key=artifact_key("summary", territory),
         description=f"Run summary: {territory}",
     )
@@ -116,11 +117,13 @@ def render_summary(
     changes: list[Change],
     failures: list[dict[str, Any]],
     disputed: list[dict[str, Any]] | None = None,
+    n_new: int | None = None,
 ) -> str:
     """Counts per tier, what changed since the last run, failures with reasons, overrides the
-    run's verdicts dispute, elapsed time."""
+    run's verdicts dispute, elapsed time. `n_new`: how many companies are new to the
+    territory, when `changes` names only the first of them (`RunNews`)."""
     lines = _head_lines(summary)
-    lines += _change_lines(changes)
+    lines += _change_lines(changes, n_new)
     lines += _failure_lines(failures)
     lines += _disputed_lines(disputed or [])
     return "\n".join(lines) + "\n"
@@ -170,15 +173,15 @@ def _head_lines(s: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _change_lines(changes: list[Change]) -> list[str]:
+def _change_lines(changes: list[Change], n_new: int | None = None) -> list[str]:
     """What changed since the last run: moves first, then other changes, then new names."""
     lines: list[str] = []
     new = [c for c in changes if c.old_tier is None]
+    n_new = len(new) if n_new is None else n_new
     moved = [c for c in changes if c.old_tier is not None and c.old_tier != c.new_tier]
     other = [c for c in changes if c.old_tier is not None and c.old_tier == c.new_tier]
     lines.append(
-        f"## Changes since the last run ({len(moved)} moved tier, {len(other)} other, "
-        f"{len(new)} new)"
+        f"## Changes since the last run ({len(moved)} moved tier, {len(other)} other, {n_new} new)"
     )
     lines.append("")
     shown = (moved + other)[:MAX_LISTED]
@@ -188,8 +191,8 @@ def _change_lines(changes: list[Change]) -> list[str]:
     else:
         lines.append("No company changed.")
     if new:
-        names = ", ".join(_cell(c.company) for c in new[:MAX_LISTED])
-        lines += ["", f"New: {names}" + (" …" if len(new) > MAX_LISTED else "")]
+        names = ", ".join(_cell(c.company) for c in new[:NEW_NAMED])
+        lines += ["", f"New: {names}" + (" …" if n_new > NEW_NAMED else "")]
     return lines
 
 

@@ -36,10 +36,10 @@ def end_run(
         summary |= store.override_counts(run.territory, run_id)  # reviewers' tiers kept?
         # The latest results beside the ones before: read once, for the change list and the
         # alerts (at 100,000 companies a read takes seconds), keeping only the run's news.
-        pairs = read_run_news(store, run.territory, run_id)
+        news = read_run_news(store, run.territory, run_id)
         store.let_go_of_reads()
-        changes = publish_results(store, run_id, summary, pairs)
-        send_run_alerts(store, run_id, logger, summary, pairs)
+        changes = publish_results(store, run_id, summary, news)
+        send_run_alerts(store, run_id, logger, summary, news)
     return summary, changes
 
 

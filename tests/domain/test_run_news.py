@@ -28,8 +28,10 @@ def territory_pairs():
 
 def test_a_run_keeps_only_its_news_and_reports_the_same_changes():
     pairs = territory_pairs()
-    kept = list(news_of(pairs, "r2"))
-    assert [now["company_key"] for now, _ in kept] == ["new", "moved", "quote"]
+    news = news_of(pairs, "r2")
+    kept = news.pairs
+    assert [now["company_key"] for now, _ in kept] == ["moved", "quote", "new"]
+    assert news.n_new == 1
     assert changes_in(kept, "r2") == changes_in(pairs, "r2")
     assert [c.describe() for c in changes_in(kept, "r2")] == [
         "COLD -> HOT (10 -> 80): new signal 'It runs 4,000 H100s.', news.example; "
@@ -43,6 +45,20 @@ def test_a_run_keeps_only_its_news_and_reports_the_same_changes():
 
 
 def test_a_new_company_is_kept_with_its_first_signal_only():
-    (now, before), *_ = news_of(territory_pairs()[1:2], "r2")
+    (now, before), *_ = news_of(territory_pairs()[1:2], "r2").new
     assert before is None and now["signals"] == [signal("It runs 4,000 H100s.")]
     assert now["tier"] == "HOT" and now["score"] == 88
+
+
+def test_of_the_companies_new_to_the_territory_it_counts_all_and_keeps_the_first_by_name():
+    # A first run of a big territory: every company is new, read in no particular order.
+    names = [f"Company {n:04d}" for n in range(1_000)]
+    shuffled = names[7::13] + [n for i, n in enumerate(names) if i % 13 != 7]
+    pairs = [(row(name.lower(), "WARM", 40, "r2"), None) for name in shuffled]
+    pairs.append((row("moved", "HOT", 80, "r2"), row("moved", "COLD", 10, "r1")))
+    news = news_of(pairs, "r2", named=5)
+    assert news.n_new == 1_000
+    assert [now["company"] for now, _ in news.new] == [n.title() for n in names[:5]]
+    assert [now["company_key"] for now, _ in news.changed] == ["moved"]
+    # The change list names the same first new companies as one made of every pair.
+    assert changes_in(news.pairs, "r2")[:6] == changes_in(pairs, "r2")[:6]

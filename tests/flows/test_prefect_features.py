@@ -5,8 +5,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from domain.changes import changes_in
+from domain.changes import NEW_NAMED, changes_in
 from domain.models import Classification, CompanyResult
+from flows.alerts import read_run_news
 from flows.parameters import ResearchRequest
 from flows.reporting import artifact_key, render_summary
 from storage.duckdb_store import TerritoryStore
@@ -74,6 +75,22 @@ def test_changes_since_previous_run_and_summary(tmp_path):
     assert "| Acme | WARM -> HOT (55 -> 81) [no checked evidence] |" in text
     assert "New: Initech" in text
     assert "| Umbrella | LLM HTTP 500 |" in text and "3.2 s" in text
+
+
+def test_a_first_run_counts_every_new_company_and_names_the_first(tmp_path):
+    # Every company of a first run is new: the run's end keeps a few, not one pair each.
+    keys = [f"firm {n:03d}" for n in range(NEW_NAMED + 30)]
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        run = store.start_run("emea", "full", {}, None, len(keys), 0, len(keys))
+        store.save_results(run, "emea", [ok(key, "WARM", 40) for key in reversed(keys)])
+        store.finish_run(run, "completed")
+        news = read_run_news(store, "emea", run)
+        summary = store.run(run) | {"elapsed_seconds": 1.0}
+        text = render_summary(summary, changes_in(news.pairs, run), [], None, news.n_new)
+    assert (news.n_new, len(news.new)) == (len(keys), NEW_NAMED)
+    assert f"(0 moved tier, 0 other, {len(keys)} new)" in text
+    named = [key.title() for key in keys[:NEW_NAMED]]
+    assert f"New: {', '.join(named)} …" in text and keys[NEW_NAMED].title() not in text
 
 
 def test_a_retried_flow_run_continues_its_run_and_skips_done_work(tmp_path):
