@@ -121,7 +121,12 @@ def _unchecked(current: dict[str, Any]) -> bool:
 
 def ranked(changes: list[Change]) -> list[Change]:
     """Most important first; ties by company name."""
-    return sorted(changes, key=lambda c: (tuple(-x for x in c.importance), c.company))
+    return sorted(changes, key=rank_key)
+
+
+def rank_key(change: Change) -> tuple[tuple[int, ...], str]:
+    """Where a change goes in `ranked`."""
+    return tuple(-x for x in change.importance), change.company
 
 
 def changes_in(pairs: Iterable[ResultPair], run_id: str | None = None) -> list[Change]:
@@ -137,47 +142,75 @@ def changes_in(pairs: Iterable[ResultPair], run_id: str | None = None) -> list[C
     return ranked(found)
 
 
-# Companies new to the territory that a run's summary names; the rest are counted.
-NEW_NAMED = 50
+# Of the changes that move no tier (a score, a signal) and of the companies new to the
+# territory, how many a run's summary names; the rest are counted.
+NAMED = 50
 
 
 @dataclass(frozen=True)
 class RunNews:
     """A run's news among its territory's result pairs (`news_of`)."""
 
-    changed: list[ResultPair]  # every company whose result the run changed
-    new: list[ResultPair]  # the first NEW_NAMED companies new to the territory, by name
+    moved: list[ResultPair]  # every company whose tier the run moved
+    other: list[ResultPair]  # the NAMED most important other changes (`ranked`)
+    n_other: int  # how many companies changed without moving tier
+    new: list[ResultPair]  # the first NAMED companies new to the territory, by name
     n_new: int  # how many companies are new to the territory
 
     @property
     def pairs(self) -> list[ResultPair]:
-        """The pairs kept: what changed, then the new companies named."""
-        return self.changed + self.new
+        """The pairs kept: tier moves, the other changes named, the new companies named."""
+        return self.moved + self.other + self.new
+
+    @property
+    def n_changed(self) -> int:
+        """Companies whose result changed (new ones not counted)."""
+        return len(self.moved) + self.n_other
 
 
-def news_of(pairs: Iterable[ResultPair], run_id: str, named: int = NEW_NAMED) -> RunNews:
-    """The pairs of `run_id`'s results that a run's summary and alerts can report: a company
-    whose result changed (`diff`), and a company new to the territory, counted, the first
-    `named` of them by name kept. The rest are let go as they are read: a run's end kept
-    every pair of the territory, and then every new company's (a first run's are all new),
-    which at 100,000 companies took 190 MiB of its memory (our simulators). A new company's
+def news_of(pairs: Iterable[ResultPair], run_id: str, named: int = NAMED) -> RunNews:
+    """The pairs of `run_id`'s results that a run's summary and alerts can report: every tier
+    it moved; of the other changes (`diff`) and of the companies new to the territory, the
+    count and the first `named` in the order the summary lists them. The rest are let go as
+    they are read. A run's end kept every pair of the territory, then every new company's or
+    changed one's: a first run's are all new and a refresh moves most scores, and at 100,000
+    companies that took 190 MiB of its memory or more (our simulators). A new company's
     signals are cut to the first: what is said of it is that it has any."""
-    changed: list[ResultPair] = []
-    new: list[ResultPair] = []
-    n_new = 0
+    moved: list[ResultPair] = []
+    other: list[tuple[Change, ResultPair]] = []
+    new: list[tuple[Change, ResultPair]] = []
+    n_other = n_new = 0
     for current, before in pairs:
         if current.get("run_id") != run_id:
             continue
         if before is None:
+            current = {**current, "signals": (current.get("signals") or [])[:1]}
+        change = diff(current, before)
+        if change is None:
+            continue
+        if before is None:
             n_new += 1
-            new.append(({**current, "signals": (current.get("signals") or [])[:1]}, None))
-            if len(new) >= 4 * named:  # cut now and then, not at each company
-                new = _first_by_name(new, named)
-        elif diff(current, before) is not None:
-            changed.append((current, before))
-    return RunNews(changed, _first_by_name(new, named), n_new)
+            new = _keep_first(new, (change, (current, None)), named)
+        elif change.old_tier != change.new_tier:
+            moved.append((current, before))
+        else:
+            n_other += 1
+            other = _keep_first(other, (change, (current, before)), named)
+    return RunNews(moved, _first(other, named), n_other, _first(new, named), n_new)
 
 
-def _first_by_name(pairs: list[ResultPair], n: int) -> list[ResultPair]:
-    """The first `n` pairs by company name (the order `ranked` lists new companies in)."""
-    return sorted(pairs, key=lambda pair: str(pair[0].get("company")))[:n]
+def _keep_first(
+    kept: list[tuple[Change, ResultPair]], item: tuple[Change, ResultPair], n: int
+) -> list[tuple[Change, ResultPair]]:
+    """`kept` with `item`, cut to its first `n` now and then (not at each company)."""
+    kept.append(item)
+    return kept if len(kept) < 4 * n else _ranked_items(kept)[:n]
+
+
+def _first(kept: list[tuple[Change, ResultPair]], n: int) -> list[ResultPair]:
+    return [pair for _, pair in _ranked_items(kept)[:n]]
+
+
+def _ranked_items(items: list[tuple[Change, ResultPair]]) -> list[tuple[Change, ResultPair]]:
+    """In `ranked` order: most important first, ties by company name."""
+    return sorted(items, key=lambda item: rank_key(item[0]))

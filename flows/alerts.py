@@ -35,7 +35,7 @@ def read_run_news(store: TerritoryStore, territory: str, run_id: str) -> RunNews
 
 
 def read_tier_pairs(store: TerritoryStore, territory: str, news: RunNews) -> list[ResultPair]:
-    """The tiers alerts compare, per company whose result the run changed (`news.changed`):
+    """The tiers alerts compare, per company whose tier the run moved (`news.moved`):
     its latest result and the one before (rows with company_key, company, tier, score,
     confidence, signals, run_id), each with the verdict in force. The override in force now
     stands on both sides: a reviewer's own override is no news to them, and a model moving
@@ -45,7 +45,7 @@ def read_tier_pairs(store: TerritoryStore, territory: str, news: RunNews) -> lis
     return [
         (_with_override(now, in_force.get(now["company_key"])), before and
          _with_override(before, in_force.get(now["company_key"])))
-        for now, before in news.changed
+        for now, before in news.moved
     ]  # fmt: skip
 
 

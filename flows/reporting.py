@@ -14,7 +14,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from domain.changes import NEW_NAMED, Change, RunNews, changes_in
+from domain.changes import NAMED, Change, RunNews, changes_in
 from domain.costs import cost_line
 from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
@@ -67,8 +67,8 @@ def publish_results(
 ) -> list[Change]:
     """The territory's latest results as a table (the verdict in force: a reviewer's override
     first, ranked), and a markdown summary of this run; returns what changed, most important
-    first (of the companies new to the territory, the first by name). `news`: the run's news
-    among its territory's result pairs."""
+    first (the ones `news` names). `news`: the run's news among its territory's result
+    pairs."""
     territory = summary["territory"]
     changes = changes_in(news.pairs, run_id)
     with store.session():  # one brief hold of the file for all four reads
@@ -105,7 +105,7 @@ def publish_results(
         "override counts first (the override column says by whom and what the model says)",
     )
     create_markdown_artifact(
-        render_summary(summary, changes, failures, disputed, news.n_new),
+        render_summary(summary, changes, failures, disputed, news),
         key=artifact_key("summary", territory),
         description=f"Run summary: {territory}",
     )
@@ -117,13 +117,13 @@ def render_summary(
     changes: list[Change],
     failures: list[dict[str, Any]],
     disputed: list[dict[str, Any]] | None = None,
-    n_new: int | None = None,
+    news: RunNews | None = None,
 ) -> str:
     """Counts per tier, what changed since the last run, failures with reasons, overrides the
-    run's verdicts dispute, elapsed time. `n_new`: how many companies are new to the
-    territory, when `changes` names only the first of them (`RunNews`)."""
+    run's verdicts dispute, elapsed time. `news`: what `changes` were made of, when it names
+    only the first of them (the counts are its)."""
     lines = _head_lines(summary)
-    lines += _change_lines(changes, n_new)
+    lines += _change_lines(changes, news)
     lines += _failure_lines(failures)
     lines += _disputed_lines(disputed or [])
     return "\n".join(lines) + "\n"
@@ -173,15 +173,15 @@ def _head_lines(s: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _change_lines(changes: list[Change], n_new: int | None = None) -> list[str]:
+def _change_lines(changes: list[Change], news: RunNews | None = None) -> list[str]:
     """What changed since the last run: moves first, then other changes, then new names."""
     lines: list[str] = []
     new = [c for c in changes if c.old_tier is None]
-    n_new = len(new) if n_new is None else n_new
     moved = [c for c in changes if c.old_tier is not None and c.old_tier != c.new_tier]
     other = [c for c in changes if c.old_tier is not None and c.old_tier == c.new_tier]
+    n_other, n_new = (news.n_other, news.n_new) if news else (len(other), len(new))
     lines.append(
-        f"## Changes since the last run ({len(moved)} moved tier, {len(other)} other, {n_new} new)"
+        f"## Changes since the last run ({len(moved)} moved tier, {n_other} other, {n_new} new)"
     )
     lines.append("")
     shown = (moved + other)[:MAX_LISTED]
@@ -191,8 +191,8 @@ def _change_lines(changes: list[Change], n_new: int | None = None) -> list[str]:
     else:
         lines.append("No company changed.")
     if new:
-        names = ", ".join(_cell(c.company) for c in new[:NEW_NAMED])
-        lines += ["", f"New: {names}" + (" …" if n_new > NEW_NAMED else "")]
+        names = ", ".join(_cell(c.company) for c in new[:NAMED])
+        lines += ["", f"New: {names}" + (" …" if n_new > NAMED else "")]
     return lines
 
 

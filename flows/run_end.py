@@ -26,7 +26,8 @@ def end_run(
     started: float,
 ) -> tuple[dict[str, Any], list[Change]]:
     """Close a run that got through its chunks (`fatal`: why it stopped early, if it did);
-    returns its summary and what changed, most important first."""
+    returns its summary (`n_changed`: the companies whose result changed, new ones not
+    counted) and what changed, most important first (the first of each kind: `RunNews`)."""
     store, run_id = run.store, run.run_id
     store.bodies.forget()  # the run stores no more pages: its end's reads have the memory
     with store.session():
@@ -40,7 +41,7 @@ def end_run(
         store.let_go_of_reads()
         changes = publish_results(store, run_id, summary, news)
         send_run_alerts(store, run_id, logger, summary, news)
-    return summary, changes
+    return summary | {"n_changed": news.n_changed}, changes
 
 
 def end_stopped_run(

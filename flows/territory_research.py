@@ -93,7 +93,6 @@ def research_territory(request: ResearchRequest) -> Any:
     # The moves worth a line in the summary (new companies are counted, not listed).
     moved = [c for c in changes if c.old_tier is not None]
     result["changes"] = [f"{c.company}: {c.describe()}" for c in moved[:TOP_CHANGES]]
-    result["n_changed"] = len(moved)
     if report.fatal:
         # A Failed state with a plain message: the UI and CLI show one line, not a traceback.
         left = f" ({len(report.unprocessed)} not processed)" if report.unprocessed else ""

@@ -59,6 +59,23 @@ def test_of_the_companies_new_to_the_territory_it_counts_all_and_keeps_the_first
     news = news_of(pairs, "r2", named=5)
     assert news.n_new == 1_000
     assert [now["company"] for now, _ in news.new] == [n.title() for n in names[:5]]
-    assert [now["company_key"] for now, _ in news.changed] == ["moved"]
+    assert [now["company_key"] for now, _ in news.moved] == ["moved"]
     # The change list names the same first new companies as one made of every pair.
     assert changes_in(news.pairs, "r2")[:6] == changes_in(pairs, "r2")[:6]
+
+
+def test_of_the_changes_that_move_no_tier_it_counts_all_and_keeps_the_most_important():
+    # A refresh of a big territory: most scores move a little, a few tiers move.
+    pairs = [
+        (row(f"co{n:04d}", "WARM", 40 + n % 17, "r2"), row(f"co{n:04d}", "WARM", 40, "r1"))
+        for n in range(1_000)
+    ]  # 1,000 - 1,000 // 17 of them moved their score
+    pairs += [(row(f"up{n}", "HOT", 80, "r2"), row(f"up{n}", "WARM", 50, "r1")) for n in range(3)]
+    news = news_of(pairs, "r2", named=5)
+    assert [now["company_key"] for now, _ in news.moved] == ["up0", "up1", "up2"]
+    assert (news.n_other, len(news.other)) == (1_000 - 59, 5)
+    assert news.n_changed == 3 + 941
+    # The same first changes, in the same order, as a list made of every pair.
+    assert changes_in(news.pairs, "r2")[:8] == changes_in(pairs, "r2")[:8]
+    moves, _ = tier_moves(news.moved, "r2")
+    assert [m.key for m in moves] == ["up0", "up1", "up2"]

@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from domain.changes import NEW_NAMED, changes_in
+from domain.changes import NAMED, changes_in
 from domain.models import Classification, CompanyResult
 from flows.alerts import read_run_news
 from flows.parameters import ResearchRequest
@@ -79,18 +79,37 @@ def test_changes_since_previous_run_and_summary(tmp_path):
 
 def test_a_first_run_counts_every_new_company_and_names_the_first(tmp_path):
     # Every company of a first run is new: the run's end keeps a few, not one pair each.
-    keys = [f"firm {n:03d}" for n in range(NEW_NAMED + 30)]
+    keys = [f"firm {n:03d}" for n in range(NAMED + 30)]
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
         run = store.start_run("emea", "full", {}, None, len(keys), 0, len(keys))
         store.save_results(run, "emea", [ok(key, "WARM", 40) for key in reversed(keys)])
         store.finish_run(run, "completed")
         news = read_run_news(store, "emea", run)
         summary = store.run(run) | {"elapsed_seconds": 1.0}
-        text = render_summary(summary, changes_in(news.pairs, run), [], None, news.n_new)
-    assert (news.n_new, len(news.new)) == (len(keys), NEW_NAMED)
+        text = render_summary(summary, changes_in(news.pairs, run), [], None, news)
+    assert (news.n_new, len(news.new)) == (len(keys), NAMED)
     assert f"(0 moved tier, 0 other, {len(keys)} new)" in text
-    named = [key.title() for key in keys[:NEW_NAMED]]
-    assert f"New: {', '.join(named)} …" in text and keys[NEW_NAMED].title() not in text
+    named = [key.title() for key in keys[:NAMED]]
+    assert f"New: {', '.join(named)} …" in text and keys[NAMED].title() not in text
+
+
+def test_a_refresh_counts_every_score_that_moved_and_lists_the_biggest(tmp_path):
+    keys = [f"firm {n:03d}" for n in range(NAMED + 30)]
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        first = store.start_run("emea", "full", {}, None, len(keys), 0, len(keys))
+        store.save_results(first, "emea", [ok(key, "WARM", 20) for key in keys])
+        store.finish_run(first, "completed")
+        second = store.start_run("emea", "full", {}, None, len(keys), 0, len(keys))
+        moved = [ok(key, "WARM", 21 + n) for n, key in enumerate(keys)]  # the last moved most
+        store.save_results(second, "emea", moved)
+        store.finish_run(second, "completed")
+        news = read_run_news(store, "emea", second)
+        summary = store.run(second) | {"elapsed_seconds": 1.0}
+        text = render_summary(summary, changes_in(news.pairs, second), [], None, news)
+    assert (news.n_other, len(news.other), news.n_changed) == (len(keys), NAMED, len(keys))
+    assert f"(0 moved tier, {len(keys)} other, 0 new)" in text
+    assert f"| {keys[-1].title()} | WARM (20 -> {20 + len(keys)}) [no checked evidence] |" in text
+    assert f"| {keys[0].title()} |" not in text  # a move of one point, not among the first
 
 
 def test_a_retried_flow_run_continues_its_run_and_skips_done_work(tmp_path):
