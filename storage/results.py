@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from domain.changes import ResultPair
 from domain.models import CompanyResult
 from storage.errors import StoreError
 from storage.schema import RESULT_COLUMN_NAMES, RESULT_COLUMNS
-from storage.sql import Session, connected, dicts, insert_rows, iter_dicts, transaction, utcnow
+from storage.sql import (
+    FETCH_ROWS,
+    Session,
+    connected,
+    dicts,
+    insert_rows,
+    iter_dicts,
+    transaction,
+    utcnow,
+)
 
 # What `changes` compares: a company's latest result and its baseline.
 PAIR_COLUMNS = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
@@ -75,14 +85,20 @@ class ResultsMixin(Session):
     ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
         """`result_pairs` a batch at a time, from one query (the latest result joined with its
         baseline), inside the caller's session: `changes` on 100,000 companies keeps only the
-        changes, never two lists of every result."""
+        changes, never two lists of every result. The join is narrow: the signals, the
+        widest column, are read after by row id, a batch at a time, and a baseline's only
+        where they differ from the latest (by a 64-bit hash of the stored text). Joined whole,
+        at 100,000 companies with a run before, DuckDB's join held 470 MiB (our simulators)."""
         since_started = self._run_started(territory, since_run) if since_run else None
         names = PAIR_COLUMNS.split(", ")
+        narrow = [c for c in names if c != "signals"]
         cursor = self.cursor()
         cursor.execute(
             f"""
             WITH current AS (
-                SELECT {PAIR_COLUMNS} FROM company_results WHERE territory = ? AND status = 'ok'
+                SELECT {", ".join(narrow)}, rowid AS c_row,
+                       hash(signals::VARCHAR) AS c_signals_hash
+                FROM company_results WHERE territory = ? AND status = 'ok'
             ), picked AS (  -- narrow rows through the window; the wide ones joined after
                 SELECT h.company_key, h.run_id
                 FROM result_history h JOIN runs r USING (run_id)
@@ -94,30 +110,47 @@ class ResultsMixin(Session):
                 QUALIFY row_number() OVER (
                   PARTITION BY h.company_key ORDER BY h.updated_at DESC) = 1
             ), baseline AS (
-                SELECT {", ".join("h." + c for c in names)}
+                SELECT {", ".join("h." + c for c in narrow)}, h.rowid AS b_row,
+                       hash(h.signals::VARCHAR) AS b_signals_hash
                 FROM result_history h JOIN picked p USING (company_key, run_id)
                 WHERE h.territory = ?
             )
-            SELECT {", ".join("c." + c for c in names)},
+            SELECT {", ".join("c." + c for c in narrow)}, c.c_row,
                    b.company_key IS NOT NULL AS has_baseline,
                    -- the same signals as stored: decoded once, compared not at all
-                   coalesce(b.signals::VARCHAR = c.signals::VARCHAR, false) AS same_signals,
-                   {", ".join(f"b.{c} AS b_{c}" for c in names)}
+                   coalesce(b.b_signals_hash = c.c_signals_hash, false) AS same_signals,
+                   b.b_row, {", ".join(f"b.{c} AS b_{c}" for c in narrow)}
             FROM current c LEFT JOIN baseline b USING (company_key)
             """,
             [territory, territory, since_started, since_started, territory],
         )
-        for row in iter_dicts(cursor):
-            current = {c: row[c] for c in names}
-            if not row["has_baseline"]:
-                yield current, None
-                continue
-            before = {c: row[f"b_{c}"] for c in names}
-            if row["same_signals"]:
-                before["signals"] = current["signals"]
-            elif isinstance(before["signals"], str):
-                before["signals"] = json.loads(before["signals"])
-            yield current, before
+        stream = iter_dicts(cursor)
+        while rows := list(islice(stream, FETCH_ROWS)):
+            # Each batch's signals are read by row id; DuckDB would keep every block read.
+            self.let_go_of_reads()
+            now = self._signals("company_results", [r["c_row"] for r in rows])
+            differ = [r["b_row"] for r in rows if r["has_baseline"] and not r["same_signals"]]
+            was = self._signals("result_history", differ)
+            for row in rows:
+                current = {c: row[c] for c in narrow} | {"signals": now[row["c_row"]]}
+                if not row["has_baseline"]:
+                    yield current, None
+                    continue
+                before = {c: row[f"b_{c}"] for c in narrow}
+                same = row["same_signals"]
+                before["signals"] = current["signals"] if same else was[row["b_row"]]
+                yield current, before
+
+    def _signals(self, table: str, rows: list[int]) -> dict[int, Any]:
+        """The signals of rows of `table` (company_results or result_history), by row id,
+        decoded."""
+        if not rows:
+            return {}
+        found = self.conn.execute(
+            f"SELECT rowid, signals FROM {table} WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+            [rows],
+        ).fetchall()
+        return {row: json.loads(text) if isinstance(text, str) else text for row, text in found}
 
     def _run_started(self, territory: str, since_run: str) -> datetime:
         """When the run `since_run` (an id or its start) of the territory started."""

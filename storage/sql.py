@@ -28,6 +28,10 @@ class Session:
             raise RuntimeError("no open session: decorate the method with @connected")
         return self._open
 
+    def let_go_of_reads(self) -> None:
+        """Let DuckDB hand back the blocks the open session has read (the store's own is
+        `TerritoryStore.let_go_of_reads`)."""
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the session's connection, for a second stream beside the first; it uses
         the session's database (a DuckDB cursor starts in the instance's default one, and the
