@@ -3,6 +3,7 @@ or disappeared (pure functions over stored result rows, no I/O)."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,6 +169,9 @@ class RunNews:
         return len(self.moved) + self.n_other
 
 
+Kept = list[tuple[Change, ResultPair]]  # pairs with their change, to keep in `ranked` order
+
+
 def news_of(pairs: Iterable[ResultPair], run_id: str, named: int = NAMED) -> RunNews:
     """The pairs of `run_id`'s results that a run's summary and alerts can report: every tier
     it moved; of the other changes (`diff`) and of the companies new to the territory, the
@@ -177,40 +181,37 @@ def news_of(pairs: Iterable[ResultPair], run_id: str, named: int = NAMED) -> Run
     companies that took 190 MiB of its memory or more (our simulators). A new company's
     signals are cut to the first: what is said of it is that it has any."""
     moved: list[ResultPair] = []
-    other: list[tuple[Change, ResultPair]] = []
-    new: list[tuple[Change, ResultPair]] = []
+    other: Kept = []
+    new: Kept = []
     n_other = n_new = 0
     for current, before in pairs:
         if current.get("run_id") != run_id:
             continue
-        if before is None:
-            current = {**current, "signals": (current.get("signals") or [])[:1]}
         change = diff(current, before)
         if change is None:
             continue
         if before is None:
             n_new += 1
-            new = _keep_first(new, (change, (current, None)), named)
+            first = {**current, "signals": (current.get("signals") or [])[:1]}
+            new = _keep_first(new, (change, (first, None)), named)
         elif change.old_tier != change.new_tier:
             moved.append((current, before))
         else:
             n_other += 1
             other = _keep_first(other, (change, (current, before)), named)
-    return RunNews(moved, _first(other, named), n_other, _first(new, named), n_new)
+    return RunNews(moved, _pairs(other, named), n_other, _pairs(new, named), n_new)
 
 
-def _keep_first(
-    kept: list[tuple[Change, ResultPair]], item: tuple[Change, ResultPair], n: int
-) -> list[tuple[Change, ResultPair]]:
+def _keep_first(kept: Kept, item: tuple[Change, ResultPair], n: int) -> Kept:
     """`kept` with `item`, cut to its first `n` now and then (not at each company)."""
     kept.append(item)
-    return kept if len(kept) < 4 * n else _ranked_items(kept)[:n]
+    return kept if len(kept) < 4 * n else _first(kept, n)
 
 
-def _first(kept: list[tuple[Change, ResultPair]], n: int) -> list[ResultPair]:
-    return [pair for _, pair in _ranked_items(kept)[:n]]
+def _first(kept: Kept, n: int) -> Kept:
+    """The first `n` in `ranked` order (most important first, ties by company name)."""
+    return heapq.nsmallest(n, kept, key=lambda item: rank_key(item[0]))
 
 
-def _ranked_items(items: list[tuple[Change, ResultPair]]) -> list[tuple[Change, ResultPair]]:
-    """In `ranked` order: most important first, ties by company name."""
-    return sorted(items, key=lambda item: rank_key(item[0]))
+def _pairs(kept: Kept, n: int) -> list[ResultPair]:
+    return [pair for _, pair in _first(kept, n)]

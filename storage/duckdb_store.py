@@ -25,6 +25,7 @@ from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
 from storage.schema import KEYED_TABLES, SCHEMA, SCHEMA_VERSION, migrate, schema_version
 from storage.searches import SearchesMixin
+from storage.sql import READ_MEMORY_LIMIT
 
 __all__ = [
     "KEYED_TABLES",
@@ -46,12 +47,6 @@ _LOCK_PID = re.compile(r"PID (\d+)")
 # estimate 1.5 KB a company and run larger (see README "Benchmark"). Turning merges off instead
 # kept every commit's row group: the file grew 75% (a block or more per table and commit).
 WRITE_ROW_GROUP_SIZE = 8_192
-# DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
-# companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with
-# benchmarks/big_db.py): 512 MB leaves room for territories several times that size.
-READ_MEMORY_LIMIT = "512MB"
-# What `let_go_of_reads` shrinks DuckDB's buffer pool to for a moment.
-LET_GO_TO = "32MB"
 # How long a command waits for another process's brief hold on the file before giving up.
 DEFAULT_LOCK_WAIT = 300.0
 
@@ -127,24 +122,6 @@ class TerritoryStore(
         finally:
             self._open = None
             conn.close()
-
-    def let_go_of_reads(self) -> None:
-        """Let DuckDB hand back the blocks the open session has read. Its buffer pool keeps
-        them until the file closes (or memory runs short), and a run's end reads the whole
-        territory more than once in one opening: the results table's rows and then the
-        disputes held 213 MiB together at 100,000 companies, 166 with this in between (our
-        simulators' file). Lowering the cap evicts them; the cap is then put back."""
-        if self._open is None:
-            return
-        try:
-            self._open.execute(f"SET memory_limit = '{LET_GO_TO}'")
-        except duckdb.Error:
-            pass  # blocks in use (a write in flight) cannot go: they stay, nothing is lost
-        finally:  # the cap the file was opened with (_connect)
-            if self.read_only:
-                self._open.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
-            else:
-                self._open.execute("RESET memory_limit")
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_wait

@@ -13,11 +13,11 @@ from domain.review import OverrideRequest
 from storage.effective import RANK_ORDER
 from storage.errors import StoreError
 from storage.sql import (
-    FETCH_ROWS,
     Session,
     connected,
     dicts,
     insert_rows,
+    iter_batches,
     iter_dicts,
     transaction,
     utcnow,
@@ -184,13 +184,8 @@ class OverridesMixin(Session):
             f"AND (?::VARCHAR IS NULL OR company_key = ?) ORDER BY {', '.join(order)} LIMIT ?",
             [*args, tier, tier, company_key, company_key, limit],
         )
-        batch: list[dict[str, Any]] = []
-        for row in iter_dicts(cursor):
-            batch.append(row)
-            if len(batch) == FETCH_ROWS:
-                yield from self._with_text(batch, wide)
-                batch = []
-        yield from self._with_text(batch, wide)
+        for batch in iter_batches(cursor):
+            yield from self._with_text(batch, wide)
 
     def _with_text(self, rows: list[dict[str, Any]], wide: list[str]) -> list[dict[str, Any]]:
         """Rows of effective_results with their long text columns (`wide`) read by row id; by

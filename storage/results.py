@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from domain.changes import ResultPair
@@ -13,12 +12,11 @@ from domain.models import CompanyResult
 from storage.errors import StoreError
 from storage.schema import RESULT_COLUMN_NAMES, RESULT_COLUMNS
 from storage.sql import (
-    FETCH_ROWS,
     Session,
     connected,
     dicts,
     insert_rows,
-    iter_dicts,
+    iter_batches,
     transaction,
     utcnow,
 )
@@ -124,8 +122,7 @@ class ResultsMixin(Session):
             """,
             [territory, territory, since_started, since_started, territory],
         )
-        stream = iter_dicts(cursor)
-        while rows := list(islice(stream, FETCH_ROWS)):
+        for rows in iter_batches(cursor):
             # Each batch's signals are read by row id; DuckDB would keep every block read.
             self.let_go_of_reads()
             now = self._signals("company_results", [r["c_row"] for r in rows])

@@ -14,12 +14,19 @@ T = TypeVar("T")
 INSERT_BATCH_ROWS = 250  # rows per multi-row INSERT: big enough to be fast, small enough to parse
 FETCH_ROWS = 2_048  # rows per fetch when streaming (one DuckDB vector)
 JSON_COLUMNS = ("metadata", "signals", "parameters", "evidence", "cpu_ms")  # decoded when read
+# DuckDB's buffer pool for reading commands. Its default (80% of RAM) let a read of 100,000
+# companies keep 1-2 GB of pages it no longer needed. Those reads need 64-128 MB (measured with
+# benchmarks/big_db.py): 512 MB leaves room for territories several times that size.
+READ_MEMORY_LIMIT = "512MB"
+# What `let_go_of_reads` shrinks DuckDB's buffer pool to for a moment.
+LET_GO_TO = "32MB"
 
 
 class Session:
     """The connection a store method runs on: set for the length of a session."""
 
     _open: duckdb.DuckDBPyConnection | None = None
+    read_only: bool = False  # opened for reading (the buffer pool capped at READ_MEMORY_LIMIT)
 
     @property
     def conn(self) -> duckdb.DuckDBPyConnection:
@@ -29,8 +36,22 @@ class Session:
         return self._open
 
     def let_go_of_reads(self) -> None:
-        """Let DuckDB hand back the blocks the open session has read (the store's own is
-        `TerritoryStore.let_go_of_reads`)."""
+        """Let DuckDB hand back the blocks the open session has read. Its buffer pool keeps
+        them until the file closes (or memory runs short), and a run's end reads the whole
+        territory more than once in one opening: the results table's rows and then the
+        disputes held 213 MiB together at 100,000 companies, 166 with this in between (our
+        simulators' file). Lowering the cap evicts them; the cap is then put back."""
+        if self._open is None:
+            return
+        try:
+            self._open.execute(f"SET memory_limit = '{LET_GO_TO}'")
+        except duckdb.Error:
+            pass  # blocks in use (a write in flight) cannot go: they stay, nothing is lost
+        finally:  # the cap the file was opened with (TerritoryStore._connect)
+            if self.read_only:
+                self._open.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
+            else:
+                self._open.execute("RESET memory_limit")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the session's connection, for a second stream beside the first; it uses
@@ -77,15 +98,24 @@ def iter_dicts(
 ) -> Iterator[dict[str, Any]]:
     """Rows as dicts (JSON columns decoded), fetched a batch at a time: a caller that writes
     each row out holds one batch, not the whole territory."""
+    for rows in iter_batches(cursor, batch):
+        yield from rows
+
+
+def iter_batches(
+    cursor: duckdb.DuckDBPyConnection, batch: int = FETCH_ROWS
+) -> Iterator[list[dict[str, Any]]]:
+    """`iter_dicts` a fetched batch at a time, for a caller that reads more per batch (its
+    long text, by row id)."""
     names = [d[0] for d in cursor.description]
     decoded = [name for name in names if name in JSON_COLUMNS]
     while rows := cursor.fetchmany(batch):
-        for row in rows:
-            item = dict(zip(names, row, strict=True))
+        items = [dict(zip(names, row, strict=True)) for row in rows]
+        for item in items:
             for key in decoded:
                 if isinstance(item[key], str):
                     item[key] = json.loads(item[key])
-            yield item
+        yield items
 
 
 def insert_rows(
