@@ -28,13 +28,13 @@ import numpy as np
 # Hashes are 128-bit and numpy has none: a block is a pair of uint64 arrays (high and low
 # halves) sorted by high then low, and each entry's place in the block's run of row ids.
 BLOCK = 65_536  # texts a block: a lookup searches each block, so bigger blocks cost fewer
-_LOW = (1 << 64) - 1
+LOW_HALF = (1 << 64) - 1  # a 128-bit hash's low 64 bits, as a mask
 
 
 def halves(column: str) -> str:
     """SQL for a UHUGEINT column as its high and low UBIGINT halves (NULL stays NULL): DuckDB
     hands a (U)HUGEINT to Python through its decimal text, about 50 us a value."""
-    return f"({column} >> 64)::UBIGINT, ({column} & {_LOW}::UHUGEINT)::UBIGINT"
+    return f"({column} >> 64)::UBIGINT, ({column} & {LOW_HALF}::UHUGEINT)::UBIGINT"
 
 
 _HALVES = halves("hash")
@@ -89,7 +89,7 @@ class BodyIndex:
         if not wanted or not self._blocks:
             return found
         high = np.fromiter((k >> 64 for k in wanted), np.uint64, len(wanted))
-        low = np.fromiter((k & _LOW for k in wanted), np.uint64, len(wanted))
+        low = np.fromiter((k & LOW_HALF for k in wanted), np.uint64, len(wanted))
         rows = np.full(len(wanted), -1, np.int64)
         for block in self._blocks:
             rows = np.maximum(rows, block.rows(high, low))  # each text is in one block
@@ -113,7 +113,7 @@ class BodyIndex:
             _Block(
                 first,
                 np.fromiter((k >> 64 for k in hashes), np.uint64, len(hashes)),
-                np.fromiter((k & _LOW for k in hashes), np.uint64, len(hashes)),
+                np.fromiter((k & LOW_HALF for k in hashes), np.uint64, len(hashes)),
             )
         )
 
@@ -122,8 +122,9 @@ class BodyIndex:
         self._blocks, self._recent, self._rows = [], {}, 0
 
     def _catch_up(self, conn: duckdb.DuckDBPyConnection) -> None:
-        row = conn.execute("SELECT count(*) FROM page_bodies").fetchone()
-        count = int(row[0]) if row else 0
+        # fetchall, not fetchone: a result left unread keeps the connection from registering
+        # the arrays a save inserts (storage/pages.py).
+        ((count,),) = conn.execute("SELECT count(*) FROM page_bodies").fetchall()
         if count < self._rows:
             self.forget()
         if count - self._rows >= BLOCK and self._recent:

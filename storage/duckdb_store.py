@@ -38,15 +38,17 @@ __all__ = [
 ]
 
 _LOCK_PID = re.compile(r"PID (\d+)")
-# The writer's row groups hold 8,192 rows, not DuckDB's 122,880. DuckDB (1.4 on) puts each
+# The writer's row groups hold 4,096 rows, not DuckDB's 122,880. DuckDB (1.4 on) puts each
 # commit's rows into a row group of their own and merges small ones into full ones at a
 # checkpoint, decompressing and recompressing them whole: for page_bodies, 122,880 pages of text
 # (about 330 MB) a row group, up to three at once. Such closes cost 0.3-1.2 GB of memory for a
-# second at 10,000 companies, more as the file grew (our simulators). At 8,192 a merge stays
-# under 50 MB; the benchmark's 10,000-company file was smaller (147 MB against 175), db_size's
-# estimate 1.5 KB a company and run larger (see README "Benchmark"). Turning merges off instead
-# kept every commit's row group: the file grew 75% (a block or more per table and commit).
-WRITE_ROW_GROUP_SIZE = 8_192
+# second at 10,000 companies, more as the file grew (our simulators). At 8,192 a merge still
+# set the 100,000-company run's peak: a session that merged took +117-133 MiB against +35-75
+# for the rest; at 4,096 it takes +70-75 (sessions of 50 companies on that run's file). Each
+# halving costs file size: db_size's simulated file 9.6 KB a company and run at 8,192, 10.2 at
+# 4,096, 13.4 at 2,048 (page_bodies' zstd segments per row group; see README "Benchmark").
+# Turning merges off instead kept every commit's row group: the file grew 75%.
+WRITE_ROW_GROUP_SIZE = 4_096
 # How long a command waits for another process's brief hold on the file before giving up.
 DEFAULT_LOCK_WAIT = 300.0
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 
-from storage.body_index import BodyIndex, halves
+from storage.body_index import LOW_HALF, BodyIndex, halves
 from storage.sql import insert_rows, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
@@ -24,6 +25,11 @@ CREATE TABLE IF NOT EXISTS page_bodies (
     body            VARCHAR NOT NULL USING COMPRESSION zstd
 );
 """
+# No key on (search_key, fetched_at, rank): a search's pages go in with its row in `searches`
+# (whose key refuses a search stored before, and then its pages are not inserted). Version 10's
+# key was an ART index of 2 million entries at 100,000 companies: about 72 MB of the file, and
+# each session that stored 50 companies' searches loaded and rewrote part of it (+13 MiB of
+# memory, 0.05 s of CPU; measured on the benchmark's 100,000 file, our simulators' pages).
 SEARCH_PAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS {name} (
     search_key      VARCHAR NOT NULL,
@@ -33,8 +39,7 @@ CREATE TABLE IF NOT EXISTS {name} (
     title           VARCHAR,
     score           DOUBLE,               -- Tavily relevance, 0-1
     content_hash    UHUGEINT,             -- Tavily's snippet, in page_bodies (NULL: none)
-    raw_hash        UHUGEINT,             -- the full page text (what the LLM reads), likewise
-    PRIMARY KEY (search_key, fetched_at, rank)
+    raw_hash        UHUGEINT              -- the full page text (what the LLM reads), likewise
 );
 """
 # For reading by hand (and tests): the pages with their text, as version 9 stored them.
@@ -85,9 +90,31 @@ def save_pages(
     bodies = snippets | texts
     found = index.rows(conn, bodies)
     stored = [k for k in bodies if k not in found]
-    insert_rows(conn, "INSERT INTO page_bodies", [[k, bodies[k]] for k in stored])
-    insert_rows(conn, "INSERT INTO search_pages", rows, "ON CONFLICT DO NOTHING")
+    _insert_bodies(conn, {k: bodies[k] for k in stored})
+    insert_rows(conn, "INSERT INTO search_pages", rows)
     return stored
+
+
+def _insert_bodies(conn: duckdb.DuckDBPyConnection, bodies: dict[int, str]) -> None:
+    """Texts into page_bodies from arrays DuckDB scans in place: binding each text as a
+    parameter of a VALUES list cost a third more CPU (a session of 50 companies' pages: 0.23 s
+    against 0.17)."""
+    if not bodies:
+        return
+    conn.register(  # needs every earlier result on the connection read to its end
+        "bodies_given",
+        {
+            "high": np.fromiter((k >> 64 for k in bodies), np.uint64, len(bodies)),
+            "low": np.fromiter((k & LOW_HALF for k in bodies), np.uint64, len(bodies)),
+            "body": np.array(list(bodies.values()), dtype=object),
+        },
+    )
+    try:
+        conn.execute(
+            "INSERT INTO page_bodies SELECT (high::UHUGEINT << 64) | low, body FROM bodies_given"
+        )
+    finally:
+        conn.unregister("bodies_given")
 
 
 def read_pages(
@@ -170,34 +197,52 @@ def store_bodies_once(conn: duckdb.DuckDBPyConnection) -> None:
     if "raw_content" not in columns:
         return
     h = BODY_HASH_SQL.format
+    # Each distinct text once: snippets, then full pages, each in the order they were first
+    # stored (like next to like: zstd finds more to share between neighbours).
+    bodies = f"""
+        INSERT INTO page_bodies
+        SELECT {h("body")}, body FROM (
+            SELECT body, min(seen) AS first_seen FROM (
+                SELECT content AS body, (0, fetched_at, search_key, rank) AS seen
+                FROM search_pages WHERE content IS NOT NULL
+                UNION ALL
+                SELECT raw_content, (1, fetched_at, search_key, rank)
+                FROM search_pages WHERE raw_content IS NOT NULL
+            ) GROUP BY body
+        ) ORDER BY first_seen
+        """
+    _rebuild_pages(
+        conn,
+        [PAGE_BODIES_TABLE, bodies],
+        "SELECT search_key, fetched_at, rank, url, title, score, "
+        f"{h('content')}, {h('raw_content')} FROM search_pages",
+    )
+
+
+def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild a version 10 search_pages without its key (see SEARCH_PAGES_TABLE): DuckDB
+    cannot drop a primary key, so the rows are copied. No-op when the table has no key."""
+    keyed = conn.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'search_pages' AND "
+        "constraint_type = 'PRIMARY KEY' AND schema_name = current_schema() AND "
+        "database_name = current_database()"
+    ).fetchall()
+    if keyed[0][0]:
+        _rebuild_pages(conn, [], "SELECT * FROM search_pages")
+
+
+def _rebuild_pages(conn: duckdb.DuckDBPyConnection, first: list[str], rows: str) -> None:
+    """Run `first`, then replace search_pages with a table of the current shape holding `rows`
+    (a SELECT from the old one), in one transaction: a crash leaves the old table as it was."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(PAGE_BODIES_TABLE)
-        # Each distinct text once: snippets, then full pages, each in the order they were first
-        # stored (like next to like: zstd finds more to share between neighbours).
-        conn.execute(
-            f"""
-            INSERT INTO page_bodies
-            SELECT {h("body")}, body FROM (
-                SELECT body, min(seen) AS first_seen FROM (
-                    SELECT content AS body, (0, fetched_at, search_key, rank) AS seen
-                    FROM search_pages WHERE content IS NOT NULL
-                    UNION ALL
-                    SELECT raw_content, (1, fetched_at, search_key, rank)
-                    FROM search_pages WHERE raw_content IS NOT NULL
-                ) GROUP BY body
-            ) ORDER BY first_seen
-            """
-        )
-        conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_v10"))
-        conn.execute(
-            "INSERT INTO search_pages_v10 SELECT search_key, fetched_at, rank, url, title, "
-            f"score, {h('content')}, {h('raw_content')} FROM search_pages "
-            "ORDER BY fetched_at, search_key, rank"
-        )
+        for statement in first:
+            conn.execute(statement)
+        conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_new"))
+        conn.execute(f"INSERT INTO search_pages_new {rows} ORDER BY fetched_at, search_key, rank")
         conn.execute("DROP VIEW IF EXISTS search_page_text")
         conn.execute("DROP TABLE search_pages")
-        conn.execute("ALTER TABLE search_pages_v10 RENAME TO search_pages")
+        conn.execute("ALTER TABLE search_pages_new RENAME TO search_pages")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -9,6 +9,7 @@ from storage.pages import (
     PAGE_BODIES_TABLE,
     PAGE_TEXT_VIEW,
     SEARCH_PAGES_TABLE,
+    drop_pages_key,
     store_bodies_once,
 )
 
@@ -201,8 +202,9 @@ MIGRATIONS += "".join(
 # Bump with every change to the tables above: files of an older version are migrated on open,
 # even by read-only commands.
 # 7: crm_pushes; 8: search_pages' text columns zstd-compressed (see compress_pages);
-# 9: runs.cpu_ms; 10: page text once per distinct body, in page_bodies (see store_bodies_once).
-SCHEMA_VERSION = 10
+# 9: runs.cpu_ms; 10: page text once per distinct body, in page_bodies (see store_bodies_once);
+# 11: search_pages without a primary key (see drop_pages_key).
+SCHEMA_VERSION = 11
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -221,6 +223,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES, CRM_TABLES):
         conn.execute(script)
     store_bodies_once(conn)
+    drop_pages_key(conn)
     conn.execute(EFFECTIVE_VIEW)  # last: they read the tables above, in their latest shape
     conn.execute(PAGE_TEXT_VIEW)
     conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")

@@ -31,11 +31,10 @@ class SearchesMixin(Session):
         outcomes = list(outcomes)
         if not outcomes:
             return
+        keys = [o.request.cache_key for o in outcomes]  # a hash of each request: computed once
         rows: list[list[Any]] = []
-        pages: list[list[Any]] = []
-        for o in outcomes:
+        for key, o in zip(keys, outcomes, strict=True):
             r = o.request
-            key = r.cache_key  # a hash of the request: computed once, not once per page
             params = {
                 "search_depth": r.search_depth,
                 "max_results": r.max_results,
@@ -58,21 +57,17 @@ class SearchesMixin(Session):
                     None if o.credits is None else o.credits * usd_per_credit,
                 ]
             )
-            pages.extend(
-                [key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
-                for i, p in enumerate(o.pages)
-            )
-        if not rows:
-            return
         with transaction(self.conn):
-            insert_rows(
+            stored = insert_rows(
                 self.conn,
                 "INSERT INTO searches (search_key, fetched_at, company_key, query, parameters, "
                 "request_id, response_time, n_pages, run_id, credits, cost_usd)",
                 rows,
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING RETURNING search_key, fetched_at",
             )
-            new = save_pages(self.conn, pages, self.bodies)
+            # A search stored before (a retried chunk) has its pages stored with it already;
+            # search_pages has no key of its own to refuse them twice (see SEARCH_PAGES_TABLE).
+            new = save_pages(self.conn, _pages_of(_stored_now(keys, outcomes, stored)), self.bodies)
         self.bodies.add(new)  # committed: from now on these texts are stored
 
     @connected
@@ -201,3 +196,30 @@ def _stored_request(
         max_results=params.get("max_results", 20),
         include_raw_content=params.get("include_raw_content", True),
     )
+
+
+def _stored_now(
+    keys: list[str], outcomes: list[SearchOutcome], returned: list[tuple[Any, ...]]
+) -> list[tuple[str, SearchOutcome]]:
+    """The outcomes whose row the INSERT stored (RETURNING gives key and time, in any order,
+    the time aware in the session's zone: a naive time given was read as wall time there)."""
+    times: dict[str, list[datetime]] = {}
+    for key, at in returned:
+        times.setdefault(key, []).append(at)
+    return [
+        (key, o)
+        for key, o in zip(keys, outcomes, strict=True)
+        if any(
+            at == o.fetched_at if o.fetched_at.tzinfo else at.replace(tzinfo=None) == o.fetched_at
+            for at in times.get(key, ())
+        )
+    ]
+
+
+def _pages_of(outcomes: list[tuple[str, SearchOutcome]]) -> list[list[Any]]:
+    """The outcomes' pages (each with its search's key) as save_pages takes them."""
+    return [
+        [key, o.fetched_at, i, p.url, p.title, p.score, p.content, p.raw_content]
+        for key, o in outcomes
+        for i, p in enumerate(o.pages)
+    ]

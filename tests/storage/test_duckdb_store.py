@@ -286,7 +286,7 @@ def test_a_version_8_file_gains_the_runs_cpu_by_phase(tmp_path):
     with TerritoryStore.open(path, read_only=True) as store:  # `territory runs` migrates
         (old,) = store.runs()
         assert (old["run_id"], old["cpu_ms"]) == ("r8", None)
-        assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION == 10
+        assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION == 11
     with TerritoryStore.open(path) as store:
         run = store.start_run("emea", "full", {}, None, 2, 0, 2)
         store.set_cpu(run, {"search": 12.5, "store": 3.0, "companies": 2})

@@ -156,7 +156,7 @@ def test_an_old_file_is_migrated_with_every_page_as_it_was(tmp_path, version):
     with duckdb.connect(str(path), read_only=True) as conn:
         before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
     with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
-        assert schema_version(store.conn) == SCHEMA_VERSION == 10
+        assert schema_version(store.conn) == SCHEMA_VERSION == 11
         after = store.conn.execute("SELECT * FROM search_page_text ORDER BY ALL").fetchall()
         assert after == before and len(before) == 300 * len(PAGES)
         at = datetime(2026, 10, 1, tzinfo=UTC)
@@ -170,9 +170,63 @@ def test_an_old_file_is_migrated_with_every_page_as_it_was(tmp_path, version):
             "SELECT column_name FROM duckdb_columns() WHERE table_name = 'search_pages'"
         ).fetchall()}  # fmt: skip
         assert "raw_content" not in columns and {"raw_hash", "content_hash"} <= columns
-        # The primary key still holds: the same page again is refused, not duplicated.
-        with pytest.raises(duckdb.ConstraintException):
-            conn.execute("INSERT INTO search_pages SELECT * FROM search_pages LIMIT 1")
+        assert page_keys(conn) == []  # version 11: no key of its own (see SEARCH_PAGES_TABLE)
+
+
+def page_keys(conn: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
+    return conn.execute(
+        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'search_pages' "
+        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+    ).fetchall()
+
+
+def test_a_version_10_file_loses_the_pages_key_and_keeps_every_page(tmp_path):
+    path = tmp_path / "v10.duckdb"
+    at = datetime(2026, 10, 1, tzinfo=UTC)
+    with TerritoryStore.open(path) as store:
+        store.save_searches([outcome(f"company {n}", at) for n in range(30)], run_id="run-1")
+    keyed = SEARCH_PAGES_TABLE.format(name="search_pages_v10").replace(
+        "raw_hash        UHUGEINT ", "raw_hash UHUGEINT, PRIMARY KEY (search_key, fetched_at, rank)"
+    )
+    with duckdb.connect(str(path)) as conn:  # search_pages as version 10 laid it out
+        conn.execute(keyed)
+        conn.execute("INSERT INTO search_pages_v10 SELECT * FROM search_pages")
+        conn.execute("DROP VIEW search_page_text")
+        conn.execute("DROP TABLE search_pages")
+        conn.execute("ALTER TABLE search_pages_v10 RENAME TO search_pages")
+        conn.execute("UPDATE territory_schema SET version = 10")
+        assert page_keys(conn) == [("PRIMARY KEY",)]
+        before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
+    with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
+        assert schema_version(store.conn) == SCHEMA_VERSION
+        assert page_keys(store.conn) == []
+        assert store.conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
+        key = outcome("company 7", at).request.cache_key
+        assert store.stored_searches({"company 7": (key, at)})["company 7"].pages == PAGES
+    assert len(before) == 30 * len(PAGES)
+
+
+@pytest.mark.parametrize("zone", [UTC, None])  # None: a naive time, read as the session's
+def test_a_search_saved_again_stores_its_pages_once(tmp_path, zone):
+    at = datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=zone)
+    with TerritoryStore.open(tmp_path / "t.duckdb") as store:
+        store.save_searches([outcome("acme", at)], run_id="run-1")
+        # A chunk retried after its first save committed: acme again, with a new company.
+        store.save_searches([outcome("bolt", at), outcome("acme", at)], run_id="run-1")
+        counts = dict(
+            store.conn.execute(
+                "SELECT s.company_key, count(*) FROM search_pages p JOIN searches s "
+                "USING (search_key, fetched_at) GROUP BY ALL"
+            ).fetchall()
+        )
+        later = at + timedelta(days=1)  # the same request at another time: a search of its own
+        store.save_searches([outcome("acme", later)], run_id="run-2")
+        (n,) = store.conn.execute("SELECT count(*) FROM search_pages").fetchone()
+        refs = {"acme": (outcome("acme", at).request.cache_key, at)}
+        stored = store.stored_searches(refs)
+    assert counts == {"acme": len(PAGES), "bolt": len(PAGES)}
+    assert n == 3 * len(PAGES)
+    assert stored["acme"].pages == PAGES
 
 
 def test_writing_after_the_migration_keeps_old_and_new_pages(tmp_path):
