@@ -215,7 +215,8 @@ def store_bodies_once(conn: duckdb.DuckDBPyConnection) -> None:
         conn,
         [PAGE_BODIES_TABLE, bodies],
         "SELECT search_key, fetched_at, rank, url, title, score, "
-        f"{h('content')}, {h('raw_content')} FROM search_pages",
+        f"{h('content')}, {h('raw_content')} FROM search_pages "
+        "ORDER BY fetched_at, search_key, rank",
     )
 
 
@@ -227,7 +228,7 @@ def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
         "constraint_type = 'PRIMARY KEY' AND schema_name = current_schema() AND "
         "database_name = current_database()"
     ).fetchall()
-    if keyed[0][0]:
+    if keyed[0][0]:  # the rows in the order they were stored: a copy DuckDB streams, no sort
         _rebuild_pages(conn, [], "SELECT * FROM search_pages")
 
 
@@ -239,7 +240,7 @@ def _rebuild_pages(conn: duckdb.DuckDBPyConnection, first: list[str], rows: str)
         for statement in first:
             conn.execute(statement)
         conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_new"))
-        conn.execute(f"INSERT INTO search_pages_new {rows} ORDER BY fetched_at, search_key, rank")
+        conn.execute(f"INSERT INTO search_pages_new {rows}")
         conn.execute("DROP VIEW IF EXISTS search_page_text")
         conn.execute("DROP TABLE search_pages")
         conn.execute("ALTER TABLE search_pages_new RENAME TO search_pages")
