@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS {name} (
     raw_hash        UHUGEINT              -- the full page text (what the LLM reads), likewise
 );
 """
+# DuckDB's cap while drop_pages_key copies search_pages. It keeps the blocks it copied up to
+# its cap: the 100,000 benchmark's file (2 million rows) took +595 MiB at the default cap (80%
+# of the machine's RAM, which a bigger file would fill), +543 at 512 MB, +176 at 128 MB in
+# 1.7 s, +115 at 64 MB in 2.3 s.
+COPY_MEMORY_LIMIT = "128MB"
 # For reading by hand (and tests): the pages with their text, as version 9 stored them.
 PAGE_TEXT_VIEW = """
 CREATE OR REPLACE VIEW search_page_text AS
@@ -228,8 +233,16 @@ def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
         "constraint_type = 'PRIMARY KEY' AND schema_name = current_schema() AND "
         "database_name = current_database()"
     ).fetchall()
-    if keyed[0][0]:  # the rows in the order they were stored: a copy DuckDB streams, no sort
+    if not keyed[0][0]:
+        return
+    # The rows in the order they were stored: a copy DuckDB streams, no sort, in about the
+    # memory it may use (see COPY_MEMORY_LIMIT). Migrations run on the writer, whose cap is
+    # DuckDB's default, put back after.
+    conn.execute(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")
+    try:
         _rebuild_pages(conn, [], "SELECT * FROM search_pages")
+    finally:
+        conn.execute("RESET memory_limit")
 
 
 def _rebuild_pages(conn: duckdb.DuckDBPyConnection, first: list[str], rows: str) -> None:

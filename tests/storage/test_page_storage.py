@@ -180,6 +180,12 @@ def page_keys(conn: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
     ).fetchall()
 
 
+def default_memory_limit() -> str:
+    with duckdb.connect() as conn:
+        (limit,) = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+    return limit
+
+
 def test_a_version_10_file_loses_the_pages_key_and_keeps_every_page(tmp_path):
     path = tmp_path / "v10.duckdb"
     at = datetime(2026, 10, 1, tzinfo=UTC)
@@ -197,9 +203,12 @@ def test_a_version_10_file_loses_the_pages_key_and_keeps_every_page(tmp_path):
         conn.execute("UPDATE territory_schema SET version = 10")
         assert page_keys(conn) == [("PRIMARY KEY",)]
         before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
-    with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
-        assert schema_version(store.conn) == SCHEMA_VERSION
+    with TerritoryStore.opened(path) as store:  # a run migrates, and goes on with the session
+        (limit,) = store.conn.execute("SELECT current_setting('memory_limit')").fetchone()
         assert page_keys(store.conn) == []
+        assert limit == default_memory_limit()  # the copy's cap is undone
+    with TerritoryStore.open(path, read_only=True) as store:
+        assert schema_version(store.conn) == SCHEMA_VERSION
         assert store.conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall() == before
         key = outcome("company 7", at).request.cache_key
         assert store.stored_searches({"company 7": (key, at)})["company 7"].pages == PAGES
