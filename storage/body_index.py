@@ -20,7 +20,7 @@ It stays true to the file because
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import duckdb
 import numpy as np
@@ -28,16 +28,23 @@ import numpy as np
 # Hashes are 128-bit and numpy has none: a block is a pair of uint64 arrays (high and low
 # halves) sorted by high then low, and each entry's place in the block's run of row ids.
 BLOCK = 65_536  # texts a block: a lookup searches each block, so bigger blocks cost fewer
-LOW_HALF = (1 << 64) - 1  # a 128-bit hash's low 64 bits, as a mask
+_LOW = (1 << 64) - 1
 
 
 def halves(column: str) -> str:
     """SQL for a UHUGEINT column as its high and low UBIGINT halves (NULL stays NULL): DuckDB
     hands a (U)HUGEINT to Python through its decimal text, about 50 us a value."""
-    return f"({column} >> 64)::UBIGINT, ({column} & {LOW_HALF}::UHUGEINT)::UBIGINT"
+    return f"({column} >> 64)::UBIGINT, ({column} & {_LOW}::UHUGEINT)::UBIGINT"
 
 
 _HALVES = halves("hash")
+
+
+def split(keys: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
+    """128-bit hashes as arrays of their high and low 64-bit halves (numpy has no 128-bit
+    integer; DuckDB joins them back with `(high::UHUGEINT << 64) | low`)."""
+    high = np.fromiter((k >> 64 for k in keys), np.uint64, len(keys))
+    return high, np.fromiter((k & _LOW for k in keys), np.uint64, len(keys))
 
 
 class _Block:
@@ -88,8 +95,7 @@ class BodyIndex:
         wanted = [k for k in keys if k not in found]
         if not wanted or not self._blocks:
             return found
-        high = np.fromiter((k >> 64 for k in wanted), np.uint64, len(wanted))
-        low = np.fromiter((k & LOW_HALF for k in wanted), np.uint64, len(wanted))
+        high, low = split(wanted)
         rows = np.full(len(wanted), -1, np.int64)
         for block in self._blocks:
             rows = np.maximum(rows, block.rows(high, low))  # each text is in one block
@@ -109,13 +115,7 @@ class BodyIndex:
         hashes = list(self._recent)  # in the order of their rows
         first = self._recent[hashes[0]]
         self._recent = {}
-        self._blocks.append(
-            _Block(
-                first,
-                np.fromiter((k >> 64 for k in hashes), np.uint64, len(hashes)),
-                np.fromiter((k & LOW_HALF for k in hashes), np.uint64, len(hashes)),
-            )
-        )
+        self._blocks.append(_Block(first, *split(hashes)))
 
     def forget(self) -> None:
         """Read the table anew at the next lookup (it is not what the index says)."""

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from storage.body_index import LOW_HALF, BodyIndex, halves
+from storage.body_index import BodyIndex, halves, split
 from storage.sql import insert_rows, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
@@ -106,14 +106,10 @@ def _insert_bodies(conn: duckdb.DuckDBPyConnection, bodies: dict[int, str]) -> N
     against 0.17)."""
     if not bodies:
         return
-    conn.register(  # needs every earlier result on the connection read to its end
-        "bodies_given",
-        {
-            "high": np.fromiter((k >> 64 for k in bodies), np.uint64, len(bodies)),
-            "low": np.fromiter((k & LOW_HALF for k in bodies), np.uint64, len(bodies)),
-            "body": np.array(list(bodies.values()), dtype=object),
-        },
-    )
+    high, low = split(bodies)
+    body = np.array(list(bodies.values()), dtype=object)
+    # register needs every earlier result on the connection read to its end
+    conn.register("bodies_given", {"high": high, "low": low, "body": body})
     try:
         conn.execute(
             "INSERT INTO page_bodies SELECT (high::UHUGEINT << 64) | low, body FROM bodies_given"

@@ -201,19 +201,12 @@ def _stored_request(
 def _stored_now(
     keys: list[str], outcomes: list[SearchOutcome], returned: list[tuple[Any, ...]]
 ) -> list[tuple[str, SearchOutcome]]:
-    """The outcomes whose row the INSERT stored (RETURNING gives key and time, in any order,
-    the time aware in the session's zone: a naive time given was read as wall time there)."""
-    times: dict[str, list[datetime]] = {}
-    for key, at in returned:
-        times.setdefault(key, []).append(at)
-    return [
-        (key, o)
-        for key, o in zip(keys, outcomes, strict=True)
-        if any(
-            at == o.fetched_at if o.fetched_at.tzinfo else at.replace(tzinfo=None) == o.fetched_at
-            for at in times.get(key, ())
-        )
-    ]
+    """The outcomes whose row the INSERT stored. RETURNING gives key and time in any order,
+    the time aware in the session's zone: an aware time given matches it as an instant, a
+    naive one (read as wall time in that zone) as its wall time."""
+    stored = {(key, at) for key, at in returned}
+    stored |= {(key, at.replace(tzinfo=None)) for key, at in returned}
+    return [(k, o) for k, o in zip(keys, outcomes, strict=True) if (k, o.fetched_at) in stored]
 
 
 def _pages_of(outcomes: list[tuple[str, SearchOutcome]]) -> list[list[Any]]:
