@@ -110,6 +110,29 @@ def test_near_duplicate_pages_keep_only_the_better_one():
     assert len(build_sources([best, copy, other], 60_000)) == 3
 
 
+
+def test_a_page_is_a_near_duplicate_exactly_when_its_word_5grams_are_80_percent_alike():
+    """Pages are compared by hashes of their 5-grams: the decision is the one the 5-grams
+    themselves give, on either side of the threshold. Each sentence is a short paragraph,
+    which later pages may send again: only the near-duplicate check can drop the copy."""
+    story = [f"Acme Robotics plant{n} ships GPU racks" for n in range(20)]
+
+    def grams(text):
+        found = text.casefold().split()
+        return set(zip(*(found[i:] for i in range(5)), strict=False))
+
+    decisions = []
+    for changed in range(0, 20, 2):  # the copy rewrites the last sentences of the story
+        copy = story[: 20 - changed] + [f"Other{n} words here today now" for n in range(changed)]
+        a, b = grams(" ".join(story)), grams(" ".join(copy))
+        alike = len(a & b) / len(a | b) >= 0.8
+        pages = [
+            page("https://wire.example/story", *story, score=0.9),
+            page("https://mirror.example/story", *copy, score=0.8),
+        ]
+        assert ("https://mirror.example/story" not in kept(pages)) == alike, changed
+        decisions.append(alike)
+    assert True in decisions and False in decisions  # both sides of the threshold were tried
 def test_keywords_match_whole_words_case_insensitively():
     focus = Focus("Acme Robotics", ("AI", "model", "machine learning"))
     p = page(
