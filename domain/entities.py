@@ -101,8 +101,11 @@ def _domains_in(text: str) -> list[str]:
 
 # Every domain has a dot between a letter or digit and a letter ("coreweave.com"). The domain
 # pattern is only tried on the runs of domain characters around such dots: trying it at each
-# word of a page cost more than all the rest of sorting out whom the pages are about.
-_DOMAIN_DOT = re.compile(r"(?<=[a-z0-9])\.(?=[a-z])", re.I)
+# word of a page cost more than all the rest of sorting out whom the pages are about. The dot
+# comes first and the letter before it is looked behind from after it: a pattern opening with
+# a look-behind is tried at every character (65 us a page of our simulators' 4,600 characters),
+# one opening with a literal only where the literal is (3.6 us); the matches are the same.
+_DOMAIN_DOT = re.compile(r"\.(?<=[a-z0-9]\.)(?=[a-z])", re.I)
 # The characters `_DOMAIN` can match ([a-z0-9.-], case-insensitively, which lets in four
 # letters from outside ASCII).
 _DOMAIN_CHARS = frozenset(string.ascii_letters + string.digits + ".-" + "\u0130\u0131\u017f\u212a")

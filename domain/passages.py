@@ -15,6 +15,9 @@ WORD = re.compile(r"\w+")
 # of the time; trimming splits every page and paragraph into words.
 _NOT_WORD = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
 _NOT_WORD_TO_SPACE = bytes.maketrans(_NOT_WORD, b" " * len(_NOT_WORD))
+# The same, and upper case to lower: for ASCII text, what str.lower() changes.
+_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_LOWER_WORDS = bytes.maketrans(_NOT_WORD + _UPPER, b" " * len(_NOT_WORD) + _UPPER.lower())
 
 
 def words(text: str) -> list[str]:
@@ -22,6 +25,13 @@ def words(text: str) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_NOT_WORD_TO_SPACE).decode("ascii").split()
     return WORD.findall(text)
+
+
+def lower_words(text: str) -> list[str]:
+    """`words(text.lower())`, in one pass over an ASCII text (every paragraph is asked)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_LOWER_WORDS).decode("ascii").split()
+    return WORD.findall(text.lower())
 
 
 @lru_cache(maxsize=64)
@@ -109,10 +119,12 @@ class Reader:
         """False: no term in `text`; True: a one-word term is in it; None: only a search can
         tell (half the passages hold a term, most of them a one-word term: the search of the
         alternation cost as much as the rest of the reading)."""
-        if self.term_words is None or _ODD_CASE.search(text):
+        if self.term_words is None or (not text.isascii() and _ODD_CASE.search(text)):
             return None
-        found = set(words(text.lower()))
+        found = set(lower_words(text))
         firsts = found & self.term_words.keys()
+        if not firsts:
+            return False
         if not firsts.isdisjoint(self.single_words):
             return True
         maybe = any(all(w in found for w in rest) for f in firsts for rest in self.term_words[f])

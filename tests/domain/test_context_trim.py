@@ -110,7 +110,6 @@ def test_near_duplicate_pages_keep_only_the_better_one():
     assert len(build_sources([best, copy, other], 60_000)) == 3
 
 
-
 def test_a_page_is_a_near_duplicate_exactly_when_its_word_5grams_are_80_percent_alike():
     """Pages are compared by hashes of their 5-grams: the decision is the one the 5-grams
     themselves give, on either side of the threshold. Each sentence is a short paragraph,
@@ -133,6 +132,8 @@ def test_a_page_is_a_near_duplicate_exactly_when_its_word_5grams_are_80_percent_
         assert ("https://mirror.example/story" not in kept(pages)) == alike, changed
         decisions.append(alike)
     assert True in decisions and False in decisions  # both sides of the threshold were tried
+
+
 def test_keywords_match_whole_words_case_insensitively():
     focus = Focus("Acme Robotics", ("AI", "model", "machine learning"))
     p = page(
@@ -385,7 +386,7 @@ def test_the_word_prefilter_finds_every_keyword_the_alternation_finds():
 
 
 def test_words_are_the_regex_words_for_every_character():
-    from domain.passages import WORD, words
+    from domain.passages import WORD, lower_words, words
 
     every_ascii = "".join(map(chr, range(128)))
     texts = [
@@ -397,6 +398,7 @@ def test_words_are_the_regex_words_for_every_character():
     ]
     for text in texts:
         assert words(text) == WORD.findall(text), repr(text)
+        assert lower_words(text) == WORD.findall(text.lower()), repr(text)
 
 
 def test_the_company_name_is_no_keyword_but_a_keyword_beside_it_is():
