@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from domain.names import name_pattern
+from domain.names import name_needles, name_pattern
 
 WORD = re.compile(r"\w+")
 # Every ASCII character that `\w` does not match, as a space: for ASCII text (nearly every
@@ -89,14 +89,24 @@ class Reader:
     company: re.Pattern[str] | None
     term_words: dict[str, tuple[tuple[str, ...], ...]] | None = None  # see term_words
     single_words: frozenset[str] = frozenset()  # see single_words
+    company_needles: tuple[str, ...] | None = None  # see names.name_needles
     _names: dict[str, bool] = field(default_factory=dict, compare=False)
     _keyword: dict[str, bool] = field(default_factory=dict, compare=False)
 
     def names(self, text: str) -> bool:
         known = self._names.get(text)
         if known is None:
-            known = self._names[text] = bool(self.company and self.company.search(visible(text)))
+            known = self._names[text] = self._names_company(visible(text))
         return known
+
+    def _names_company(self, text: str) -> bool:
+        if self.company is None:
+            return False
+        if self.company_needles is not None and text.isascii():
+            lowered = text.lower()
+            if not any(needle in lowered for needle in self.company_needles):
+                return False
+        return bool(self.company.search(text))
 
     def has_keyword(self, text: str) -> bool:
         known = self._keyword.get(text)
@@ -110,7 +120,7 @@ class Reader:
         hint = self._term_hint(text)
         if hint is False or (hint is None and not self.keywords.search(text)):
             return False
-        if not self.company or not self.company.search(text):
+        if not self.company or not self._names_company(text):
             return True
         # The company's own name is no signal: "Acme AI" is not "uses AI".
         return bool(self.keywords.search(self.company.sub(" ", text)))
@@ -141,6 +151,7 @@ def reader_for(company: str, keywords: tuple[str, ...], domain: str | None = Non
         name_pattern(company, domain),
         term_words(keywords),
         single_words(keywords),
+        name_needles(company, domain),
     )
 
 

@@ -180,6 +180,50 @@ def test_every_paragraph_naming_the_company_in_any_spelling_is_kept():
     assert "harbour" not in text and "river" not in text
 
 
+def test_the_name_prefilter_passes_every_text_the_name_pattern_finds_the_company_in():
+    from domain.names import name_needles, name_pattern
+    from domain.passages import reader_for
+
+    names = [
+        ("Sierra Nevada Brewing Co.", None),
+        ("Semifreddi's", None),
+        ("The Boring Company", None),
+        ("Mistral AI", "mistral.ai"),
+        ("John Deere", "deere.com"),
+        ("Cravath, Swaine & Moore", None),
+        ("'t Hooft Bakery", None),
+        ("Café Roma", None),  # starts in ASCII, goes on outside it
+        ("Ĳssel Works", None),  # "IJssel" once normalized
+        ("Øresund Energy", None),  # starts outside ASCII: no prefilter
+    ]
+    texts = [
+        "SIERRA-NEVADA brewing, co. opened",
+        "Sierra Nevada brews beer",
+        "semifreddi’s bread; Semifreddis bread",
+        "the boring company digs",
+        "Mistral's model; MISTRAL AI raised",
+        "Deere tractors; john deere",
+        "cravath advised; Cravath, Swaine & Moore LLP",
+        "t hooft; 'T Hooft bakery",
+        "café roma; CAFÉ ROMA",
+        "ĳssel works; IJssel Works",
+        "øresund energy; ØRESUND ENERGY",
+        "Nothing about any of them here.",
+    ]
+    for name, domain in names:
+        pattern, needles = name_pattern(name, domain), name_needles(name, domain)
+        assert pattern is not None
+        reader, plain = reader_for(name, ("GPU",), domain), reader_for(name, ("GPU",), domain)
+        plain = type(plain)(plain.keywords, plain.company, plain.term_words, plain.single_words)
+        for text in texts + [t.upper() for t in texts] + [t.lower() for t in texts]:
+            if pattern.search(text) and text.isascii():
+                assert needles is not None and any(n in text.lower() for n in needles), (name, text)
+            assert reader.names(text) == plain.names(text), (name, text)
+            assert reader.has_keyword(text + " GPU") == plain.has_keyword(text + " GPU")
+    assert name_needles("Øresund Energy") is None
+    assert set(name_needles("Sierra Nevada Brewing Co.") or ()) == {"sierra"}
+
+
 def test_a_long_paragraph_is_cut_to_the_sentences_that_matter():
     filler = " ".join(FILLER.replace("harbour", f"town {n}") for n in range(4))
     para = (
