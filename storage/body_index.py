@@ -40,9 +40,14 @@ def halves(column: str) -> str:
 _HALVES = halves("hash")
 
 
+def joined(high: str, low: str) -> str:
+    """SQL for a UHUGEINT from the UBIGINT columns of its halves (the inverse of `halves`)."""
+    return f"(({high})::UHUGEINT << 64) | ({low})"
+
+
 def split(keys: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
     """128-bit hashes as arrays of their high and low 64-bit halves (numpy has no 128-bit
-    integer; DuckDB joins them back with `(high::UHUGEINT << 64) | low`)."""
+    integer; DuckDB joins them back with `joined`)."""
     high = np.fromiter((k >> 64 for k in keys), np.uint64, len(keys))
     return high, np.fromiter((k & _LOW for k in keys), np.uint64, len(keys))
 
@@ -123,7 +128,7 @@ class BodyIndex:
 
     def _catch_up(self, conn: duckdb.DuckDBPyConnection) -> None:
         # fetchall, not fetchone: a result left unread keeps the connection from registering
-        # the arrays a save inserts (storage/pages.py).
+        # the arrays a save inserts (storage/sql.registered).
         ((count,),) = conn.execute("SELECT count(*) FROM page_bodies").fetchall()
         if count < self._rows:
             self.forget()

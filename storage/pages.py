@@ -12,8 +12,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from storage.body_index import BodyIndex, halves, split
-from storage.sql import searches_in
+from storage.body_index import BodyIndex, halves, joined, split
+from storage.sql import registered, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
 # DuckDB's default string compression (FSST works string by string). No index on the hash: an
@@ -108,14 +108,10 @@ def _insert_bodies(conn: duckdb.DuckDBPyConnection, bodies: dict[int, str]) -> N
         return
     high, low = split(bodies)
     body = np.array(list(bodies.values()), dtype=object)
-    # register needs every earlier result on the connection read to its end
-    conn.register("bodies_given", {"high": high, "low": low, "body": body})
-    try:
+    with registered(conn, "bodies_given", {"high": high, "low": low, "body": body}):
         conn.execute(
-            "INSERT INTO page_bodies SELECT (high::UHUGEINT << 64) | low, body FROM bodies_given"
+            f"INSERT INTO page_bodies SELECT {joined('high', 'low')}, body FROM bodies_given"
         )
-    finally:
-        conn.unregister("bodies_given")
 
 
 def _insert_page_rows(conn: duckdb.DuckDBPyConnection, rows: list[list[Any]]) -> None:
@@ -141,19 +137,18 @@ def _insert_page_rows(conn: duckdb.DuckDBPyConnection, rows: list[list[Any]]) ->
         columns[f"{name}_given"] = np.array([key is not None for key in given])
         columns[f"{name}_high"], columns[f"{name}_low"] = split([k or 0 for k in given])
     values = ", ".join(f"({n}, ?, ?)" for n in range(len(heads)))
-    conn.register("page_rows_given", columns)
-    try:
+    hashes = ", ".join(
+        f"CASE WHEN p.{name}_given THEN {joined(f'p.{name}_high', f'p.{name}_low')} END"
+        for name in ("content", "raw")
+    )
+    with registered(conn, "page_rows_given", columns):
         conn.execute(
-            "INSERT INTO search_pages SELECT h.search_key, h.fetched_at, p.rank, p.url, "
-            "p.title, p.score, "
-            "CASE WHEN p.content_given THEN (p.content_high::UHUGEINT << 64) | p.content_low END, "
-            "CASE WHEN p.raw_given THEN (p.raw_high::UHUGEINT << 64) | p.raw_low END "
-            f"FROM page_rows_given p JOIN (VALUES {values}) h(head, search_key, fetched_at) "
-            "ON h.head = p.head ORDER BY p.row",
+            f"INSERT INTO search_pages SELECT h.search_key, h.fetched_at, p.rank, p.url, p.title, "
+            f"p.score, {hashes} FROM page_rows_given p "
+            f"JOIN (VALUES {values}) h(head, search_key, fetched_at) ON h.head = p.head "
+            "ORDER BY p.row",
             [v for head in heads for v in head],
         )
-    finally:
-        conn.unregister("page_rows_given")
 
 
 def read_pages(

@@ -89,7 +89,7 @@ def test_a_title_is_told_by_its_words_with_or_without_the_sites_name():
     # The title may carry the site's name and the line not, or the other way round.
     assert _is_title("Acme Bakery opens a second plant", f"{title} – The Valley Paper")
     assert not _is_title("Acme Bakery - Home", "Acme Bakery - About")
-    # Case is folded as str.casefold does, the ASCII lines read quickly alike.
+    # Case is folded as str.casefold folds it ("ß" is "ss").
     assert _is_title("STRASSE baut eine zweite Halle", "Straße baut eine zweite Halle")
     assert _is_title("Straße baut eine zweite Halle | Zeitung", "strasse BAUT eine zweite Halle")
     # A short title is told only when the line is just it.
