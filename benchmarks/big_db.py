@@ -140,9 +140,12 @@ def _write_run(conn: duckdb.DuckDBPyConnection, run: int) -> None:
         "evidence": "tm.evidence", "metadata": "tm.metadata",
     }  # fmt: skip
     select = ", ".join(values.get(c, f"tm.{c}") for c in RESULT_COLUMNS.split(", "))
+    # Each run stores every company: its rows are the latest (no key to replace by: see
+    # UNKEYED in storage/schema.py).
+    conn.execute("DELETE FROM company_results WHERE territory = ?", [TERRITORY])
     for table in ("result_history", "company_results"):
         conn.execute(
-            f"INSERT OR REPLACE INTO {table} ({RESULT_COLUMNS}) "
+            f"INSERT INTO {table} ({RESULT_COLUMNS}) "
             f"SELECT {select} FROM co JOIN tmpl tm USING (n) ORDER BY co.i"
         )
 

@@ -23,12 +23,12 @@ from storage.exports import ExportsMixin
 from storage.overrides import OverridesMixin
 from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
-from storage.schema import KEYED_TABLES, SCHEMA, SCHEMA_VERSION, migrate, schema_version
+from storage.schema import HISTORY_TABLE, SCHEMA, SCHEMA_VERSION, migrate, schema_version
 from storage.searches import SearchesMixin
 from storage.sql import READ_MEMORY_LIMIT
 
 __all__ = [
-    "KEYED_TABLES",
+    "HISTORY_TABLE",
     "SCHEMA",
     "STALE_RUN_AFTER",
     "UNFINISHED",

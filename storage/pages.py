@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 
 from storage.body_index import BodyIndex, halves, joined, split
-from storage.sql import registered, searches_in
+from storage.sql import has_primary_key, registered, replace_table, searches_in
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
 # DuckDB's default string compression (FSST works string by string). No index on the hash: an
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS page_bodies (
 );
 """
 # No key on (search_key, fetched_at, rank): a search's pages go in with its row in `searches`
-# (whose key refuses a search stored before, and then its pages are not inserted). Version 10's
+# (a search stored before is found there, and then its pages are not inserted). Version 10's
 # key was an ART index of 2 million entries at 100,000 companies: about 72 MB of the file, and
 # each session that stored 50 companies' searches loaded and rewrote part of it (+13 MiB of
 # memory, 0.05 s of CPU; measured on the benchmark's 100,000 file, our simulators' pages).
@@ -257,12 +257,7 @@ def store_bodies_once(conn: duckdb.DuckDBPyConnection) -> None:
 def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
     """Rebuild a version 10 search_pages without its key (see SEARCH_PAGES_TABLE): DuckDB
     cannot drop a primary key, so the rows are copied. No-op when the table has no key."""
-    keyed = conn.execute(
-        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'search_pages' AND "
-        "constraint_type = 'PRIMARY KEY' AND schema_name = current_schema() AND "
-        "database_name = current_database()"
-    ).fetchall()
-    if not keyed[0][0]:
+    if not has_primary_key(conn, "search_pages"):
         return
     # The rows in the order they were stored: a copy DuckDB streams, no sort, in about the
     # memory it may use (see COPY_MEMORY_LIMIT). Migrations run on the writer, whose cap is
@@ -275,19 +270,7 @@ def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _rebuild_pages(conn: duckdb.DuckDBPyConnection, first: list[str], rows: str) -> None:
-    """Run `first`, then replace search_pages with a table of the current shape holding `rows`
-    (a SELECT from the old one), in one transaction: a crash leaves the old table as it was."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for statement in first:
-            conn.execute(statement)
-        conn.execute(SEARCH_PAGES_TABLE.format(name="search_pages_new"))
-        conn.execute(f"INSERT INTO search_pages_new {rows}")
-        conn.execute("DROP VIEW IF EXISTS search_page_text")
-        conn.execute("DROP TABLE search_pages")
-        conn.execute("ALTER TABLE search_pages_new RENAME TO search_pages")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    conn.execute("CHECKPOINT")  # compress now: until a checkpoint the copy sits in the WAL
+    """Replace search_pages with a table of the current shape holding `rows` (its view goes
+    first: it reads the old table; the migration makes it again)."""
+    view = "DROP VIEW IF EXISTS search_page_text"
+    replace_table(conn, "search_pages", SEARCH_PAGES_TABLE, rows, [*first, view])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,11 @@ from storage.sql import (
     utcnow,
 )
 
+# The tables have no keys (see storage/schema.py, UNKEYED): a company's rows are found by these.
+_LATEST = "territory = ? AND company_key IN (SELECT unnest(?::VARCHAR[]))"
+_RUNS = "run_id = ? AND " + _LATEST  # zone maps skip the row groups of other runs
+_KEY = RESULT_COLUMN_NAMES.index("company_key")
+
 # What `changes` compares: a company's latest result and its baseline.
 PAIR_COLUMNS = "company_key, company, tier, score, confidence, signals, run_id, updated_at"
 
@@ -30,14 +35,20 @@ class ResultsMixin(Session):
 
     @connected
     def save_results(self, run_id: str, territory: str, results: list[CompanyResult]) -> None:
-        """Upsert a chunk's results as the latest per company, and append them to history."""
+        """Store a chunk's results as the latest per company, and in the run's history (a
+        company stored again in a run replaces its row in both)."""
         if not results:
             return
         now = utcnow()
-        rows = [_result_row(run_id, territory, r, now) for r in results]
+        rows = _one_each(_result_row(run_id, territory, r, now) for r in results)
+        keys = [row[_KEY] for row in rows]
         with transaction(self.conn):
+            self.conn.execute(f"DELETE FROM company_results WHERE {_LATEST}", [territory, keys])
+            self.conn.execute(
+                f"DELETE FROM result_history WHERE {_RUNS}", [run_id, territory, keys]
+            )
             for table in ("company_results", "result_history"):
-                insert_rows(self.conn, f"INSERT OR REPLACE INTO {table} ({RESULT_COLUMNS})", rows)
+                insert_rows(self.conn, f"INSERT INTO {table} ({RESULT_COLUMNS})", rows)
             # A sign of life for runs on other hosts, whose process cannot be checked.
             self.conn.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", [now, run_id])
 
@@ -48,17 +59,19 @@ class ResultsMixin(Session):
         if not results:
             return
         now = utcnow()
-        rows = [_result_row(run_id, territory, r, now) for r in results]
+        rows = _one_each(_result_row(run_id, territory, r, now) for r in results)
+        keys = [row[_KEY] for row in rows]
         with transaction(self.conn):
-            insert_rows(
-                self.conn,
-                f"INSERT INTO company_results ({RESULT_COLUMNS})",
-                rows,
-                "ON CONFLICT DO NOTHING",
+            held = self.conn.execute(
+                f"SELECT company_key FROM company_results WHERE {_LATEST}", [territory, keys]
+            ).fetchall()
+            have = {key for (key,) in held}
+            new = [row for row in rows if row[_KEY] not in have]
+            insert_rows(self.conn, f"INSERT INTO company_results ({RESULT_COLUMNS})", new)
+            self.conn.execute(
+                f"DELETE FROM result_history WHERE {_RUNS}", [run_id, territory, keys]
             )
-            insert_rows(
-                self.conn, f"INSERT OR REPLACE INTO result_history ({RESULT_COLUMNS})", rows
-            )
+            insert_rows(self.conn, f"INSERT INTO result_history ({RESULT_COLUMNS})", rows)
 
     @connected
     def run_failures(self, run_id: str) -> list[dict[str, Any]]:
@@ -249,3 +262,9 @@ def _result_fields(run_id: str, territory: str, r: CompanyResult, now: datetime)
         "llm_cost_usd": r.llm_cost_usd,
         "cost_usd": r.cost_usd,
     }
+
+
+def _one_each(rows: Iterable[list[Any]]) -> list[list[Any]]:
+    """One row per company, the last given (as a key's upsert kept it): the tables have no
+    key to refuse a second."""
+    return list({row[_KEY]: row for row in rows}.values())

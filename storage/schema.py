@@ -6,12 +6,14 @@ import duckdb
 
 from storage.effective import EFFECTIVE_VIEW
 from storage.pages import (
+    COPY_MEMORY_LIMIT,
     PAGE_BODIES_TABLE,
     PAGE_TEXT_VIEW,
     SEARCH_PAGES_TABLE,
     drop_pages_key,
     store_bodies_once,
 )
+from storage.sql import has_primary_key, replace_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -35,17 +37,6 @@ CREATE TABLE IF NOT EXISTS runs (
     prompt_tokens   BIGINT DEFAULT 0,
     completion_tokens BIGINT DEFAULT 0,
     message         VARCHAR               -- why a run stopped or failed
-);
-CREATE TABLE IF NOT EXISTS searches (
-    search_key      VARCHAR NOT NULL,     -- hash of normalised company + query + parameters
-    fetched_at      TIMESTAMPTZ NOT NULL, -- when Tavily answered (a cache hit keeps the original)
-    company_key     VARCHAR NOT NULL,
-    query           VARCHAR NOT NULL,
-    parameters      JSON NOT NULL,        -- search_depth, max_results, include_raw_content
-    request_id      VARCHAR,
-    response_time   DOUBLE,
-    n_pages         INTEGER NOT NULL,
-    PRIMARY KEY (search_key, fetched_at)
 );
 CREATE TABLE IF NOT EXISTS company_results (
     territory       VARCHAR NOT NULL,
@@ -71,6 +62,24 @@ CREATE TABLE IF NOT EXISTS company_results (
     updated_at      TIMESTAMPTZ NOT NULL
 );
 """
+# No key: the one writer stores each (search_key, fetched_at) once (storage/searches.py), and
+# reads it by a join that skips the row groups of other times (see UNKEYED).
+SEARCHES_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    search_key      VARCHAR NOT NULL,     -- hash of normalised company + query + parameters
+    fetched_at      TIMESTAMPTZ NOT NULL, -- when Tavily answered (a cache hit keeps the original)
+    company_key     VARCHAR NOT NULL,
+    query           VARCHAR NOT NULL,
+    parameters      JSON NOT NULL,        -- search_depth, max_results, include_raw_content
+    request_id      VARCHAR,
+    response_time   DOUBLE,
+    n_pages         INTEGER NOT NULL,
+    run_id          VARCHAR,              -- the run that paid for it
+    credits         DOUBLE,
+    cost_usd        DOUBLE
+);
+"""
+SCHEMA += SEARCHES_TABLE.format(name="searches")
 SCHEMA += SEARCH_PAGES_TABLE.format(name="search_pages") + PAGE_BODIES_TABLE
 # `territory eval`: one row per evaluation against a golden set, one per golden company.
 EVAL_TABLES = """
@@ -143,13 +152,18 @@ CREATE TABLE IF NOT EXISTS crm_pushes (
 );
 CREATE INDEX IF NOT EXISTS crm_pushes_company ON crm_pushes (territory, target, company_key);
 """
-# company_results holds one row per company and territory (the latest); history keeps them all.
-KEYED_TABLES = """
-CREATE UNIQUE INDEX IF NOT EXISTS company_results_key ON company_results (territory, company_key);
+# company_results holds one row per company and territory (the latest); history keeps them all,
+# one row per run and company. Neither has a key (see UNKEYED): the one writer keeps them so.
+HISTORY_TABLE = """
 CREATE TABLE IF NOT EXISTS result_history AS SELECT * FROM company_results WHERE false;
-CREATE UNIQUE INDEX IF NOT EXISTS result_history_key
-    ON result_history (run_id, territory, company_key);
 """
+# Version 12 took the keys off the tables the writer adds to in every session. Each session
+# opens the file afresh, and its inserts read back and add to an ART index per key: on the
+# 100,000 benchmark's file (our simulators), a session storing 50 companies spent 29-30 ms of
+# CPU on their results against 41-43 with the keys, 77-78 on their searches against 84-88, and
+# peaked about 10 MiB lower. Without a key a batch is found by a scan of the columns it joins
+# on (for searches, of the row groups of the batch's times only).
+UNKEYED = ("company_results_key", "result_history_key")
 RESULT_COLUMN_NAMES = (
     "territory", "company_key", "company", "domain", "metadata", "status", "tier", "score",
     "confidence", "reasoning", "signals", "signals_dropped", "error", "run_id", "search_key",
@@ -203,8 +217,9 @@ MIGRATIONS += "".join(
 # even by read-only commands.
 # 7: crm_pushes; 8: search_pages' text columns zstd-compressed (see compress_pages);
 # 9: runs.cpu_ms; 10: page text once per distinct body, in page_bodies (see store_bodies_once);
-# 11: search_pages without a primary key (see drop_pages_key).
-SCHEMA_VERSION = 11
+# 11: search_pages without a primary key (see drop_pages_key); 12: searches, company_results
+# and result_history without keys (see UNKEYED).
+SCHEMA_VERSION = 12
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -220,10 +235,11 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
     that is up to date is not written to at all (opening it must not change it)."""
     if schema_version(conn) >= SCHEMA_VERSION:
         return
-    for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES, CRM_TABLES):
+    for script in (SCHEMA, HISTORY_TABLE, MIGRATIONS, EVAL_TABLES, OVERRIDE_TABLES, CRM_TABLES):
         conn.execute(script)
     store_bodies_once(conn)
     drop_pages_key(conn)
+    drop_row_keys(conn)
     conn.execute(EFFECTIVE_VIEW)  # last: they read the tables above, in their latest shape
     conn.execute(PAGE_TEXT_VIEW)
     conn.execute("CREATE TABLE IF NOT EXISTS territory_schema (version INTEGER NOT NULL)")
@@ -236,3 +252,18 @@ def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
     ).fetchone()
     return bool(found and found[0])
+
+
+def drop_row_keys(conn: duckdb.DuckDBPyConnection) -> None:
+    """Take the keys of version 11 and before off searches and the results (see UNKEYED).
+    searches' rows are copied (about 200 bytes a search: no page text). No-op on a file
+    without them."""
+    for index in UNKEYED:
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    if not has_primary_key(conn, "searches"):
+        return
+    conn.execute(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")  # as drop_pages_key's copy
+    try:
+        replace_table(conn, "searches", SEARCHES_TABLE, "BY NAME SELECT * FROM searches")
+    finally:
+        conn.execute("RESET memory_limit")

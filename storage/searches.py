@@ -7,11 +7,25 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import duckdb
+
 from domain.models import SearchOutcome, SearchPage, SearchRequest
 from domain.refresh import Standing
 from storage.body_index import BodyIndex
 from storage.pages import read_pages, save_pages
-from storage.sql import Session, connected, insert_rows, searches_in, transaction
+from storage.sql import (
+    INSERT_BATCH_ROWS,
+    Session,
+    connected,
+    insert_rows,
+    searches_in,
+    transaction,
+)
+
+_SEARCH_COLUMNS = (
+    "search_key, fetched_at, company_key, query, parameters, request_id, response_time, "
+    "n_pages, run_id, credits, cost_usd"
+)
 
 
 class SearchesMixin(Session):
@@ -58,16 +72,15 @@ class SearchesMixin(Session):
                 ]
             )
         with transaction(self.conn):
-            stored = insert_rows(
-                self.conn,
-                "INSERT INTO searches (search_key, fetched_at, company_key, query, parameters, "
-                "request_id, response_time, n_pages, run_id, credits, cost_usd)",
-                rows,
-                "ON CONFLICT DO NOTHING RETURNING search_key, fetched_at",
-            )
+            fresh = _firsts(rows) - _stored_before(self.conn, rows)
+            fresh_rows = [row for i, row in enumerate(rows) if i in fresh]
+            insert_rows(self.conn, f"INSERT INTO searches ({_SEARCH_COLUMNS})", fresh_rows)
             # A search stored before (a retried chunk) has its pages stored with it already;
             # search_pages has no key of its own to refuse them twice (see SEARCH_PAGES_TABLE).
-            new = save_pages(self.conn, _pages_of(_stored_now(keys, outcomes, stored)), self.bodies)
+            stored = [
+                (k, o) for i, (k, o) in enumerate(zip(keys, outcomes, strict=True)) if i in fresh
+            ]
+            new = save_pages(self.conn, _pages_of(stored), self.bodies)
         self.bodies.add(new)  # committed: from now on these texts are stored
 
     @connected
@@ -198,15 +211,32 @@ def _stored_request(
     )
 
 
-def _stored_now(
-    keys: list[str], outcomes: list[SearchOutcome], returned: list[tuple[Any, ...]]
-) -> list[tuple[str, SearchOutcome]]:
-    """The outcomes whose row the INSERT stored. RETURNING gives key and time in any order,
-    the time aware in the session's zone: an aware time given matches it as an instant, a
-    naive one (read as wall time in that zone) as its wall time."""
-    stored = {(key, at) for key, at in returned}
-    stored |= {(key, at.replace(tzinfo=None)) for key, at in returned}
-    return [(k, o) for k, o in zip(keys, outcomes, strict=True) if (k, o.fetched_at) in stored]
+def _firsts(rows: list[list[Any]]) -> set[int]:
+    """The place of each search's first row (searches has no key to refuse a second; two
+    outcomes of one search come as the same time, aware or naive alike)."""
+    first: dict[tuple[Any, Any], int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault((row[0], row[1]), i)
+    return set(first.values())
+
+
+def _stored_before(conn: duckdb.DuckDBPyConnection, rows: list[list[Any]]) -> set[int]:
+    """The places of the rows whose search (key and time) searches holds already. A join,
+    not a key: DuckDB skips the row groups outside the rows' times (fetched_at's min and
+    max), so a session reads the few row groups of recent searches, not the table. The time
+    is compared as the INSERT would store it (a naive one as wall time in the session's zone).
+    """
+    held: set[int] = set()
+    for start in range(0, len(rows), INSERT_BATCH_ROWS):
+        part = rows[start : start + INSERT_BATCH_ROWS]
+        marks = ", ".join(["(?, ?, ?)"] * len(part))
+        found = conn.execute(
+            f"SELECT v.i FROM (VALUES {marks}) v(i, k, t) "
+            "JOIN searches s ON s.search_key = v.k AND s.fetched_at = v.t",
+            [value for i, row in enumerate(part, start) for value in (i, row[0], row[1])],
+        ).fetchall()
+        held.update(i for (i,) in found)
+    return held
 
 
 def _pages_of(outcomes: list[tuple[str, SearchOutcome]]) -> list[list[Any]]:

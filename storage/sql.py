@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -171,3 +171,40 @@ class transaction:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def has_primary_key(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` (of the file's own schema) has a primary key."""
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND "
+        "constraint_type = 'PRIMARY KEY' AND schema_name = current_schema() AND "
+        "database_name = current_database()",
+        [table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def replace_table(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    create: str,
+    rows: str,
+    first: Sequence[str] = (),
+) -> None:
+    """Run `first`, then replace `table` with the one `create` makes (a CREATE TABLE with
+    `{name}` for its name) holding `rows` (a SELECT from the old one), in one transaction: a
+    crash leaves the old table as it was. DuckDB drops an index but not a primary key, so a
+    key goes by copying the rows."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for statement in first:
+            conn.execute(statement)
+        conn.execute(create.format(name=f"{table}_new"))
+        conn.execute(f"INSERT INTO {table}_new {rows}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    conn.execute("CHECKPOINT")  # compress now: until a checkpoint the copy sits in the WAL

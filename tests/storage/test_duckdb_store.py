@@ -16,6 +16,7 @@ from storage.duckdb_store import (
     StoreError,
     TerritoryStore,
 )
+from tests.storage.old_layouts import KEYED_TABLES, SCHEMA_V11
 
 
 def ok(key, tier="HOT", score=80):
@@ -239,11 +240,9 @@ def test_failed_chunk_write_leaves_nothing_behind(tmp_path):
 
 
 def test_a_file_from_an_older_version_is_brought_up_to_date_even_by_a_reader(tmp_path):
-    from storage.duckdb_store import KEYED_TABLES, SCHEMA
-
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as conn:  # the tables as the first release made them
-        conn.execute(SCHEMA)
+        conn.execute(SCHEMA_V11)
         conn.execute(KEYED_TABLES)
         conn.execute(
             "INSERT INTO runs (run_id, territory, mode, status, started_at) "
@@ -271,7 +270,7 @@ def test_a_version_8_file_gains_the_runs_cpu_by_phase(tmp_path):
     before = schema.MIGRATIONS.replace("ALTER TABLE runs ADD COLUMN IF NOT EXISTS cpu_ms JSON;", "")
     assert before != schema.MIGRATIONS
     with duckdb.connect(str(path)) as conn:  # the tables as version 8 left them
-        for script in (schema.SCHEMA, schema.KEYED_TABLES, before, schema.EVAL_TABLES,
+        for script in (SCHEMA_V11, KEYED_TABLES, before, schema.EVAL_TABLES,
                        schema.OVERRIDE_TABLES, schema.CRM_TABLES):  # fmt: skip
             conn.execute(script)
         conn.execute("CREATE TABLE territory_schema (version INTEGER NOT NULL)")
@@ -286,7 +285,7 @@ def test_a_version_8_file_gains_the_runs_cpu_by_phase(tmp_path):
     with TerritoryStore.open(path, read_only=True) as store:  # `territory runs` migrates
         (old,) = store.runs()
         assert (old["run_id"], old["cpu_ms"]) == ("r8", None)
-        assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION == 11
+        assert schema.schema_version(store.conn) == schema.SCHEMA_VERSION == 12
     with TerritoryStore.open(path) as store:
         run = store.start_run("emea", "full", {}, None, 2, 0, 2)
         store.set_cpu(run, {"search": 12.5, "store": 3.0, "companies": 2})

@@ -10,8 +10,9 @@ from domain.models import Classification, CompanyResult
 from domain.review import OverrideRequest
 from domain.verdicts import effective_verdict, ranks
 from storage.duckdb_store import StoreError, TerritoryStore
-from storage.schema import EVAL_TABLES, KEYED_TABLES, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from storage.schema import EVAL_TABLES, MIGRATIONS, SCHEMA_VERSION
 from storage.sql import FETCH_ROWS
+from tests.storage.old_layouts import KEYED_TABLES, SCHEMA_V11
 
 
 def result(key, tier=None, score=50, confidence="high", status="ok", owner=None):
@@ -217,7 +218,7 @@ def test_ranks_within_each_owners_book(tmp_path):
 def test_a_file_of_the_previous_version_is_migrated_on_open(tmp_path):
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as conn:
-        for script in (SCHEMA, KEYED_TABLES, MIGRATIONS, EVAL_TABLES):
+        for script in (SCHEMA_V11, KEYED_TABLES, MIGRATIONS, EVAL_TABLES):
             conn.execute(script)
         conn.execute("CREATE TABLE territory_schema (version INTEGER NOT NULL)")
         conn.execute("INSERT INTO territory_schema VALUES (?)", [SCHEMA_VERSION - 1])

@@ -11,13 +11,12 @@ from storage.duckdb_store import WRITE_ROW_GROUP_SIZE, TerritoryStore
 from storage.pages import BODY_HASH_SQL, SEARCH_PAGES_TABLE, body_hash
 from storage.schema import (
     EVAL_TABLES,
-    KEYED_TABLES,
     MIGRATIONS,
     OVERRIDE_TABLES,
-    SCHEMA,
     SCHEMA_VERSION,
     schema_version,
 )
+from tests.storage.old_layouts import KEYED_TABLES, SCHEMA_V11
 
 # search_pages as versions 6 to 9 laid it out: the text in the table itself (zstd from 8 on).
 SEARCH_PAGES_V9 = """
@@ -117,7 +116,7 @@ def old_file(path, pages: list[SearchPage], version: int = 6) -> None:
     """A file as schema version 6 wrote it (page text in search_pages, DuckDB's default
     compression), or as 8 and 9 did (the same, zstd)."""
     using = " USING COMPRESSION zstd" if version >= 8 else ""
-    old_schema = SCHEMA.replace(SEARCH_PAGES_TABLE.format(name="search_pages"), "")
+    old_schema = SCHEMA_V11.replace(SEARCH_PAGES_TABLE.format(name="search_pages"), "")
     with duckdb.connect(str(path)) as conn:
         conn.execute(SEARCH_PAGES_V9.format(using=using))
         for script in (old_schema.split("CREATE TABLE IF NOT EXISTS page_bodies")[0],
@@ -156,7 +155,7 @@ def test_an_old_file_is_migrated_with_every_page_as_it_was(tmp_path, version):
     with duckdb.connect(str(path), read_only=True) as conn:
         before = conn.execute("SELECT * FROM search_pages ORDER BY ALL").fetchall()
     with TerritoryStore.open(path, read_only=True) as store:  # `territory results` migrates
-        assert schema_version(store.conn) == SCHEMA_VERSION == 11
+        assert schema_version(store.conn) == SCHEMA_VERSION == 12
         after = store.conn.execute("SELECT * FROM search_page_text ORDER BY ALL").fetchall()
         assert after == before and len(before) == 300 * len(PAGES)
         at = datetime(2026, 10, 1, tzinfo=UTC)
@@ -220,8 +219,9 @@ def test_a_search_saved_again_stores_its_pages_once(tmp_path, zone):
     at = datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=zone)
     with TerritoryStore.open(tmp_path / "t.duckdb") as store:
         store.save_searches([outcome("acme", at)], run_id="run-1")
-        # A chunk retried after its first save committed: acme again, with a new company.
-        store.save_searches([outcome("bolt", at), outcome("acme", at)], run_id="run-1")
+        # A chunk retried after its first save committed: acme again, with a new company
+        # (given twice: the feed and the chunk's end may both hand a search over).
+        store.save_searches([outcome("bolt", at), outcome("acme", at), outcome("bolt", at)], "r1")
         counts = dict(
             store.conn.execute(
                 "SELECT s.company_key, count(*) FROM search_pages p JOIN searches s "
