@@ -14,7 +14,6 @@ by the tasks cap the requests in flight.
 from __future__ import annotations
 
 import queue
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 from domain.accounts import Account
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
 from flows.budget import Budget
+from flows.store_pace import StorePace
 from tasks.chunk_outcome import ChunkOutcome
 from tasks.classify import ChunkItem, ChunkWork
 from tasks.handoff import Handoff
@@ -103,9 +103,6 @@ class ChunkSink(Protocol):
         ...
 
 
-# Companies that finished are stored this often (and with their chunk when it ends): a stop or
-# a crash loses at most this much, and the writer is not kept busy by one row at a time.
-STORE_EVERY = 2.0
 POLL_SECONDS = 0.25  # how often the companies' feeds are read while no task run ends
 
 
@@ -151,7 +148,7 @@ class ChunkScheduler:
     budget: Budget | None = None  # the cost cap, checked before each chunk starts
     report: PipelineReport = field(default_factory=PipelineReport)
     clock: PhaseClock = field(default_factory=PhaseClock)  # adds up the tasks' CPU by phase
-    store_every: float = STORE_EVERY  # seconds between stores of companies that finished early
+    pace: StorePace = field(default_factory=StorePace)  # when what finished is stored
 
     def run(self) -> PipelineReport:
         """Run every chunk to completion (or until a fatal provider error), then return."""
@@ -159,7 +156,7 @@ class ChunkScheduler:
         self._stored: set[str] = set()  # companies stored as they finished
         self._handed_over: list[CompanyResult] = []  # finished, not stored yet
         self._searched: list[SearchOutcome] = []  # handed over as they ended, not stored yet
-        self._last_store = time.monotonic()
+        self.pace.stored()  # the run's start: nothing waits yet
         self._pending: dict[TaskRun, tuple[str, _OpenChunk, list[ChunkItem]]] = {}
         self._open: dict[int, _OpenChunk] = {}
         self._owner: dict[str, _OpenChunk] = {}  # the chunk of each company not finished
@@ -182,9 +179,10 @@ class ChunkScheduler:
                 first = self._done.get(timeout=POLL_SECONDS)  # a timeout: Ctrl-C responsive
             except queue.Empty:
                 self._read_feeds()
-                self._store_finished(every=self.store_every)
+                self._store_finished(when_due=True)
                 continue
             self._take_ended([first])
+        self._store_finished()  # searches of chunks a stop left unclassified
         self.report.unprocessed.extend(a.key for c in self.chunks[next_chunk:] for a in c)
         return self.report
 
@@ -249,7 +247,7 @@ class ChunkScheduler:
         run.add_done_callback(self._done.put)
 
     def _read_feeds(self) -> None:
-        """Take what companies handed over as they went: results (stored every `store_every`)
+        """Take what companies handed over as they went: results (stored as `pace` says)
         and the searches they rest on (stored before them), each counted off its window."""
         results = self.tasks.early_results()  # first: each one's search was handed over before
         for searched in self.tasks.early_searches():
@@ -280,9 +278,7 @@ class ChunkScheduler:
         self._read_feeds()  # what was handed over is stored from the feed, the rest from here
         # Paid-for pages are stored first, even when the run is stopping (each once).
         self._searched += [o for k, o in result.outcomes.items() if k in chunk.unsearched]
-        with self.sink.holding():
-            self._store_searched()
-            self._store_finished(every=self.store_every)  # while the file is open anyway
+        self._store_finished(when_due=True)  # else with the next store (see StorePace)
         chunk.unsearched.clear()
         if result.fatal:
             self._stop(result.fatal, self.search_stop)
@@ -367,19 +363,18 @@ class ChunkScheduler:
         except Exception:  # noqa: BLE001 - the stop that brought us here matters more
             pass
 
-    def _store_finished(self, every: float = 0.0) -> None:
-        """Store the companies that have finished so far, whatever their chunk is doing (at
-        most once per `every` seconds: each store is a transaction in the flow's thread)."""
-        now = time.monotonic()
-        if now - self._last_store < every:
-            return
-        self._last_store = now
+    def _store_finished(self, when_due: bool = False) -> None:
+        """Store the companies that have finished so far, whatever their chunk is doing (only
+        when `pace` says a store is due, if `when_due`: each store is a session of its own)."""
         # Drained results stay here until their store commits: a Ctrl-C that lands in the
         # transaction rolls it back, and the store on the way out writes them again.
         results = [r for r in self._handed_over if r.company_key not in self._stored]
         if not (results or self._searched):
             self._handed_over = []
             return
+        if when_due and not self.pace.due(max(len(results), len(self._searched))):
+            return
+        self.pace.stored()
         with self.sink.holding():
             self._store_searched()  # a result is stored after the search it rests on
             if results:

@@ -36,19 +36,30 @@ class StoreSink:
         self.prices, self.budget, self.logger = prices, budget, logger
         self.n_chunks, self.progress = n_chunks, progress
         self.clock = clock or PhaseClock()  # the writes are the run's "store" phase
+        self._held: ExitStack | None = None  # the block holding the file, if one does
+        self._opened = False  # whether that block opened it yet
 
     @contextmanager
     def holding(self) -> Iterator[None]:
-        """Hold the file across a block of writes: each open and close of it costs tens of
-        ms of CPU (a checkpoint on close), so a tick's searches and results share one."""
-        held = ExitStack()
-        with self.clock.timing("store"):
-            held.enter_context(self.store.session())
+        """Hold the file across a block of writes, from its first write on: each open and
+        close of it costs tens of ms of CPU (a checkpoint on close), so a turn's writes share
+        one, and a turn that writes nothing opens none."""
+        if self._held is not None:  # an outer block holds it
+            yield
+            return
+        held = self._held = ExitStack()
         try:
             yield
         finally:
+            self._held, self._opened = None, False
             with self.clock.timing("store"):
                 held.close()
+
+    def _take_file(self) -> None:
+        """Open the file for the block holding it, at its first write (timed as the store's)."""
+        if self._held is not None and not self._opened:
+            self._held.enter_context(self.store.session())
+            self._opened = True
 
     def searched(self, outcomes: list[SearchOutcome]) -> None:
         """Store paid-for searches; Tavily says what each cost, else its depth's price."""
@@ -62,6 +73,7 @@ class StoreSink:
         ]
         self.budget.searched(paid, self.prices)
         with self.clock.timing("store"):
+            self._take_file()
             self.store.save_searches(paid, self.run_id, self.prices.tavily.usd_per_credit)
         self.progress.paid(sum(self.prices.tavily_usd(o.credits or 0) for o in paid))
 
@@ -70,6 +82,7 @@ class StoreSink:
         if not results:
             return
         with self.clock.timing("store"):
+            self._take_file()
             self.store.save_results(self.run_id, self.territory, results)
         self.budget.stored(results)  # once stored: a store cut short is done again
         self.clock.count(len(results))

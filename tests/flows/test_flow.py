@@ -34,18 +34,18 @@ NAMES = [f"Northwind Analytics {i:02d}" for i in range(10)]
 
 
 def test_run_stores_every_company_with_evidence_and_metadata(territory_env, sims, monkeypatch):
-    # Each opening of the DuckDB file costs 20-30 ms of CPU, a small run's largest own cost:
-    # its start and its end take one each, the store's ticks one per block of writes.
+    # Each opening of the DuckDB file costs CPU, a small run's largest own cost: its start
+    # and its end take one each, the store's turns one per block that writes (none else).
     openings, held = [], []
-    connect, holding = TerritoryStore._connect, StoreSink.holding
+    connect, take_file = TerritoryStore._connect, StoreSink._take_file
 
-    def counted_holding(sink):
-        if sink.store._open is None:  # an outer block: it opens the file
+    def counted_take_file(sink):
+        if sink._held is not None and not sink._opened:  # the block's first write opens it
             held.append(1)
-        return holding(sink)
+        return take_file(sink)
 
     monkeypatch.setattr(TerritoryStore, "_connect", lambda s: openings.append(1) or connect(s))
-    monkeypatch.setattr(StoreSink, "holding", counted_holding)
+    monkeypatch.setattr(StoreSink, "_take_file", counted_take_file)
     csv = write_csv(
         territory_env / "emea.csv",
         NAMES,

@@ -166,7 +166,8 @@ def test_the_sink_counts_what_it_stores_and_logs_one_line_per_chunk(tmp_path):
 
 def test_the_sink_opens_the_file_once_for_a_block_of_writes_and_then_lets_it_go(tmp_path):
     """Each open and close of the DuckDB file costs tens of ms of CPU: a tick's writes share
-    one, and the file is free for other runs and readers as soon as the block ends."""
+    one, a block that writes nothing opens none, and the file is free for other runs and
+    readers as soon as the block ends."""
     prices = load_prices()
     store = TerritoryStore.open(tmp_path / "t.duckdb")
     run_id = store.start_run("west", "full", {}, None, 2, 0, 2)
@@ -182,6 +183,8 @@ def test_the_sink_opens_the_file_once_for_a_block_of_writes_and_then_lets_it_go(
         sink.finished([ok("a", "HOT", 0.002)])
         sink.finished([])  # nothing to write: nothing opened for it either
     sink.finished([ok("b", "COLD", 0.001)])
+    with sink.holding(), sink.holding():  # a turn that writes nothing opens nothing
+        sink.finished([])
     assert len(opens) == 2  # one for the block, one for the write outside it
     with TerritoryStore.open(tmp_path / "t.duckdb", read_only=True) as reader:
         rows = reader.conn.execute(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from domain.accounts import Account
 from domain.models import SearchOutcome, SearchRequest
 from flows.pipeline import ChunkScheduler
+from flows.store_pace import StorePace
 from tasks.chunk_outcome import ChunkOutcome
 from tasks.search import SearchChunkOutcome
 
@@ -117,6 +118,15 @@ class Sink:
         for r in results:
             assert r.company_key not in self.results, f"{r.company_key} stored twice"
             self.results[r.company_key] = (r.status, r.error)
+
+
+def one_chunk(tasks, sink) -> ChunkScheduler:
+    """A scheduler of one chunk that stores whatever finished at each turn (these flows are
+    too short for a real pace)."""
+    pace = StorePace(every=0, at_least=1)
+    return ChunkScheduler(
+        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event(), pace=pace
+    )
 
 
 def chunks(n_chunks, size=3):
@@ -274,9 +284,7 @@ class SlowChunk(Tasks):
 
 def test_companies_are_stored_as_they_finish_not_when_their_chunk_does():
     tasks, sink = SlowChunk(), Sink()
-    scheduler = ChunkScheduler(
-        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event(), store_every=0
-    )
+    scheduler = one_chunk(tasks, sink)
     ended = threading.Event()
 
     def end_when_stored():
@@ -308,9 +316,7 @@ class InterruptedOnce(Sink):
 
 def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     tasks, sink = SlowChunk(), InterruptedOnce()
-    scheduler = ChunkScheduler(
-        chunks(1), Plan(), tasks, sink, 1, 1, threading.Event(), threading.Event(), store_every=0
-    )
+    scheduler = one_chunk(tasks, sink)
     try:
         scheduler.run()  # the periodic store of the two finished companies is interrupted
     except KeyboardInterrupt:
@@ -318,3 +324,31 @@ def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     assert sink.interrupted and sink.results == {}
     scheduler.store_finished()  # what the run does on its way out (research_run.run_chunks)
     assert sink.results == {"c00": ("ok", None), "c01": ("ok", None)}
+
+
+def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends():
+    # A search's end does not store on its own (StorePace: a store session costs about the
+    # same for 10 companies as for 50): chunk 1's searches end after the LLM failed for good,
+    # are never classified, and are stored, paid for, as the run ends.
+    class LateSearch(Tasks):
+        def search(self, index, requests, handoff=None):
+            run = super().search(index, requests, handoff)
+            if index == 1:
+                self.late = Later(run.outcome()[0])
+                return self.late
+            return run
+
+    tasks, sink, stop = LateSearch(classify_fatal=0), Sink(), threading.Event()
+    scheduler = ChunkScheduler(
+        chunks(2), Plan(), tasks, sink, 2, 2, stop, threading.Event()
+    )  # the default pace: nothing here is due before the run ends
+    threading.Thread(target=lambda: stop.wait(10) and tasks.late.end(), daemon=True).start()
+    report = scheduler.run()
+    assert report.fatal == "LLM 401: invalid key"
+    assert sink.calls[-1] == ("searched", ["c10", "c11", "c12"]) and sink.unheld == []
+    assert [c for c in sink.calls if c[0] == "searched"] == [
+        ("searched", ["c00", "c01", "c02"]),
+        ("searched", ["c10", "c11", "c12"]),
+    ]
+    assert sink.results == {}
+    assert sorted(report.unprocessed) == [f"c{c}{i}" for c in (0, 1) for i in range(3)]

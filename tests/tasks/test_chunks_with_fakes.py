@@ -27,6 +27,7 @@ from domain.models import Classification, SearchPage, SearchRequest, Signal, Usa
 from domain.rubric import load_rubric
 from flows.limits import SlotPool
 from flows.pipeline import ChunkScheduler
+from flows.store_pace import StorePace
 from tasks.classify import ChunkItem, ChunkWork, ClassifyOptions, classify_chunk
 from tasks.fakes import FakeClassifier, Fakes, FakeSearchClient
 from tasks.handoff import Handoff
@@ -524,7 +525,7 @@ def threaded_scheduler(tasks, writer, accounts, size=4):
         max_searching=3,
         stop=tasks.stop,
         search_stop=tasks.search_stop,
-        store_every=0,
+        pace=StorePace(every=0, at_least=1),
     )
 
 

@@ -1,0 +1,26 @@
+"""When the writer stores what finished: a batch big enough, or not too long after."""
+
+import pytest
+
+from flows import store_pace
+from flows.store_pace import StorePace
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(store_pace.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_a_store_waits_for_a_batch_or_for_the_longest_wait(clock):
+    pace = StorePace(every=2, at_least=50, wait=10)
+    assert not pace.due(0) and not pace.due(49)
+    clock[0] += 1.9
+    assert not pace.due(50)  # a batch waits for `every` since the last store
+    clock[0] += 0.1
+    assert pace.due(50) and not pace.due(10)
+    clock[0] += 8
+    assert pace.due(1) and not pace.due(0)  # nothing waits longer than `wait`
+    pace.stored()
+    assert not pace.due(1) and not pace.due(50)
