@@ -276,9 +276,10 @@ class ChunkScheduler:
             result = SearchChunkOutcome(chunk.index, errors=dict.fromkeys(chunk.requests, error))
         self.clock.add_all(result.phase_seconds)
         self._read_feeds()  # what was handed over is stored from the feed, the rest from here
-        # Paid-for pages are stored first, even when the run is stopping (each once).
+        # Paid-for pages are kept for the next store (see StorePace), even when the run is
+        # stopping: the chunk's end, its close, or the run's end stores them (each once).
         self._searched += [o for k, o in result.outcomes.items() if k in chunk.unsearched]
-        self._store_finished(when_due=True)  # else with the next store (see StorePace)
+        self._store_finished(when_due=True)
         chunk.unsearched.clear()
         if result.fatal:
             self._stop(result.fatal, self.search_stop)
@@ -351,6 +352,8 @@ class ChunkScheduler:
             self._finish(key)
         self.report.chunks_done += 1
         if self.budget is not None:
+            if self._searched:  # a chunk a stop left unclassified: its spend counted first
+                self._store_finished()
             self.budget.done(chunk.index)
 
     # -- storing and stopping --------------------------------------------------------------

@@ -212,8 +212,8 @@ def _stored_request(
 
 
 def _firsts(rows: list[list[Any]]) -> set[int]:
-    """The place of each search's first row (searches has no key to refuse a second; two
-    outcomes of one search come as the same time, aware or naive alike)."""
+    """The place of each search's first row: searches has no key to refuse a second, and a
+    batch may name a search twice (handed over by the feed, then with its chunk's end)."""
     first: dict[tuple[Any, Any], int] = {}
     for i, row in enumerate(rows):
         first.setdefault((row[0], row[1]), i)

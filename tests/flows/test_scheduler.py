@@ -5,6 +5,8 @@ import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import pytest
+
 from domain.accounts import Account
 from domain.models import SearchOutcome, SearchRequest
 from flows.pipeline import ChunkScheduler
@@ -326,10 +328,12 @@ def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     assert sink.results == {"c00": ("ok", None), "c01": ("ok", None)}
 
 
-def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends():
+@pytest.mark.parametrize("capped", [True, False])
+def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends(capped):
     # A search's end does not store on its own (StorePace: a store session costs about the
     # same for 10 companies as for 50): chunk 1's searches end after the LLM failed for good,
-    # are never classified, and are stored, paid for, as the run ends.
+    # are never classified, and are stored, paid for, as their chunk closes (and counted
+    # before its expected cost is let go of), or as the run ends without a cost cap.
     class LateSearch(Tasks):
         def search(self, index, requests, handoff=None):
             run = super().search(index, requests, handoff)
@@ -338,14 +342,24 @@ def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends():
                 return self.late
             return run
 
+    class Spend:  # a cost cap's view: a chunk's spend is counted before it is let go of
+        def admit(self, index, companies, searches):
+            return True
+
+        def done(self, index):
+            sink.calls.append(("done", index))
+
     tasks, sink, stop = LateSearch(classify_fatal=0), Sink(), threading.Event()
     scheduler = ChunkScheduler(
-        chunks(2), Plan(), tasks, sink, 2, 2, stop, threading.Event()
-    )  # the default pace: nothing here is due before the run ends
+        chunks(2), Plan(), tasks, sink, 2, 2, stop, threading.Event(),
+        budget=Spend() if capped else None,
+    )  # fmt: skip  # the default pace: nothing here is due before the chunk's close
     threading.Thread(target=lambda: stop.wait(10) and tasks.late.end(), daemon=True).start()
     report = scheduler.run()
     assert report.fatal == "LLM 401: invalid key"
-    assert sink.calls[-1] == ("searched", ["c10", "c11", "c12"]) and sink.unheld == []
+    last = [("searched", ["c10", "c11", "c12"])] + ([("done", 1)] if capped else [])
+    assert sink.calls[-len(last) :] == last
+    assert sink.unheld == []
     assert [c for c in sink.calls if c[0] == "searched"] == [
         ("searched", ["c00", "c01", "c02"]),
         ("searched", ["c10", "c11", "c12"]),
