@@ -26,7 +26,7 @@ from storage.results import ResultsMixin
 from storage.runs import STALE_RUN_AFTER, UNFINISHED, RunsMixin
 from storage.schema import HISTORY_TABLE, SCHEMA, SCHEMA_VERSION, migrate, schema_version
 from storage.searches import SearchesMixin
-from storage.sql import LET_GO_TO, READ_MEMORY_LIMIT
+from storage.sql import READ_MEMORY_LIMIT, hand_back_blocks
 
 __all__ = [
     "HISTORY_TABLE",
@@ -139,9 +139,7 @@ class TerritoryStore(
                     conn.execute("ROLLBACK")  # one left open (a close rolls it back too)
                 conn.execute("USE memory")
                 conn.execute("DETACH territory")
-                # DuckDB keeps a detached file's blocks for reuse until its cap is lowered.
-                conn.execute(f"SET memory_limit = '{LET_GO_TO}'")
-                conn.execute("RESET memory_limit")
+                hand_back_blocks(conn)  # DuckDB keeps a detached file's blocks till then
                 return
             except duckdb.Error:
                 pass

@@ -13,7 +13,13 @@ import duckdb
 import numpy as np
 
 from storage.body_index import BodyIndex, halves, joined, split
-from storage.sql import has_primary_key, registered, replace_table, searches_in
+from storage.sql import (
+    has_primary_key,
+    memory_capped,
+    registered,
+    replace_table,
+    searches_in,
+)
 
 # Page text is most of the file: zstd over whole column segments keeps it at a fraction of
 # DuckDB's default string compression (FSST works string by string). No index on the hash: an
@@ -260,13 +266,9 @@ def drop_pages_key(conn: duckdb.DuckDBPyConnection) -> None:
     if not has_primary_key(conn, "search_pages"):
         return
     # The rows in the order they were stored: a copy DuckDB streams, no sort, in about the
-    # memory it may use (see COPY_MEMORY_LIMIT). Migrations run on the writer, whose cap is
-    # DuckDB's default, put back after.
-    conn.execute(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")
-    try:
+    # memory it may use (see COPY_MEMORY_LIMIT).
+    with memory_capped(conn, COPY_MEMORY_LIMIT):
         _rebuild_pages(conn, [], "SELECT * FROM search_pages")
-    finally:
-        conn.execute("RESET memory_limit")
 
 
 def _rebuild_pages(conn: duckdb.DuckDBPyConnection, first: list[str], rows: str) -> None:

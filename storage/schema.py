@@ -13,7 +13,7 @@ from storage.pages import (
     drop_pages_key,
     store_bodies_once,
 )
-from storage.sql import has_primary_key, replace_table
+from storage.sql import has_primary_key, memory_capped, replace_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -262,8 +262,5 @@ def drop_row_keys(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {index}")
     if not has_primary_key(conn, "searches"):
         return
-    conn.execute(f"SET memory_limit = '{COPY_MEMORY_LIMIT}'")  # as drop_pages_key's copy
-    try:
+    with memory_capped(conn, COPY_MEMORY_LIMIT):  # as drop_pages_key's copy
         replace_table(conn, "searches", SEARCHES_TABLE, "BY NAME SELECT * FROM searches")
-    finally:
-        conn.execute("RESET memory_limit")

@@ -72,14 +72,13 @@ class SearchesMixin(Session):
                 ]
             )
         with transaction(self.conn):
-            fresh = _firsts(rows) - _stored_before(self.conn, rows)
-            fresh_rows = [row for i, row in enumerate(rows) if i in fresh]
-            insert_rows(self.conn, f"INSERT INTO searches ({_SEARCH_COLUMNS})", fresh_rows)
+            fresh = sorted(_firsts(rows) - _stored_before(self.conn, rows))
+            insert_rows(
+                self.conn, f"INSERT INTO searches ({_SEARCH_COLUMNS})", [rows[i] for i in fresh]
+            )
             # A search stored before (a retried chunk) has its pages stored with it already;
             # search_pages has no key of its own to refuse them twice (see SEARCH_PAGES_TABLE).
-            stored = [
-                (k, o) for i, (k, o) in enumerate(zip(keys, outcomes, strict=True)) if i in fresh
-            ]
+            stored = [(keys[i], outcomes[i]) for i in fresh]
             new = save_pages(self.conn, _pages_of(stored), self.bodies)
         self.bodies.add(new)  # committed: from now on these texts are stored
 

@@ -42,18 +42,9 @@ class Session:
         them until the file closes (or memory runs short), and a run's end reads the whole
         territory more than once in one opening: the results table's rows and then the
         disputes held 213 MiB together at 100,000 companies, 166 with this in between (our
-        simulators' file). Lowering the cap evicts them; the cap is then put back."""
-        if self._open is None:
-            return
-        try:
-            self._open.execute(f"SET memory_limit = '{LET_GO_TO}'")
-        except duckdb.Error:
-            pass  # blocks in use (a write in flight) cannot go: they stay, nothing is lost
-        finally:  # the cap the file was opened with (TerritoryStore._connect)
-            if self.read_only:
-                self._open.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
-            else:
-                self._open.execute("RESET memory_limit")
+        simulators' file)."""
+        if self._open is not None:  # the cap the file was opened with (TerritoryStore._connect)
+            hand_back_blocks(self._open, READ_MEMORY_LIMIT if self.read_only else None)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the session's connection, for a second stream beside the first; it uses
@@ -154,6 +145,29 @@ def registered(
         yield
     finally:
         conn.unregister(name)
+
+
+def hand_back_blocks(conn: duckdb.DuckDBPyConnection, cap: str | None = None) -> None:
+    """Lower DuckDB's memory cap for a moment, which evicts the blocks its buffer pool keeps
+    (read ones, and a detached file's), then put `cap` back (None: DuckDB's default). Blocks
+    in use (a write in flight) cannot go: they stay, nothing is lost."""
+    try:
+        conn.execute(f"SET memory_limit = '{LET_GO_TO}'")
+    except duckdb.Error:
+        pass
+    finally:
+        conn.execute(f"SET memory_limit = '{cap}'" if cap else "RESET memory_limit")
+
+
+@contextlib.contextmanager
+def memory_capped(conn: duckdb.DuckDBPyConnection, cap: str) -> Iterator[None]:
+    """DuckDB's memory cap at `cap` for the block (a migration's copy), DuckDB's default after
+    (migrations run on the writer, whose cap is the default)."""
+    conn.execute(f"SET memory_limit = '{cap}'")
+    try:
+        yield
+    finally:
+        conn.execute("RESET memory_limit")
 
 
 class transaction:

@@ -14,7 +14,8 @@ def clock(monkeypatch):
 
 
 def test_a_store_waits_for_a_batch_or_for_the_longest_wait(clock):
-    pace = StorePace(every=2, at_least=50, wait=10)
+    pace = StorePace()  # the defaults a run gets: 2 s, 50 companies, 10 s
+    assert (pace.every, pace.at_least, pace.wait) == (2, 50, 10)
     assert not pace.due(0) and not pace.due(49)
     clock[0] += 1.9
     assert not pace.due(50)  # a batch waits for `every` since the last store
