@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from flows import limits
 from flows.limits import LimitError, SlotPool
 from tasks.slots import priority
 
@@ -99,6 +100,59 @@ def test_a_stopped_waiter_leaves_the_queue_without_taking_a_slot():
     assert result == [False]
     pool.release()
     assert pool.try_acquire()  # the slot came back; nobody holds a phantom hand-off
+
+
+def queue_behind_a_held_slot(pool, stop, waiters):
+    """`waiters` threads queued for the pool's one slot (held here); their answers."""
+    assert pool.acquire()
+    answers: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(pool.acquire(stop))) for _ in range(waiters)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while len(pool._waiters) < waiters and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(pool._waiters) == waiters
+    return threads, answers
+
+
+def test_a_stop_reaches_every_queued_waiter_at_the_first_ones_pace():
+    pool, stop = SlotPool(1), threading.Event()
+    threads, answers = queue_behind_a_held_slot(pool, stop, 8)
+    stop.set()
+    # The first waiter sees the stop within its poll and wakes the next, and so on: nobody
+    # waits out the longer look of a queued waiter.
+    deadline = time.monotonic() + limits.HEAD_POLL_SECONDS + 1.0
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert answers == [False] * 8
+    assert limits.QUEUED_POLL_SECONDS > limits.HEAD_POLL_SECONDS + 1.0
+    pool.release()
+    assert pool.try_acquire()
+
+
+def test_only_the_first_waiter_polls_and_each_hand_off_wakes_the_next(monkeypatch):
+    class CountedEvent(threading.Event):
+        waits = 0
+
+        def wait(self, timeout=None):
+            CountedEvent.waits += 1
+            return super().wait(timeout)
+
+    waiter = limits._Waiter
+    monkeypatch.setattr(limits, "_Waiter", lambda: waiter(event=CountedEvent()))
+    pool = SlotPool(1)
+    threads, answers = queue_behind_a_held_slot(pool, None, 8)
+    time.sleep(4 * limits.HEAD_POLL_SECONDS)  # eight polling waiters would look 32 times
+    looked = CountedEvent.waits
+    assert 8 <= looked <= 8 + 5  # each went to sleep once; only the first looked again
+    for _ in range(8):  # each release hands the slot on, and wakes the new first waiter
+        pool.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert answers == [True] * 8
 
 
 def slots_left_held(name: str) -> int:

@@ -5,12 +5,13 @@ rules one at a time, each in a few milliseconds.
 """
 
 import threading
+import time
 
 import pytest
 
 from domain.errors import ProviderDownError, RateLimitedError, TransientError
 from tasks.outages import FailureStreak
-from tasks.pacing import OPENING_WAIT, Pacer
+from tasks.pacing import OPENING_WAIT, QUEUED_LOOK_SECONDS, Pacer
 from tasks.rate_control import PLAUSIBLE, START_RATE
 from tasks.rate_counts import binomial_cdf, fewer_chance
 from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
@@ -250,3 +251,22 @@ def test_a_cohort_a_little_under_a_rough_share_before_it_is_no_limit():
     assert fewer_chance(8, 60, 6, 20) >= PLAUSIBLE > binomial_cdf(8, 60, 6 / 20)
     # A limit: half refused before the probe, none or few at half the pace.
     assert fewer_chance(0, 20, 10, 20) < PLAUSIBLE and fewer_chance(3, 60, 7, 20) < PLAUSIBLE
+
+
+def test_a_stop_reaches_every_request_waiting_in_line_at_once():
+    # Before the provider first answers, one request goes and the rest wait in line: the
+    # first polls (the real clock), the others sleep until it hands its turn on.
+    pace, stop = Pacer("Tavily"), threading.Event()
+    assert pace.wait(stop) is not None
+    answers: list[float | None] = []
+    threads = [threading.Thread(target=lambda: answers.append(pace.wait(stop))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    assert not answers and len(pace._line) == 6
+    stop.set()
+    deadline = time.monotonic() + 1.5  # well under a queued request's own look
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert answers == [None] * 6 and not pace._line
+    assert QUEUED_LOOK_SECONDS > 1.5 and OPENING_WAIT > 1.5
