@@ -15,6 +15,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from domain.accounts import InputError
 from domain.errors import ConfigError
 from flows.allocator import hand_back_large_blocks
+from flows.collector import collect_less_often
 from flows.parameters import ResearchRequest
 from flows.research_run import run_chunks
 from flows.run_context import start_run
@@ -56,6 +57,7 @@ def research_territory(request: ResearchRequest) -> Any:
     logger = get_run_logger()
     started = time.monotonic()
     hand_back_large_blocks()  # the run's freed buffers leave its memory (flows/allocator.py)
+    collect_less_often()  # as the CLI does, for a deployment's run (flows/collector.py)
     try:
         run = start_run(request)
     except (ConfigError, InputError, StoreError) as exc:
