@@ -7,19 +7,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from domain.blocks import HEADING, cut_to_sentences, join_blocks
+from domain.blocks import HEADING, cut_to_sentences, join_blocks, split_paragraphs
 from domain.entities import host_of
 from domain.models import SearchPage
-from domain.near_duplicates import (
-    NEAR_DUPLICATE,
-    SplitPage,
-    distinct,
-    page_text,
-    shingles,
-    shingles_of,
-)
 from domain.passages import Reader, reader_for, words
 
+# Pages this alike (Jaccard similarity of their word 5-gram shingles) say the same thing.
+NEAR_DUPLICATE = 0.8
+SHINGLE_WORDS = 5
 # A paragraph on this many pages of one site is its furniture (navigation, footers). The same
 # paragraph on two sites is a syndicated story: sent once, never dropped.
 BOILERPLATE_PAGES = 2
@@ -77,8 +72,51 @@ class Focus:
     domain: str | None = None  # the company's own site: its pages are all about it
 
 
+def _page_text(page: SearchPage) -> str:
+    return (page.raw_content or page.content or "").strip()
+
+
 def _normal(text: str) -> str:
     return " ".join(text.casefold().split())  # the whitespace of str.split is that of \s (r"\s+")
+
+
+def _shingles(text: str) -> frozenset[int]:
+    """The word 5-grams of `text`, each as its hash: equal 5-grams give equal hashes and
+    different ones differ but for a 2^-64 chance. Comparing two pages' sets of hashes is
+    several times faster than comparing sets of word tuples (each match compared five
+    strings): on our simulators' pages, whose sizes are close, that comparison took half the
+    near-duplicate check and the check a third of trimming."""
+    found = words(text.casefold())
+    if len(found) < SHINGLE_WORDS:
+        return frozenset([hash(tuple(found))])
+    # zip over shifted lists builds the word n-grams in C, and hands each to hash without
+    # keeping it. The shifted lists differ in length by design: zip stops at the shortest.
+    return frozenset(map(hash, zip(*(found[i:] for i in range(SHINGLE_WORDS)), strict=False)))
+
+
+def _alike(a: frozenset[int], b: frozenset[int]) -> bool:
+    small, large = sorted((len(a), len(b)))
+    # Jaccard is at most small / large: most pairs of pages are told apart by size alone.
+    if not large or small < NEAR_DUPLICATE * large:
+        return False
+    common = len(a & b)
+    return common / (len(a) + len(b) - common) >= NEAR_DUPLICATE
+
+
+def _distinct(pages: list[SearchPage]) -> list[SearchPage]:
+    """Pages with text, without near-duplicates of a better page (pages come best first)."""
+    kept: list[SearchPage] = []
+    seen: list[frozenset[int]] = []
+    for page in pages:
+        text = _page_text(page)
+        if not text:
+            continue
+        shingles = _shingles(text)
+        if any(_alike(shingles, other) for other in seen):
+            continue
+        kept.append(page)
+        seen.append(shingles)
+    return kept
 
 
 def _lead(paras: list[str], skip: set[int], titled: bool) -> set[int]:
@@ -140,24 +178,25 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     """
     terms = tuple(focus.keywords)
     reader = reader_for(focus.company, terms, focus.domain)
-    split = distinct(pages)
-    normal = [[_normal(p) for p in s.paras] for s in split]  # computed once, used thrice
-    hosts = [host_of(s.page.url) for s in split]
+    pages = _distinct(pages)
+    split = [split_paragraphs(_page_text(p)) for p in pages]
+    normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
+    hosts = [host_of(page.url) for page in pages]
     on_site = Counter(
         (host, key) for host, keys in zip(hosts, normal, strict=True) for key in set(keys)
     )
     state = _Sent(budget=_Budget(NAMED_CHARS))
     trimmed: list[SearchPage] = []
-    for page, site, keys in zip(split, hosts, normal, strict=True):
+    for page, site, paras, keys in zip(pages, hosts, split, normal, strict=True):
         furniture = {
             i
-            for i, p in enumerate(page.paras)
+            for i, p in enumerate(paras)
             if on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
         }
         own = _own_site(site, focus.domain)
-        text = _trim_page(page, keys, furniture, own, reader, state)
+        text = _trim_page(paras, keys, furniture, own, reader, state, page.title.strip())
         if text is not None:
-            trimmed.append(page.page.model_copy(update={"raw_content": text}))
+            trimmed.append(page.model_copy(update={"raw_content": text}))
     return trimmed
 
 
@@ -171,29 +210,28 @@ class _Sent:
 
 
 def _trim_page(
-    page: SplitPage,
+    paras: list[str],
     keys: list[str],
     furniture: set[int],
     own: bool,
     reader: Reader,
     state: _Sent,
+    title: str = "",
 ) -> str | None:
     """One page cut to what it adds to the pages before it, or None if it adds nothing."""
-    paras, title = page.paras, page.page.title.strip()
-    # Each paragraph searched once, with the words the page was split into.
-    keyworded = [reader.has_keyword(p, w) for p, w in zip(paras, page.lowered, strict=True)]
+    keyworded = [reader.has_keyword(p) for p in paras]  # each paragraph searched once
     shown = _title_lines(paras, title)
     lead = _lead(paras, furniture | shown, bool(title))
     # The company's own page is about it throughout ("we", "our bakers"): each of its
     # paragraphs counts as naming it.
     about = (lambda _: True) if own else reader.names
     chosen, relevant = _choose(paras, lead, furniture, shown, keyworded, about, state.budget)
-    chosen = _unsent(chosen, page, keys, furniture, state)
+    chosen = _unsent(chosen, paras, keys, furniture, state)
     if not (relevant and chosen) and title and reader.wanted(title):
         # A title naming the company (or a signal) makes the page about it, though its text
         # says "the startup": the lead of an untitled page goes with the title.
         lead = _lead(paras, furniture | shown, titled=False)
-        chosen, relevant = _unsent(lead, page, keys, furniture, state), True
+        chosen, relevant = _unsent(lead, paras, keys, furniture, state), True
     if not (relevant and chosen):
         return None
     texts = {i: cut_to_sentences(paras[i], reader.wanted, keep_first=i in lead) for i in chosen}
@@ -201,16 +239,11 @@ def _trim_page(
 
 
 def _unsent(
-    chosen: set[int], page: SplitPage, keys: list[str], furniture: set[int], state: _Sent
+    chosen: set[int], paras: list[str], keys: list[str], furniture: set[int], state: _Sent
 ) -> set[int]:
     """The chosen paragraphs that earlier pages did not send: furniture with a keyword, and a
     story syndicated on several sites, go once."""
-    paras, lowered = page.paras, page.lowered
-    chosen = {
-        i
-        for i in chosen
-        if keys[i] not in state.keys and not state.said.again(paras[i], lowered[i])
-    }
+    chosen = {i for i in chosen if keys[i] not in state.keys and not state.said.again(paras[i])}
     state.keys.update(keys[i] for i in chosen if i in furniture or len(keys[i]) > DATELINE_CHARS)
     return chosen
 
@@ -229,13 +262,10 @@ class _Said:
     def __init__(self) -> None:
         self.shingles: set[int] = set()
 
-    def again(self, para: str, lowered: list[str]) -> bool:
-        """Is `para` (its `lower_words`: `lowered`) mostly words sent before? If not, its
-        words count as sent."""
+    def again(self, para: str) -> bool:
         if len(para) <= DATELINE_CHARS:
             return False
-        # Case folding and lower case differ outside ASCII only.
-        own = shingles_of(lowered) if para.isascii() else shingles(para)
+        own = _shingles(para)
         if len(own) >= 4 and len(own & self.shingles) >= NEAR_DUPLICATE * len(own):
             return True
         self.shingles |= own
@@ -312,7 +342,7 @@ def build_sources(
     blocks: list[SourceBlock] = []
     budget = max_chars
     for page in pages:
-        text = page_text(page)
+        text = _page_text(page)
         if not text:
             continue
         if budget <= 0:

@@ -108,20 +108,16 @@ class Reader:
                 return False
         return bool(self.company.search(text))
 
-    def has_keyword(self, text: str, lowered: list[str] | None = None) -> bool:
-        """Does `text` hold one of the rubric's words? `lowered`: `lower_words(text)`, when
-        the caller has them already (trimming splits each page into words once)."""
+    def has_keyword(self, text: str) -> bool:
         known = self._keyword.get(text)
         if known is None:
-            seen = visible(text)
-            known = self._has_keyword(seen, lowered if seen is text else None)
-            self._keyword[text] = known
+            known = self._keyword[text] = self._has_keyword(visible(text))
         return known
 
-    def _has_keyword(self, text: str, lowered: list[str] | None = None) -> bool:
+    def _has_keyword(self, text: str) -> bool:
         if self.keywords is None:
             return True  # a rubric without keywords: any paragraph may hold its signals
-        hint = self._term_hint(text, lowered)
+        hint = self._term_hint(text)
         if hint is False or (hint is None and not self.keywords.search(text)):
             return False
         if not self.company or not self._names_company(text):
@@ -129,13 +125,13 @@ class Reader:
         # The company's own name is no signal: "Acme AI" is not "uses AI".
         return bool(self.keywords.search(self.company.sub(" ", text)))
 
-    def _term_hint(self, text: str, lowered: list[str] | None = None) -> bool | None:
+    def _term_hint(self, text: str) -> bool | None:
         """False: no term in `text`; True: a one-word term is in it; None: only a search can
         tell (half the passages hold a term, most of them a one-word term: the search of the
         alternation cost as much as the rest of the reading)."""
         if self.term_words is None or (not text.isascii() and _ODD_CASE.search(text)):
             return None
-        found = set(lower_words(text) if lowered is None else lowered)
+        found = set(lower_words(text))
         firsts = found & self.term_words.keys()
         if not firsts:
             return False
