@@ -13,15 +13,12 @@ import threading
 from collections.abc import Iterable
 
 from tasks.search import SearchChunkOutcome, SearchedCompany, SearchFeed
-from tasks.slots import StopSignal
+from tasks.slots import QUEUED_LOOK_SECONDS, StopSignal
 
 # One company's thread at a time watches the stop signal, this often, while searches run; the
 # others sleep until their search ends or the watcher hands the watch on (as its search ends,
-# or as it stops, so one stop reaches every thread one after the other), looking themselves
-# only this rarely. A chunk's fifty threads each looking twice a second cost real CPU while
-# the chunk waits for the LLM's slots.
+# or as it stops), looking by themselves only every tasks.slots.QUEUED_LOOK_SECONDS.
 WAIT_STEP = 0.5
-QUEUED_LOOK_SECONDS = 5.0
 
 
 class Handoff:

@@ -31,7 +31,7 @@ from domain.errors import (
 from tasks.outages import FailureStreak
 from tasks.rate_control import MIN_RATE, RateControl
 from tasks.rate_headers import StatedLimits
-from tasks.slots import Slots, Stopped, StopSignal
+from tasks.slots import QUEUED_LOOK_SECONDS, Slots, Stopped, StopSignal
 
 T = TypeVar("T")
 
@@ -42,10 +42,6 @@ STATED_FRESH = 10.0  # seconds a stated limit counts without a newer response
 # (a bucket with a burst of 10 refuses most of 50 requests sent blind). A first request
 # that hangs holds the others back this long at most.
 OPENING_WAIT = 5.0
-# A request waiting behind others sleeps until the one before it goes (or stops, and hands
-# its turn on), looking at the stop signal itself only this often: hundreds of waiting
-# threads each looking four times a second cost real CPU.
-QUEUED_LOOK_SECONDS = 5.0
 
 _logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 
 from flows import limits
 from flows.limits import LimitError, SlotPool
-from tasks.slots import priority
+from tasks.slots import QUEUED_LOOK_SECONDS, priority
 
 
 def hammer(pool, workers, hold=0.05, rounds=3):
@@ -128,7 +128,7 @@ def test_a_stop_reaches_every_queued_waiter_at_the_first_ones_pace():
     for t in threads:
         t.join(timeout=max(0.0, deadline - time.monotonic()))
     assert answers == [False] * 8
-    assert limits.QUEUED_POLL_SECONDS > limits.HEAD_POLL_SECONDS + 1.0
+    assert QUEUED_LOOK_SECONDS > limits.HEAD_POLL_SECONDS + 1.0
     pool.release()
     assert pool.try_acquire()
 

@@ -7,6 +7,7 @@ import time
 from tasks import handoff as handoff_module
 from tasks.handoff import Handoff
 from tasks.search import SearchChunkOutcome, SearchedCompany
+from tasks.slots import QUEUED_LOOK_SECONDS
 
 KEYS = [f"k{i}" for i in range(8)]
 
@@ -71,7 +72,7 @@ def test_a_stop_reaches_every_waiting_company_at_the_watchers_pace():
     stop.set()
     assert joined_within(threads, handoff_module.WAIT_STEP + 1.0)
     assert answers == dict.fromkeys(KEYS, False)
-    assert handoff_module.QUEUED_LOOK_SECONDS > handoff_module.WAIT_STEP + 1.0
+    assert QUEUED_LOOK_SECONDS > handoff_module.WAIT_STEP + 1.0
 
 
 def test_the_watch_goes_on_when_the_watchers_search_ends():

@@ -11,11 +11,12 @@ import pytest
 
 from domain.errors import ProviderDownError, RateLimitedError, TransientError
 from tasks.outages import FailureStreak
-from tasks.pacing import OPENING_WAIT, QUEUED_LOOK_SECONDS, Pacer
+from tasks.pacing import OPENING_WAIT, Pacer
 from tasks.rate_control import PLAUSIBLE, START_RATE
 from tasks.rate_counts import binomial_cdf, fewer_chance
 from tasks.rate_headers import StatedLimits, retry_after_seconds, stated_limits
 from tasks.retry import RetryPolicy, Tries
+from tasks.slots import QUEUED_LOOK_SECONDS
 
 
 class FakeClock:
