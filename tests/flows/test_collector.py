@@ -1,11 +1,14 @@
-"""The cyclic collector runs less often, and still collects: each check runs in a fresh process
-(the thresholds and the frozen objects are the whole process's)."""
+"""The cyclic collector runs less often, and still collects: each check but the flow's runs in a
+fresh process (the thresholds and the frozen objects are the whole process's); the flow's puts
+back what it found."""
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
 
 from flows.collector import OLDER_THRESHOLDS, YOUNG_THRESHOLD
+from tests.helpers import run_flow
 
 
 def run(script: str) -> list[str]:
@@ -62,3 +65,19 @@ def test_the_territory_command_sets_it_before_its_work(tmp_path):
     )
     assert done.stdout.split() == ["2", "10000", "20", "20"]
     assert "no database" in done.stderr
+
+
+def test_a_flow_run_with_no_cli_in_front_sets_it_too(territory_env):
+    """A deployment's run starts in a worker's process, not through `territory`: the flow
+    itself sets the thresholds as it starts (here a run refused at its input, its cheapest)."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)  # Python's defaults, as a worker's process has them
+    gc.unfreeze()
+    try:
+        state = run_flow(companies_csv=str(territory_env / "missing.csv"))
+        assert state.is_failed() and "missing.csv" in state.message
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
