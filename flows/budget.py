@@ -43,6 +43,11 @@ class Budget:
         return cls(cap, search, guess)
 
     @property
+    def capped(self) -> bool:
+        """Whether a cap is set (without one every chunk is admitted)."""
+        return self.cap is not None
+
+    @property
     def llm_usd(self) -> float:
         """Expected cost of one classification: the run's average so far, else the guess."""
         if self.classified:

@@ -95,11 +95,11 @@ class ChunkSink(Protocol):
         ...
 
     def finished(self, results: list[CompanyResult]) -> None:
-        """Store results of companies that finished before their chunk did."""
+        """Store results of companies that finished (their chunk may not have)."""
         ...
 
-    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
-        """Store the rest of a chunk's results (`stored`: the keys already stored)."""
+    def chunk_stored(self, outcome: ChunkOutcome) -> None:
+        """Say that every result of a chunk that ended is stored."""
         ...
 
 
@@ -156,6 +156,7 @@ class ChunkScheduler:
         self._stored: set[str] = set()  # companies stored as they finished
         self._handed_over: list[CompanyResult] = []  # finished, not stored yet
         self._searched: list[SearchOutcome] = []  # handed over as they ended, not stored yet
+        self._ended: list[ChunkOutcome] = []  # chunks ended whose results wait for a store
         self.pace.stored()  # the run's start: nothing waits yet
         self._pending: dict[TaskRun, tuple[str, _OpenChunk, list[ChunkItem]]] = {}
         self._open: dict[int, _OpenChunk] = {}
@@ -329,14 +330,14 @@ class ChunkScheduler:
             )
         self.clock.add_all(outcome.phase_seconds)
         self._read_feeds()
-        with self.sink.holding():
-            self._store_finished()  # every result handed over before the task ended
-            self.sink.classified(outcome, self._stored)
-        self.report.classified += sum(
-            r.status == "ok" for r in outcome.results if r.company_key not in self._stored
-        )
-        ended = outcome.statuses()  # the results handed over are stored by now (above)
-        self._stored.difference_update(ended)
+        # Its results not handed over yet wait for a store like the others: the store each
+        # chunk's end forced often held a few companies, each store a session of the file.
+        waiting = self._stored.union(r.company_key for r in self._handed_over)
+        self._handed_over += [r for r in outcome.results if r.company_key not in waiting]
+        self._ended.append(outcome)
+        self._store_finished(when_due=True)
+        ended = outcome.statuses()
+        self._stored.difference_update(ended)  # only the chunk's later results were checked
         self.report.unprocessed.extend(outcome.unprocessed)
         for key in [*ended, *outcome.unprocessed]:
             self._finish(key)
@@ -352,7 +353,7 @@ class ChunkScheduler:
             self._finish(key)
         self.report.chunks_done += 1
         if self.budget is not None:
-            if self._searched:  # a chunk a stop left unclassified: its spend counted first
+            if self.budget.capped:  # the cap counts a chunk's spend as it is stored: first
                 self._store_finished()
             self.budget.done(chunk.index)
 
@@ -372,19 +373,20 @@ class ChunkScheduler:
         # Drained results stay here until their store commits: a Ctrl-C that lands in the
         # transaction rolls it back, and the store on the way out writes them again.
         results = [r for r in self._handed_over if r.company_key not in self._stored]
-        if not (results or self._searched):
-            self._handed_over = []
-            return
-        if when_due and not self.pace.due(max(len(results), len(self._searched))):
-            return
-        self.pace.stored()
-        with self.sink.holding():
-            self._store_searched()  # a result is stored after the search it rests on
-            if results:
-                self.sink.finished(results)
-                self._stored.update(r.company_key for r in results)
-                self.report.classified += sum(r.status == "ok" for r in results)
+        if results or self._searched:
+            if when_due and not self.pace.due(len(results) + len(self._searched)):
+                return
+            self.pace.stored()
+            with self.sink.holding():
+                self._store_searched()  # a result is stored after the search it rests on
+                if results:
+                    self.sink.finished(results)
+                    self._stored.update(r.company_key for r in results)
+                    self.report.classified += sum(r.status == "ok" for r in results)
         self._handed_over = []
+        for outcome in self._ended:  # every result of theirs is stored by now
+            self.sink.chunk_stored(outcome)
+        self._ended = []
 
     def _store_searched(self) -> None:
         """Store the paid-for searches handed over so far (kept until the store commits)."""

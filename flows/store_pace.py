@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 # whose checkpoint writes a table's last row group again whole after a commit of fewer than
 # about 30 rows (24-25 ms a results table at 10 or 20 rows, 4-5 at 30-50). So companies that
 # finished wait for a batch of STORE_AT_LEAST, or for STORE_WAIT seconds at most: a crash
-# loses no more than that, and the progress shown moves at least that often.
+# loses no more than that, and the progress shown moves at least that often. A batch counts
+# searches and results together: a chunk's searches end in a burst, its results as each
+# company finishes, and counted apart each made a store of its own (2,000 companies at time
+# scale 0.3, our simulators: 84 stores, 46 of them of searches alone).
 STORE_EVERY = 2.0  # seconds between stores at most once a batch is waiting
-STORE_AT_LEAST = 50  # a batch: a chunk's worth of companies
+STORE_AT_LEAST = 100  # a batch: a chunk's searches and its results (50 companies' of each)
 STORE_WAIT = 10.0  # seconds between stores at most while anything waits
 
 
@@ -27,12 +30,12 @@ class StorePace:
     last: float = field(default_factory=lambda: time.monotonic())  # the last store, or the start
 
     def due(self, waiting: int) -> bool:
-        """Whether to store `waiting` companies (results or searches) now."""
+        """Whether to store now what waits: `waiting` searches and results in all."""
         if not waiting:
             return False
         since = time.monotonic() - self.last
         return since >= self.wait or (since >= self.every and waiting >= self.at_least)
 
     def stored(self) -> None:
-        """A store happened (a tick's or a chunk's end)."""
+        """A store happened (when due, or forced: a capped run's chunk closing, the run's end)."""
         self.last = time.monotonic()

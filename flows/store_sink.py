@@ -78,7 +78,7 @@ class StoreSink:
         self.progress.paid(sum(self.prices.tavily_usd(o.credits or 0) for o in paid))
 
     def finished(self, results: list[CompanyResult]) -> None:
-        """Store the results of companies that finished before their chunk did."""
+        """Store the results of companies that finished (their chunk may not have)."""
         if not results:
             return
         with self.clock.timing("store"):
@@ -88,11 +88,10 @@ class StoreSink:
         self.clock.count(len(results))
         self.progress.stored(results)
 
-    def classified(self, outcome: ChunkOutcome, stored: set[str]) -> None:
-        """Store the rest of a chunk's results (`stored`: keys stored as they finished) and
-        say how far the run is: one plain line, what the UI's logs and a terminal that is
-        not a console show (a live display leaves it out: it shows the same numbers)."""
-        self.finished([r for r in outcome.results if r.company_key not in stored])
+    def chunk_stored(self, outcome: ChunkOutcome) -> None:
+        """Say that a chunk's results are stored, and how far the run is: one plain line,
+        what the UI's logs and a terminal that is not a console show (a live display leaves
+        it out: it shows the same numbers)."""
         statuses = outcome.statuses().values()
         ok = sum(status == "ok" for status in statuses)
         self.logger.info(

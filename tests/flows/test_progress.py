@@ -141,8 +141,10 @@ def test_the_sink_counts_what_it_stores_and_logs_one_line_per_chunk(tmp_path):
         sink.searched([SearchOutcome(request=request, fetched_at=now, pages=[], credits=2)])
         sink.finished([ok("a", "HOT", 0.002)])  # finished before its chunk did
         # As a chunk task returns it: "a" came on the feed, so the chunk carries its status only.
-        sink.classified(ChunkOutcome(0, [ok("b", "COLD", 0.003)], handed_over={"a": "ok"}), {"a"})
-        sink.classified(ChunkOutcome(1, [failed("c"), ok("d", "WARM", 0.001)]), set())
+        sink.finished([ok("b", "COLD", 0.003)])
+        sink.chunk_stored(ChunkOutcome(0, [ok("b", "COLD", 0.003)], handed_over={"a": "ok"}))
+        sink.finished([failed("c"), ok("d", "WARM", 0.001)])
+        sink.chunk_stored(ChunkOutcome(1, [failed("c"), ok("d", "WARM", 0.001)]))
         store.finish_run(run_id, "completed")
         counts = store.conn.execute(
             "SELECT count(*), count(*) FILTER (tier = 'HOT'), count(*) FILTER (tier = 'WARM'), "

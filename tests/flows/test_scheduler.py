@@ -84,21 +84,23 @@ class Tasks:
 
 
 class Sink:
-    """Records each write, how often the file was taken, and any write made without it."""
+    """Records each write, how often the file was taken (as the real sink, at a block's first
+    write: a block that writes nothing takes none), and any write made without it."""
 
     def __init__(self):
         self.calls = []
         self.results = {}
-        self.holds, self._depth, self.unheld = 0, 0, []
+        self.holds, self.writes, self._depth, self.unheld = 0, 0, 0, []
 
     @contextmanager
     def holding(self):
-        self.holds += self._depth == 0
+        outer, writes = self._depth == 0, self.writes
         self._depth += 1
         try:
             yield
         finally:
             self._depth -= 1
+            self.holds += outer and self.writes > writes
 
     def searched(self, outcomes):
         self._write(("searched", sorted(o.request.company_key for o in outcomes)))
@@ -107,12 +109,13 @@ class Sink:
         self._write(("finished", sorted(r.company_key for r in results)))
         self._store(results)
 
-    def classified(self, chunk, stored):
-        self._write(("classified", chunk.index))
-        self._store([r for r in chunk.results if r.company_key not in stored])
+    def chunk_stored(self, chunk):
+        self.calls.append(("classified", chunk.index))  # a line in the log, not a write
+        assert all(r.company_key in self.results for r in chunk.results), "said before stored"
 
     def _write(self, call):
         self.calls.append(call)
+        self.writes += 1
         if not self._depth:
             self.unheld.append(call)
 
@@ -138,7 +141,9 @@ def chunks(n_chunks, size=3):
     ]
 
 
-def schedule(n_chunks=4, plan=None, tasks=None, budget=None, may_search=True, windows=(2, 1)):
+def schedule(
+    n_chunks=4, plan=None, tasks=None, budget=None, may_search=True, windows=(2, 1), pace=None
+):
     stop, search_stop = threading.Event(), threading.Event()
     plan, tasks, sink = plan or Plan(), tasks or Tasks(), Sink()
     scheduler = ChunkScheduler(
@@ -152,6 +157,7 @@ def schedule(n_chunks=4, plan=None, tasks=None, budget=None, may_search=True, wi
         search_stop=search_stop,
         may_search=may_search,
         budget=budget,
+        pace=pace or StorePace(),
     )
     return scheduler.run(), tasks, sink, stop, search_stop
 
@@ -161,11 +167,11 @@ def test_every_chunk_is_searched_then_classified_and_stored_in_order():
     assert report.chunks_done == 4 and report.fatal is None and report.unprocessed == []
     assert report.searches_sent == 12 and len(sink.results) == 12
     assert all(status == ("ok", None) for status in sink.results.values())
-    # Each chunk's pages are stored before its classification is submitted.
+    # Each chunk's pages are stored before its results, and it is said stored after both.
     for index in range(4):
-        assert sink.calls.index(
-            ("searched", [f"c{index}{i}" for i in range(3)])
-        ) < sink.calls.index(("classified", index))
+        said = sink.calls.index(("classified", index))
+        searched = {k for call in sink.calls[:said] if call[0] == "searched" for k in call[1]}
+        assert {f"c{index}{i}" for i in range(3)} <= searched
     assert not stop.is_set()
     # Every write is made holding the file, taken at most once per task run's end (runs
     # that ended together share one), never once a write.
@@ -196,11 +202,26 @@ def test_the_scheduler_lets_go_of_each_chunks_accounts_as_it_opens_it():
 
 def test_task_runs_that_ended_together_are_taken_in_together():
     # Four chunks open at once and their runs end before the flow looks: each wave of ended
-    # runs is taken in one turn with one open of the file, so none waits in the queue.
-    report, tasks, sink, *_ = schedule(n_chunks=4, windows=(4, 4))
+    # runs is taken in one turn with one open of the file, so none waits in the queue (here
+    # a store is due at every turn).
+    pace = StorePace(every=0, at_least=1)
+    report, tasks, sink, *_ = schedule(n_chunks=4, windows=(4, 4), pace=pace)
     assert report.chunks_done == 4 and len(sink.results) == 12
     assert [c[0] for c in tasks.calls] == ["search"] * 4 + ["classify"] * 4
     assert sink.holds == 2 and sink.unheld == []
+
+
+def test_a_chunks_end_stores_its_results_only_when_a_store_is_due():
+    # A store session costs about the same for 10 companies as for 50 (StorePace): the
+    # store each chunk's end forced held a few companies a time after the pace's own. Four
+    # chunks that end at once, nothing due before the run's end: one store, then the lines.
+    report, tasks, sink, *_ = schedule(n_chunks=4, windows=(4, 4))
+    assert report.chunks_done == 4 and report.classified == 12
+    keys = sorted(f"c{c}{i}" for c in range(4) for i in range(3))
+    assert sink.calls == [("searched", keys), ("finished", keys)] + [
+        ("classified", index) for index in range(4)
+    ]
+    assert sink.holds == 1 and sink.unheld == []
 
 
 def test_cached_companies_skip_the_search_and_a_rescore_never_searches():
@@ -236,19 +257,28 @@ def test_a_fatal_llm_error_stops_everything_and_leaves_the_rest_for_the_next_run
 
 def test_the_cost_cap_skips_the_chunks_that_do_not_fit():
     class Cap:
-        def __init__(self):
-            self.released = []
+        capped = True  # a chunk's spend is counted as it is stored: before it is let go of
+
+        def __init__(self, sink):
+            self.sink, self.released = sink, []
 
         def admit(self, index, companies, searches):
             return index < 2
 
         def done(self, index):
-            self.released.append(index)
+            self.released.append((index, sorted(self.sink.results)))
 
-    cap = Cap()
-    report, tasks, sink, *_ = schedule(budget=cap)
+    sink, tasks = Sink(), Tasks()
+    cap = Cap(sink)
+    report = ChunkScheduler(
+        chunks(4), Plan(), tasks, sink, 2, 1, threading.Event(), threading.Event(), budget=cap
+    ).run()
     assert [a.key for a in report.skipped] == [f"c{c}{i}" for c in (2, 3) for i in range(3)]
-    assert len(sink.results) == 6 and cap.released == [0, 1]
+    assert len(sink.results) == 6
+    assert cap.released == [
+        (0, ["c00", "c01", "c02"]),
+        (1, [f"c{c}{i}" for c in (0, 1) for i in range(3)]),
+    ]
     assert not any(call[1] >= 2 for call in tasks.calls)  # nothing was sent for them
 
 
@@ -298,7 +328,11 @@ def test_companies_are_stored_as_they_finish_not_when_their_chunk_does():
     threading.Thread(target=end_when_stored, daemon=True).start()
     report = scheduler.run()
     assert ended.is_set() and report.classified == 3
-    assert sink.calls[-2:] == [("finished", ["c00", "c01"]), ("classified", 0)]
+    assert sink.calls[-3:] == [
+        ("finished", ["c00", "c01"]),
+        ("finished", ["c02"]),  # the one its chunk's end brought
+        ("classified", 0),
+    ]
     assert sink.results == {k: ("ok", None) for k in ("c00", "c01", "c02")}  # each once
 
 
@@ -328,6 +362,21 @@ def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     assert sink.results == {"c00": ("ok", None), "c01": ("ok", None)}
 
 
+def test_a_batch_counts_searches_and_results_together():
+    # A chunk's searches end in a burst and its results as companies finish: counted apart,
+    # each made a store of its own. One chunk open at a time, a batch of 6: each chunk's 3
+    # searches and 3 results go in one store (none of either alone would be due).
+    pace = StorePace(every=0, at_least=6)
+    report, tasks, sink, *_ = schedule(n_chunks=2, windows=(1, 1), pace=pace)
+    assert report.chunks_done == 2 and len(sink.results) == 6
+    first, second = [f"c0{i}" for i in range(3)], [f"c1{i}" for i in range(3)]
+    assert sink.calls == [
+        ("searched", first), ("finished", first), ("classified", 0),
+        ("searched", second), ("finished", second), ("classified", 1),
+    ]  # fmt: skip
+    assert sink.holds == 2
+
+
 @pytest.mark.parametrize("capped", [True, False])
 def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends(capped):
     # A search's end does not store on its own (StorePace: a store session costs about the
@@ -343,6 +392,8 @@ def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends(capped):
             return run
 
     class Spend:  # a cost cap's view: a chunk's spend is counted before it is let go of
+        capped = True
+
         def admit(self, index, companies, searches):
             return True
 
@@ -357,12 +408,13 @@ def test_searches_a_stop_leaves_unclassified_are_stored_as_the_run_ends(capped):
     threading.Thread(target=lambda: stop.wait(10) and tasks.late.end(), daemon=True).start()
     report = scheduler.run()
     assert report.fatal == "LLM 401: invalid key"
-    last = [("searched", ["c10", "c11", "c12"])] + ([("done", 1)] if capped else [])
-    assert sink.calls[-len(last) :] == last
+    first, second = [f"c0{i}" for i in range(3)], [f"c1{i}" for i in range(3)]
+    if capped:  # each chunk's spend is stored as it closes, then its expectation let go of
+        assert sink.calls == [
+            ("searched", first), ("classified", 0), ("done", 0), ("searched", second), ("done", 1)
+        ]  # fmt: skip
+    else:  # nothing was due: stored as the run ends, with the first chunk's
+        assert sink.calls == [("searched", first + second), ("classified", 0)]
     assert sink.unheld == []
-    assert [c for c in sink.calls if c[0] == "searched"] == [
-        ("searched", ["c00", "c01", "c02"]),
-        ("searched", ["c10", "c11", "c12"]),
-    ]
     assert sink.results == {}
     assert sorted(report.unprocessed) == [f"c{c}{i}" for c in (0, 1) for i in range(3)]

@@ -403,8 +403,8 @@ class Writer:
             assert r.company_key not in self.results, f"{r.company_key} stored twice"
             self.results[r.company_key] = r.status
 
-    def classified(self, outcome, stored):
-        self.finished([r for r in outcome.results if r.company_key not in stored])
+    def chunk_stored(self, outcome):
+        assert all(r.company_key in self.results for r in outcome.results), "said before stored"
 
 
 def capped_territory():
