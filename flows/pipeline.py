@@ -257,8 +257,10 @@ class ChunkScheduler:
                 chunk.unsearched.discard(searched.company_key)
                 if searched.outcome is not None:
                     self._searched.append(searched.outcome)
+        # Counted as handed over, not as stored: a chunk starting later trusts the model.
+        self._handed_over += results
+        self.report.classified += sum(r.status == "ok" for r in results)
         for result in results:
-            self._handed_over.append(result)
             self._finish(result.company_key)
 
     def _finish(self, key: str) -> None:
@@ -333,7 +335,9 @@ class ChunkScheduler:
         # Its results not handed over yet wait for a store like the others: the store each
         # chunk's end forced often held a few companies, each store a session of the file.
         waiting = self._stored.union(r.company_key for r in self._handed_over)
-        self._handed_over += [r for r in outcome.results if r.company_key not in waiting]
+        rest = [r for r in outcome.results if r.company_key not in waiting]
+        self._handed_over += rest
+        self.report.classified += sum(r.status == "ok" for r in rest)
         self._ended.append(outcome)
         self._store_finished(when_due=True)
         ended = outcome.statuses()
@@ -378,21 +382,16 @@ class ChunkScheduler:
                 return
             self.pace.stored()
             with self.sink.holding():
-                self._store_searched()  # a result is stored after the search it rests on
+                if self._searched:  # a result is stored after the search it rests on
+                    self.sink.searched(self._searched)  # kept until the store commits
+                    self._searched = []
                 if results:
                     self.sink.finished(results)
                     self._stored.update(r.company_key for r in results)
-                    self.report.classified += sum(r.status == "ok" for r in results)
         self._handed_over = []
         for outcome in self._ended:  # every result of theirs is stored by now
             self.sink.chunk_stored(outcome)
         self._ended = []
-
-    def _store_searched(self) -> None:
-        """Store the paid-for searches handed over so far (kept until the store commits)."""
-        if self._searched:
-            self.sink.searched(self._searched)
-            self._searched = []
 
     def _stop(self, reason: str, signal: StopSignal) -> None:
         if self.report.fatal is None:

@@ -362,6 +362,19 @@ def test_results_whose_store_was_interrupted_are_stored_on_the_way_out():
     assert sink.results == {"c00": ("ok", None), "c01": ("ok", None)}
 
 
+def test_a_chunk_started_after_a_fitting_answer_trusts_the_model_before_any_store():
+    # A chunk's results now wait for the store's pace: the count that tells a later chunk
+    # the model can fill the schema (tasks/schema_watch.py) comes as they are handed over.
+    class Watched(Tasks):
+        def classify(self, work):
+            self.proven = [*getattr(self, "proven", []), work.answers_proven]
+            return super().classify(work)
+
+    report, tasks, sink, *_ = schedule(n_chunks=2, windows=(1, 1), tasks=Watched())
+    assert tasks.proven == [False, True] and report.classified == 6
+    assert sink.holds == 1  # nothing was stored before the run's end
+
+
 def test_a_batch_counts_searches_and_results_together():
     # A chunk's searches end in a burst and its results as companies finish: counted apart,
     # each made a store of its own. One chunk open at a time, a batch of 6: each chunk's 3
