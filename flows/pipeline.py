@@ -341,7 +341,7 @@ class ChunkScheduler:
         self._ended.append(outcome)
         self._store_finished(when_due=True)
         ended = outcome.statuses()
-        self._stored.difference_update(ended)  # only the chunk's later results were checked
+        self._stored.difference_update(ended)  # needed only to leave them out of `rest`
         self.report.unprocessed.extend(outcome.unprocessed)
         for key in [*ended, *outcome.unprocessed]:
             self._finish(key)
