@@ -66,9 +66,9 @@ def test_sigkill_mid_run_loses_no_stored_company_and_the_rerun_does_only_the_res
     tmp_path, sims, prefect_server, monkeypatch
 ):
     # Answers slow enough that the kill comes well before the searches, 24 companies ahead,
-    # run out: at 0.3 s a loaded CI machine's kill once came after all 60 were searched. The
-    # chunk lines can lag the companies stored as they finish: the scheduler takes in one
-    # ended task run a turn (its backlog, an open defect of issue 17). The rerun answers at once.
+    # run out: at 0.3 s a loaded CI machine's kill once came after all 60 were searched. A
+    # chunk's line comes once its results are stored, with the store's pace: the companies
+    # stored can run ahead of the lines, never behind. The rerun answers at once.
     sims.llm.configure(latency={"median": 1.0, "sigma": 0.0, "max": 1.0})
     csv = tmp_path / "crash.csv"
     csv.write_text("name\n" + "\n".join(NAMES) + "\n")
