@@ -23,6 +23,7 @@ from flows.progress import Progress, active_listeners
 from flows.reporting import ProgressArtifact
 from flows.run_context import RunContext
 from flows.settings import Settings
+from flows.store_pace import StorePace
 from flows.store_sink import StoreSink
 from storage.duckdb_store import TerritoryStore
 from tasks.classify import (
@@ -94,6 +95,7 @@ def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineRepo
             search_stop=execution.search_stop,
             may_search=not request.rescore,  # a re-score never pays Tavily
             budget=budget,
+            pace=StorePace(at_least=2 * batch),  # a chunk's searches and results: one store
             clock=clock,
         )
         try:

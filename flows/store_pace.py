@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 # company finishes, and counted apart each set off stores of their own (2,000 companies at
 # time scale 0.3, our simulators: 47 stores counted apart, 39 together).
 STORE_EVERY = 2.0  # seconds between stores at most once a batch is waiting
-STORE_AT_LEAST = 100  # a batch: a chunk's searches and its results (50 companies' of each)
+STORE_AT_LEAST = 100  # a batch: a chunk's searches and results (a run sets 2 x its chunk)
 STORE_WAIT = 10.0  # seconds between stores at most while anything waits
 
 
