@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from benchmarks import machine_pace
 from benchmarks.measure import run_measured
 from simulators.faults import SEARCH_DEPTH_FACTOR, resolve_latency
 from tasks.phase_clock import PHASES, per_company
@@ -297,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(old)
     finally:
         sims.stop()
-    print(render(rows, rates, limits))
+    _say("measuring the machine's pace (benchmarks.machine_pace, about 35 s)")
+    print(render(rows, rates, limits) + "\n\n" + machine_pace.measure().describe())
     if args.keep:
         _say(f"work directory kept: {workdir}")
     return 0
