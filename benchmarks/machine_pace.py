@@ -18,20 +18,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from benchmarks.db_size import simulated_outcome
 from domain.context import Focus, build_sources, select_pages
 from domain.entities import sort_out
 from domain.models import SearchPage
 from domain.rubric import Rubric, load_rubric
-from simulators.content.search import search_pages
-from simulators.tavily_wire import search_response
-from tasks.search import build_query
+from flows.settings import Settings
 
 COMPANIES = 300
 ROUNDS = 3  # back to back: the best of these rounds
 WOKEN = 30  # companies trimmed one at a time after IDLE_SECONDS asleep
 IDLE_SECONDS = 0.6  # about an LLM answer's wait at time scale 0.03-0.1
-CONTEXT_CHARS = 60_000
-_FIELDS = ("url", "title", "score", "content", "raw_content")
+CONTEXT_CHARS: int = Settings.model_fields["context_max_chars"].default  # a run's default
 
 Company = tuple[str, str, list[SearchPage]]
 
@@ -51,17 +49,13 @@ class Pace:
         )
 
 
-def sample_companies(rubric: Rubric, count: int = COMPANIES) -> list[Company]:
-    """The pages the Tavily simulator gives the benchmark's companies, as a run holds them."""
+def sample_companies(count: int = COMPANIES) -> list[Company]:
+    """The pages the Tavily simulator gives the benchmark's companies, as a run holds them
+    (the flow's own request and reading of the answer: `db_size.simulated_outcome`)."""
     companies = []
     for i in range(count):
         name, domain = f"Benchmark Account {i:05d}", f"bench{i:05d}.example"
-        query = build_query(rubric.search.query, name, domain)
-        body = {"query": query, "max_results": 20, "include_raw_content": "markdown"}
-        found = search_pages(query, 20)
-        doc = search_response(body, found, "advanced", response_time=0.1, credits=2)
-        pages = [SearchPage(**{k: r[k] for k in _FIELDS}) for r in doc["results"]]
-        companies.append((name, domain, pages))
+        companies.append((name, domain, simulated_outcome(name, domain, f"bench-{i}").pages))
     return companies
 
 
@@ -84,7 +78,7 @@ def measure(
     """The pace now: best of `rounds` over `count` companies back to back, and the mean of
     `woken` single companies (spread over them) each trimmed after `idle` seconds asleep."""
     rubric = load_rubric()
-    companies = sample_companies(rubric, count)
+    companies = sample_companies(count)
     for company in companies:  # once first: imports, compiled patterns, caches
         trim(rubric, company)
     busy = float("inf")

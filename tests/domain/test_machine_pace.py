@@ -7,7 +7,7 @@ from domain.rubric import load_rubric
 
 def test_every_sample_company_is_trimmed_to_some_text():
     rubric = load_rubric()
-    companies = sample_companies(rubric, 8)
+    companies = sample_companies(8)
     kept = [trim(rubric, company) for company in companies]
     whole = [sum(len(p.raw_content or "") for p in pages) for _, _, pages in companies]
     # Work, not a no-op: each keeps text, and less than its pages hold.
