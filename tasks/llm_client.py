@@ -8,7 +8,7 @@ import re
 import threading
 import typing
 from dataclasses import replace
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import openai
@@ -179,13 +179,17 @@ class OpenAICompatibleClassifier:
         cap: dict[str, int] = {"max_completion_tokens": self._max_tokens}
         if not self._official:
             cap["max_tokens"] = self._max_tokens
-        # The raw response carries the x-ratelimit-* headers the pacer reads.
+        # The raw response carries the x-ratelimit-* headers the pacer reads. The SDK walks a
+        # request's arguments against its TypedDicts before sending them (0.4-0.5 ms of held
+        # GIL a request here, a fifth of the client's CPU) to send what our plain dicts already
+        # are: given as extra_body, merged in after that walk, the same body goes out, key for
+        # key and in the same order (test_a_request_goes_out_as_the_sdks_typed_arguments_...).
+        # `messages=[]` only satisfies the SDK's required arguments; extra_body's replaces it.
+        # (litellm and hermes-agent send their messages the same way, for the same cost.)
         raw = self._client.chat.completions.with_raw_response.create(
             model=self.model,
-            # Our plain dicts are what the SDK's TypedDicts describe.
-            messages=cast(Any, messages),
-            response_format=cast(Any, response_format),
-            **cast(Any, cap),
+            messages=[],
+            extra_body={"messages": messages, **cap, "response_format": response_format},
         )
         completion = raw.parse()
         limits = stated_limits(raw.headers)

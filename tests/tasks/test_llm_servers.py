@@ -58,6 +58,22 @@ def test_ollama_ignoring_json_schema_and_wrapping_json_in_prose_is_read(sims):
     assert [b["response_format"]["type"] for b in sent(sims)] == ["json_schema"]
 
 
+@pytest.mark.parametrize("structured_output", ["json_schema", "json_object"])
+def test_a_request_goes_out_as_the_sdks_typed_arguments_send_it(sims, structured_output):
+    # The client hands the SDK its messages and format as extra_body (skipping the SDK's walk
+    # of its TypedDicts): the body on the wire is the one the typed arguments send.
+    llm = client(sims, structured_output)
+    llm.classify(MESSAGES)
+    (ours,) = sent(sims)
+    typed = {k: v for k, v in ours.items() if k not in ("model", "messages")}
+    llm._client.chat.completions.create(model="sim-model", messages=ours["messages"], **typed)
+    assert sent(sims)[1] == ours
+    assert list(ours) == list(sent(sims)[1])  # the same keys in the same order
+    assert ours["messages"][1] == MESSAGES[1] and ours["messages"][0]["role"] == "system"
+    assert ours["response_format"]["type"] == structured_output
+    assert ours["max_tokens"] == ours["max_completion_tokens"] == 1500
+
+
 def test_vllm_takes_json_schema(sims):
     sims.llm.configure(mode="vllm")
     llm = client(sims)
