@@ -54,12 +54,27 @@ class ProgressArtifact:
                 description=f"Companies of {territory} stored so far ({total} in this run)",
             ),
         )
+        self._shown = 0.0
 
     def progressed(self, snapshot: ProgressSnapshot) -> None:
-        """Move the bar (nothing to send before the first company is stored)."""
-        if snapshot.done:
-            share = 100.0 * snapshot.done / max(1, snapshot.total)
-            update_progress_artifact(self._id, min(100.0, share))
+        """Move the bar when it moves by a whole percent, and at the end."""
+        share = bar_share(self._shown, snapshot)
+        if share is not None:
+            update_progress_artifact(self._id, share)
+            self._shown = share
+
+
+def bar_share(shown: float, snapshot: ProgressSnapshot) -> float | None:
+    """The share to show after `snapshot` on a bar showing `shown` percent, or None to leave
+    it. Each update is a call to the Prefect API (about 9 ms of the flow thread's CPU, our
+    simulators): a run of 100,000 stores about 2,000 batches, and a bar moves in whole
+    percents. The last company stored always shows 100."""
+    if not snapshot.done:
+        return None  # nothing to send before the first company is stored
+    share = min(100.0, 100.0 * snapshot.done / max(1, snapshot.total))
+    if snapshot.done >= snapshot.total or int(share) > int(shown):
+        return share
+    return None
 
 
 def publish_results(

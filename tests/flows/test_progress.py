@@ -196,3 +196,21 @@ def test_the_sink_opens_the_file_once_for_a_block_of_writes_and_then_lets_it_go(
             [run_id, run_id],
         ).fetchone()
     assert rows == (1, "a,b")
+
+
+def test_the_ui_bar_moves_in_whole_percents_and_always_shows_the_end():
+    from flows.reporting import bar_share
+
+    def snap(done: int, total: int = 1000) -> ProgressSnapshot:
+        return ProgressSnapshot(done, total, 0, 0, 0, 0, 0.0, 1.0)
+
+    shown, sent = 0.0, []
+    for done in [0, 3, 9, 10, 14, 25, 996, 999, 1000]:
+        share = bar_share(shown, snap(done))
+        if share is not None:
+            shown = share
+            sent.append(share)
+    assert sent == [1.0, 2.5, 99.6, 100.0]  # 0.3, 0.9, 1.4 and 99.9 % leave the bar as it is
+    assert bar_share(0.0, snap(2, total=3)) == pytest.approx(66.67, abs=0.01)
+    assert bar_share(66.6, snap(3, total=3)) == 100.0
+    assert bar_share(50.0, snap(1, total=1)) == 100.0  # a run of one company ends full
