@@ -180,10 +180,15 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     reader = reader_for(focus.company, terms, focus.domain)
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
-    normal = [[_normal(p) for p in paras] for paras in split]  # computed once, used thrice
+    normal = [_Keys(paras) for paras in split]
     hosts = [host_of(page.url) for page in pages]
+    # Furniture is on several pages of one site: a site with one page here has none.
+    shared = {host for host, n in Counter(hosts).items() if n >= BOILERPLATE_PAGES}
     on_site = Counter(
-        (host, key) for host, keys in zip(hosts, normal, strict=True) for key in set(keys)
+        (host, key)
+        for host, keys in zip(hosts, normal, strict=True)
+        if host in shared
+        for key in keys.every()
     )
     state = _Sent(budget=_Budget(NAMED_CHARS))
     trimmed: list[SearchPage] = []
@@ -191,13 +196,34 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
         furniture = {
             i
             for i, p in enumerate(paras)
-            if on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
+            if site in shared and on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
         }
         own = _own_site(site, focus.domain)
         text = _trim_page(paras, keys, furniture, own, reader, state, page.title.strip())
         if text is not None:
             trimmed.append(page.model_copy(update={"raw_content": text}))
     return trimmed
+
+
+class _Keys:
+    """A page's paragraphs as compared with other pages' (case and whitespace folded), each
+    folded when first asked for: only the paragraphs chosen to be sent and those of a site
+    with several pages are asked for, most paragraphs are neither (folding them all was a
+    tenth of trimming, in the flow on our simulators' pages)."""
+
+    def __init__(self, paras: list[str]) -> None:
+        self._paras = paras
+        self._keys: list[str | None] = [None] * len(paras)
+
+    def __getitem__(self, i: int) -> str:
+        key = self._keys[i]
+        if key is None:
+            key = self._keys[i] = _normal(self._paras[i])
+        return key
+
+    def every(self) -> set[str]:
+        """Every paragraph's key (each once)."""
+        return {self[i] for i in range(len(self._paras))}
 
 
 @dataclass
@@ -211,7 +237,7 @@ class _Sent:
 
 def _trim_page(
     paras: list[str],
-    keys: list[str],
+    keys: _Keys,
     furniture: set[int],
     own: bool,
     reader: Reader,
@@ -239,7 +265,7 @@ def _trim_page(
 
 
 def _unsent(
-    chosen: set[int], paras: list[str], keys: list[str], furniture: set[int], state: _Sent
+    chosen: set[int], paras: list[str], keys: _Keys, furniture: set[int], state: _Sent
 ) -> set[int]:
     """The chosen paragraphs that earlier pages did not send: furniture with a keyword, and a
     story syndicated on several sites, go once."""

@@ -95,6 +95,18 @@ def test_boilerplate_match_ignores_case_and_whitespace():
     assert not any("share" in t.lower() for t in kept(pages).values())
 
 
+def test_furniture_is_a_sites_own_a_line_on_one_page_of_another_site_is_text():
+    header = "Acme Robotics newsroom"
+    pages = [
+        page("https://a.example/1", "# A1", header, "Acme Robotics trains models.", score=0.9),
+        page("https://a.example/2", "# A2", header, "Acme Robotics serves models.", score=0.8),
+        page("https://b.example/1", "# B", header, FILLER, score=0.7),
+    ]
+    texts = kept(pages)
+    assert header not in texts["https://a.example/1"] + texts["https://a.example/2"]
+    assert texts["https://b.example/1"] == header  # b's one page names the company there
+
+
 def test_near_duplicate_pages_keep_only_the_better_one():
     story = " ".join(
         f"Acme Robotics opened warehouse number {n} with GPU racks." for n in range(30)
