@@ -72,7 +72,7 @@ class TerritoryStore(
         self.lock_wait = lock_wait
         self._open: duckdb.DuckDBPyConnection | None = None
         self._writer: duckdb.DuckDBPyConnection | None = None  # kept between sessions
-        self.bodies = BodyIndex()
+        self.bodies = BodyIndex(let_go=self.let_go_of_reads)
 
     @classmethod
     def open(

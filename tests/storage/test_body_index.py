@@ -181,3 +181,29 @@ def test_rows_that_do_not_hold_the_texts_asked_for_are_not_trusted(tmp_path):
     with store.session() as conn:
         keys = list(recent)
         assert store.bodies.rows(conn, keys) == in_sql(conn, keys)  # the index read anew
+
+
+def test_reading_a_files_hashes_lets_duckdb_hand_back_the_blocks_it_read(tmp_path):
+    texts = 40 * body_index.BLOCK  # 2.6 million: DuckDB read about 63 MB of blocks for them
+    path = tmp_path / "t.duckdb"
+    with TerritoryStore.open(path).session() as conn:
+        conn.execute(
+            f"INSERT INTO page_bodies SELECT {BODY_HASH_SQL.format('i::VARCHAR')}, '' "
+            f"FROM range({texts}) t(i)"
+        )
+
+    def held(conn: duckdb.DuckDBPyConnection) -> int:
+        """Bytes of the file's tables DuckDB's buffer pool holds."""
+        ((used,),) = conn.execute(
+            "SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+        ).fetchall()
+        return int(used)
+
+    for read_only in (False, True):
+        store = TerritoryStore.open(path, read_only)
+        with store.session() as conn:
+            assert store.bodies.rows(conn, [body_hash("7")]) == {body_hash("7"): 7}
+            assert len(store.bodies) == texts
+            assert held(conn) <= 32 << 20  # what let_go_of_reads shrinks the pool to
+            cap = conn.execute("SELECT current_setting('memory_limit')").fetchall()
+        assert cap == [("488.2 MiB",)] if read_only else cap != [("488.2 MiB",)]
