@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextvars
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
@@ -81,34 +80,12 @@ class EitherStop:
         self.own.set()
 
 
-# One pool of threads for the process, as large as what is in flight: every company of a chunk
-# needs a thread at once (each waits in line for slots, and for its search), a thread left idle
-# takes the next company, and a new one starts only when none is idle. A pool per chunk task
-# started and ended a thread per company twice over: about 110 us of CPU a thread, against 30
-# for a turn of a kept one (a pool of 50, measured on the 2-core machine of the README).
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _company_threads() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=1_000_000, thread_name_prefix="company")
-        return _pool
-
-
-def map_in_threads(fn: Callable[[A], R], items: list[A]) -> list[R]:
-    """`fn` over `items`, each in a thread of its own at once, sharing the calling task's
-    context; returns when every item is done (an error is raised after the others end).
+def map_in_threads(fn: Callable[[A], R], items: list[A], workers: int, name: str) -> list[R]:
+    """`fn` over `items` in threads that share the calling task's context.
 
     The context carries Prefect's task run (so logging works) and, on Dask, the worker the
     task runs on (so distributed semaphores and events can find their scheduler).
     """
     parent = contextvars.copy_context()
-    pool = _company_threads()
-    futures = [pool.submit(parent.copy().run, fn, item) for item in items]
-    try:
-        return [future.result() for future in futures]
-    finally:
-        wait(futures)  # an item that raised, or an interrupt, leaves none running behind it
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name) as pool:
+        return list(pool.map(lambda item: parent.copy().run(fn, item), items))
