@@ -180,24 +180,28 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     reader = reader_for(focus.company, terms, focus.domain)
     pages = _distinct(pages)
     split = [split_paragraphs(_page_text(p)) for p in pages]
-    normal = [_Keys(paras) for paras in split]
+    page_keys = [_Keys(paras) for paras in split]
     hosts = [host_of(page.url) for page in pages]
     # Furniture is on several pages of one site: a site with one page here has none.
     shared = {host for host, n in Counter(hosts).items() if n >= BOILERPLATE_PAGES}
     on_site = Counter(
         (host, key)
-        for host, keys in zip(hosts, normal, strict=True)
+        for host, keys in zip(hosts, page_keys, strict=True)
         if host in shared
         for key in keys.every()
     )
     state = _Sent(budget=_Budget(NAMED_CHARS))
     trimmed: list[SearchPage] = []
-    for page, site, paras, keys in zip(pages, hosts, split, normal, strict=True):
-        furniture = {
-            i
-            for i, p in enumerate(paras)
-            if site in shared and on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
-        }
+    for page, site, paras, keys in zip(pages, hosts, split, page_keys, strict=True):
+        furniture = (
+            {
+                i
+                for i, p in enumerate(paras)
+                if on_site[(site, keys[i])] >= BOILERPLATE_PAGES and not _dateline(p)
+            }
+            if site in shared
+            else set()
+        )
         own = _own_site(site, focus.domain)
         text = _trim_page(paras, keys, furniture, own, reader, state, page.title.strip())
         if text is not None:
