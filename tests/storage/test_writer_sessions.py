@@ -56,3 +56,33 @@ def test_a_transaction_left_open_is_rolled_back_and_the_file_let_go(tmp_path):
         conn.execute("BEGIN TRANSACTION")
         store.start_run("emea", "full", {}, None, 1, 0, 1)  # never committed
     assert read_elsewhere(path, "SELECT count(*) FROM runs") == "0"
+
+
+def test_the_writers_duckdb_work_runs_on_the_thread_that_asks_for_it(tmp_path):
+    """No DuckDB worker thread beside it: what a session costs shows in the store phase's
+    clock (a thread's CPU), not somewhere the run's phases do not look."""
+    code = f"""
+import resource, time
+from datetime import UTC, datetime
+from domain.models import SearchPage
+from storage.duckdb_store import TerritoryStore
+from tests.storage.test_page_storage import outcome
+
+store = TerritoryStore.open({str(tmp_path / "t.duckdb")!r})
+def process_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+start, mine = process_cpu(), time.thread_time()
+for s in range(12):  # sessions of new texts, merged by each close's checkpoint
+    pages = [SearchPage(url=f"https://{{s}}-{{i}}.example", title="t", score=0.9, content="c",
+                        raw_content=f"Page {{s}} {{i}}. " + "H100 cluster of GPUs. " * 900)
+             for i in range(40)]
+    store.save_searches([outcome(f"co-{{s}}", datetime(2026, 11, 1, tzinfo=UTC), pages)])
+print(time.thread_time() - mine, process_cpu() - start)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path.cwd()
+    )
+    assert proc.returncode == 0, proc.stderr
+    mine, process = map(float, proc.stdout.split())
+    assert mine >= 0.9 * process, (mine, process)
