@@ -64,7 +64,7 @@ def search(client: TavilySearchClient) -> dict:
 def test_a_proxy_set_in_the_environment_carries_every_search(sims, proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", proxy)
     client = TavilySearchClient(TAVILY_KEY, sims.tavily_url, timeout=5, pool_size=2)
-    monkeypatch.delenv("HTTP_PROXY")  # read as the client was built: a run's later reads agree
+    monkeypatch.delenv("HTTP_PROXY")  # the client read it when built and does not look again
 
     bodies = [search(client), search(client)]
 
