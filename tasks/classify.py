@@ -148,9 +148,8 @@ def classify_chunk(
 
     # A thread per company, like the searches: the shared slots cap what is in flight, and
     # every company of the chunk waits in line at its priority, so the oldest chunk goes first.
-    workers = max(1, len(chunk.items))
     with priority(chunk.index):  # the oldest chunk's companies get LLM slots first
-        outcomes = map_in_threads(classify_one, chunk.items, workers, "llm")
+        outcomes = map_in_threads(classify_one, chunk.items, "llm")
 
     # The flow logs the one line per chunk once the chunk is stored.
     results = [r for r in outcomes if r is not None and r.company_key not in handed_over]

@@ -118,7 +118,7 @@ def search_chunk(
 
     # One thread per company; the shared slots, not the thread count, cap requests in flight.
     with priority(index):  # the oldest chunk's companies get Tavily slots first
-        map_in_threads(search_one, requests, len(requests), "tavily")
+        map_in_threads(search_one, requests, "tavily")
     result.phase_seconds = clock.seconds(SEARCH_TASK_PHASES)
     return result
 

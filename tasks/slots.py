@@ -80,12 +80,13 @@ class EitherStop:
         self.own.set()
 
 
-def map_in_threads(fn: Callable[[A], R], items: list[A], workers: int, name: str) -> list[R]:
-    """`fn` over `items` in threads that share the calling task's context.
+def map_in_threads(fn: Callable[[A], R], items: list[A], name: str) -> list[R]:
+    """`fn` over `items`, each in a thread of its own at once (every company waits in line
+    for its slots), sharing the calling task's context.
 
     The context carries Prefect's task run (so logging works) and, on Dask, the worker the
     task runs on (so distributed semaphores and events can find their scheduler).
     """
     parent = contextvars.copy_context()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix=name) as pool:
         return list(pool.map(lambda item: parent.copy().run(fn, item), items))

@@ -80,9 +80,7 @@ for s in range(12):  # sessions of new texts, merged by each close's checkpoint
     store.save_searches([outcome(f"co-{{s}}", datetime(2026, 11, 1, tzinfo=UTC), pages)])
 print(time.thread_time() - mine, process_cpu() - start)
 """
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=Path.cwd()
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     mine, process = map(float, proc.stdout.split())
     assert mine >= 0.9 * process, (mine, process)
