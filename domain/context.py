@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from domain.blocks import HEADING, cut_to_sentences, join_blocks, split_paragraphs
 from domain.entities import host_of
 from domain.models import SearchPage
+from domain.near_duplicates import NEAR_DUPLICATE, distinct, shingles
 from domain.passages import Reader, reader_for, words
 
-# Pages this alike (Jaccard similarity of their word 5-gram shingles) say the same thing.
-NEAR_DUPLICATE = 0.8
-SHINGLE_WORDS = 5
 # A paragraph on this many pages of one site is its furniture (navigation, footers). The same
 # paragraph on two sites is a syndicated story: sent once, never dropped.
 BOILERPLATE_PAGES = 2
@@ -80,45 +78,6 @@ def _normal(text: str) -> str:
     return " ".join(text.casefold().split())  # the whitespace of str.split is that of \s (r"\s+")
 
 
-def _shingles(text: str) -> frozenset[int]:
-    """The word 5-grams of `text`, each as its hash: equal 5-grams give equal hashes and
-    different ones differ but for a 2^-64 chance. Comparing two pages' sets of hashes is
-    several times faster than comparing sets of word tuples (each match compared five
-    strings): on our simulators' pages, whose sizes are close, that comparison took half the
-    near-duplicate check and the check a third of trimming."""
-    found = words(text.casefold())
-    if len(found) < SHINGLE_WORDS:
-        return frozenset([hash(tuple(found))])
-    # zip over shifted lists builds the word n-grams in C, and hands each to hash without
-    # keeping it. The shifted lists differ in length by design: zip stops at the shortest.
-    return frozenset(map(hash, zip(*(found[i:] for i in range(SHINGLE_WORDS)), strict=False)))
-
-
-def _alike(a: frozenset[int], b: frozenset[int]) -> bool:
-    small, large = sorted((len(a), len(b)))
-    # Jaccard is at most small / large: most pairs of pages are told apart by size alone.
-    if not large or small < NEAR_DUPLICATE * large:
-        return False
-    common = len(a & b)
-    return common / (len(a) + len(b) - common) >= NEAR_DUPLICATE
-
-
-def _distinct(pages: list[SearchPage]) -> list[SearchPage]:
-    """Pages with text, without near-duplicates of a better page (pages come best first)."""
-    kept: list[SearchPage] = []
-    seen: list[frozenset[int]] = []
-    for page in pages:
-        text = _page_text(page)
-        if not text:
-            continue
-        shingles = _shingles(text)
-        if any(_alike(shingles, other) for other in seen):
-            continue
-        kept.append(page)
-        seen.append(shingles)
-    return kept
-
-
 def _lead(paras: list[str], skip: set[int], titled: bool) -> set[int]:
     """What the page is: a dateline among its first short lines, and, when the search gave
     no title (the source tag then has none to say it), its first line and the first
@@ -178,7 +137,7 @@ def trim_pages(pages: list[SearchPage], focus: Focus) -> list[SearchPage]:
     """
     terms = tuple(focus.keywords)
     reader = reader_for(focus.company, terms, focus.domain)
-    pages = _distinct(pages)
+    pages = distinct(pages, _page_text)
     split = [split_paragraphs(_page_text(p)) for p in pages]
     page_keys = [_Keys(paras) for paras in split]
     hosts = [host_of(page.url) for page in pages]
@@ -295,7 +254,7 @@ class _Said:
     def again(self, para: str) -> bool:
         if len(para) <= DATELINE_CHARS:
             return False
-        own = _shingles(para)
+        own = shingles(para)
         if len(own) >= 4 and len(own & self.shingles) >= NEAR_DUPLICATE * len(own):
             return True
         self.shingles |= own
