@@ -40,9 +40,10 @@ def shingles(text: str) -> frozenset[int]:
 
 def page_shingles(text: str) -> np.ndarray:
     """The same 5-grams as numbers, sorted and each once: a whole page's, to compare with
-    other pages'. Built from each word's hash in numpy, not a tuple a 5-gram as `shingles`
-    does: a quarter less CPU per page, and comparing two sorted arrays costs less than
-    intersecting two sets (our simulators' pages)."""
+    other pages'. Built from each word's hash in numpy, not from a tuple a 5-gram as
+    `shingles` does, and compared by looking one sorted array up in the other: the check
+    2.51 against 2.28 ms a company (medians, 300 of our simulators' companies). Sorting and
+    dropping repeats here, not `np.unique`, which measured slower than the sets."""
     found = words(text.casefold())
     if len(found) < SHINGLE_WORDS:
         return np.array([hash(tuple(found))], np.int64).view(np.uint64)

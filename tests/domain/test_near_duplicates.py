@@ -19,7 +19,7 @@ def _pages() -> list[str]:
 
 def test_each_distinct_5gram_of_a_real_page_gets_one_number():
     texts = _pages()
-    assert any(not t.isascii() for t in texts)  # the slow path is measured too
+    assert any(not t.isascii() for t in texts)  # split into words the other way: both tried
     for text in texts:
         numbers = page_shingles(text)
         assert len(numbers) == len(_grams(text)) == len(shingles(text))
@@ -28,8 +28,8 @@ def test_each_distinct_5gram_of_a_real_page_gets_one_number():
 
 def test_two_pages_are_alike_exactly_when_their_5grams_are():
     texts = _pages()
-    # The corpus' own pairs (a page and the start of another page, spliced): pairs on both
-    # sides of the threshold, with the Jaccard of the 5-grams as the judge.
+    # Each page against itself cut short, with the first 40 words of the page before it
+    # added: pairs on both sides of the threshold, the Jaccard of the 5-grams the judge.
     decisions = []
     for a, b in zip(texts, texts[1:], strict=False):
         for cut in (0.5, 0.9, 0.95):
