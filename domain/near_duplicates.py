@@ -49,10 +49,10 @@ def page_shingles(text: str) -> np.ndarray:
         return np.array([hash(tuple(found))], np.int64).view(np.uint64)
     hashes = np.fromiter(map(hash, found), np.int64, len(found)).view(np.uint64)
     n = len(found) - SHINGLE_WORDS + 1
-    with np.errstate(over="ignore"):  # the sum wraps around 2^64 by design
-        grams = hashes[:n] * _WEIGHTS[0]
-        for i in range(1, SHINGLE_WORDS):
-            grams += hashes[i : n + i] * _WEIGHTS[i]
+    # The sum wraps around 2^64 by design (numpy's integer arrays wrap without a warning).
+    grams = hashes[:n] * _WEIGHTS[0]
+    for i in range(1, SHINGLE_WORDS):
+        grams += hashes[i : n + i] * _WEIGHTS[i]
     grams.sort()
     return grams[np.concatenate(([True], grams[1:] != grams[:-1]))]
 
