@@ -5,9 +5,11 @@ between its sessions.
 2.0.1 still scanned the column for a batch lookup. Scanning the column in each session cost
 memory that grew with the file: every block of the column came into DuckDB's buffer pool
 (+109 MiB a session at 3.3 million texts, +15 at 377,000, measured on the benchmark's files
-written by our simulators). This index holds the hashes in sorted blocks of numbers instead,
-20 bytes a text, read from the file once per process and kept up to date by the writer: a
-session finds which texts are stored, and reads stored ones by row id, without the scan.
+written by our simulators). This index holds a fingerprint of each hash instead (its first 32
+bits) and the text's row, 8 bytes a text in one sorted array of numbers, read from the file once
+per process and kept up to date by the writer: a session finds which texts are stored, and
+reads stored ones by row id, without the scan. A fingerprint found is only a candidate: the
+row's own hash is read back (a handful of rows, by row id) before the text counts as stored.
 
 It stays true to the file because
 * only what a committed transaction stored is added (`add`, after the COMMIT);
@@ -25,10 +27,17 @@ from collections.abc import Callable, Collection, Iterable
 import duckdb
 import numpy as np
 
-# Hashes are 128-bit and numpy has none: a block is a pair of uint64 arrays (high and low
-# halves) sorted by high then low, and each entry's place in the block's run of row ids.
-BLOCK = 65_536  # texts a block: a lookup searches each block, so bigger blocks cost fewer
+# Texts added one by one wait in a dict (about 100 bytes a text) until this many, then go into
+# the sorted array at once (each merge copies it); reading a file also goes this many rows
+# at a time, letting DuckDB hand back what it read after each.
+BLOCK = 65_536
 _LOW = (1 << 64) - 1
+# A hash's first 32 bits. At 3.34 million texts (the 100,000 run's file) a lookup of a
+# session's 2,000 texts meets about 1.6 fingerprints of other texts, each checked by one row's
+# hash; 64 bits would meet none, for 4 bytes more a text.
+PRINT_SHIFT = 96
+_PRINT_SQL = f"(hash >> {PRINT_SHIFT})::UINTEGER"
+_MOST_ROWS = (1 << 32) - 1  # a row is kept in 32 bits
 
 
 def halves(column: str) -> str:
@@ -52,44 +61,24 @@ def split(keys: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
     return high, np.fromiter((k & _LOW for k in keys), np.uint64, len(keys))
 
 
-class _Block:
-    """BLOCK texts in rows first_row.. first_row + BLOCK - 1, sorted by hash."""
-
-    def __init__(self, first_row: int, high: np.ndarray, low: np.ndarray) -> None:
-        order = np.lexsort((low, high))
-        self.first_row = first_row
-        self.high, self.low = high[order], low[order]
-        self.place = order.astype(np.uint32)  # the row is first_row + place
-
-    def rows(self, high: np.ndarray, low: np.ndarray) -> np.ndarray:
-        """The row of each (high, low) pair, -1 where the block does not hold it."""
-        start = np.searchsorted(self.high, high, "left")
-        end = np.searchsorted(self.high, high, "right")
-        found = np.full(len(high), -1, np.int64)
-        single = end - start == 1  # one entry with that high half: the usual case by far
-        hit = single.copy()
-        hit[single] = self.low[start[single]] == low[single]
-        found[hit] = self.first_row + self.place[start[hit]].astype(np.int64)
-        # Two texts sharing 64 bits of hash (about one in 10^12 at 10 million texts): look at
-        # each entry with that high half.
-        for i in np.flatnonzero(end - start > 1).tolist():
-            same = np.flatnonzero(self.low[start[i] : end[i]] == low[i])
-            if len(same):
-                found[i] = self.first_row + int(self.place[start[i] + same[0]])
-        return found
+def fingerprints(keys: Collection[int]) -> np.ndarray:
+    """The first 32 bits of each 128-bit hash."""
+    return np.fromiter((k >> PRINT_SHIFT for k in keys), np.uint32, len(keys))
 
 
 class BodyIndex:
-    """The rows of `page_bodies` by hash: sorted blocks, and the newest in a dict until they
-    fill a block (about 100 bytes a text in the dict against 20 in a block)."""
+    """The rows of `page_bodies` by hash: fingerprints and rows in one sorted array, and the
+    newest texts in a dict by their whole hash until BLOCK of them go into the array."""
 
     def __init__(self, let_go: Callable[[], None] = lambda: None) -> None:
-        self._blocks: list[_Block] = []
-        # Called after each block of hashes read from the file (the store's let_go_of_reads):
-        # DuckDB's buffer pool keeps what a session read until it ends, and reading a large
-        # file's hashes whole held them all. The first session of a process on the 100,000
-        # benchmark's file (3.34 million texts) rose +194-196 MiB that way, +109-117 letting go
-        # after each block, for 0.2 s more CPU once a process (our simulators' file).
+        # Each text as one number, its fingerprint in the high 32 bits and its row in the low
+        # 32, sorted: a text's candidates are the run of numbers its fingerprint starts.
+        self._entries = np.empty(0, np.uint64)
+        # Called after each block of fingerprints read from the file (the store's
+        # let_go_of_reads): DuckDB's buffer pool keeps what a session read until it ends, and
+        # reading a large file's hashes whole held them all. The first session of a process on
+        # the 100,000 benchmark's file (3.34 million texts) rose +194-196 MiB that way, +109-117
+        # letting go after each block, for 0.2 s more CPU once a process (our simulators' file).
         self._let_go = let_go
         self._recent: dict[int, int] = {}  # hash -> row
         self._rows = 0  # rows of page_bodies the index holds
@@ -104,13 +93,23 @@ class BodyIndex:
         keys = set(keys)
         found = {k: self._recent[k] for k in keys if k in self._recent}
         wanted = [k for k in keys if k not in found]
-        if not wanted or not self._blocks:
+        if not wanted or not len(self._entries):
             return found
-        high, low = split(wanted)
-        rows = np.full(len(wanted), -1, np.int64)
-        for block in self._blocks:
-            rows = np.maximum(rows, block.rows(high, low))  # each text is in one block
-        found.update((k, r) for k, r in zip(wanted, rows.tolist(), strict=True) if r >= 0)
+        first = fingerprints(wanted).astype(np.uint64) << np.uint64(32)
+        start = np.searchsorted(self._entries, first, "left")
+        count = np.searchsorted(self._entries, first | np.uint64(_MOST_ROWS), "right") - start
+        if not count.any():  # no fingerprint in common: none of them is stored
+            return found
+        # Each candidate (a wanted key, a row whose fingerprint is the key's), then each checked
+        # against the hash stored in its row.
+        asked = np.repeat(np.arange(len(wanted)), count)
+        nth = np.arange(len(asked)) - np.repeat(np.cumsum(count) - count, count)
+        at = np.repeat(start, count) + nth
+        rows = (self._entries[at] & np.uint64(_MOST_ROWS)).astype(np.int64).tolist()
+        stored = _hashes_at(conn, rows)
+        for i, row in zip(asked.tolist(), rows, strict=True):
+            if stored.get(row) == wanted[i]:
+                found[wanted[i]] = row
         return found
 
     def add(self, keys: Iterable[int]) -> None:
@@ -122,15 +121,22 @@ class BodyIndex:
                 self._seal()
 
     def _seal(self) -> None:
-        """The dict's texts (rows one after the other) into a sorted block."""
-        hashes = list(self._recent)  # in the order of their rows
-        first = self._recent[hashes[0]]
+        """The dict's texts into the sorted array."""
+        rows = np.fromiter(self._recent.values(), np.uint64, len(self._recent))
+        self._merge(_entries(fingerprints(list(self._recent)), rows))
         self._recent = {}
-        self._blocks.append(_Block(first, *split(hashes)))
+
+    def _merge(self, entries: np.ndarray) -> None:
+        """Entries (fingerprint and row, see `_entries`) into the sorted array."""
+        entries.sort()
+        if not len(self._entries):  # a file read whole: inserting would sort the places again
+            self._entries = entries
+            return
+        self._entries = np.insert(self._entries, np.searchsorted(self._entries, entries), entries)
 
     def forget(self) -> None:
         """Read the table anew at the next lookup (it is not what the index says)."""
-        self._blocks, self._recent, self._rows = [], {}, 0
+        self._entries, self._recent, self._rows = np.empty(0, np.uint64), {}, 0
 
     def _catch_up(self, conn: duckdb.DuckDBPyConnection) -> None:
         # fetchall, not fetchone: a result left unread keeps the connection from registering
@@ -140,17 +146,8 @@ class BodyIndex:
             self.forget()
         if count - self._rows >= BLOCK and self._recent:
             self._seal()  # the rows read next do not follow the dict's own
-        while count - self._rows >= BLOCK:
-            # A block at a time, as numbers: the rows never sit in Python objects.
-            arrays = conn.execute(
-                f"SELECT {_HALVES} FROM page_bodies WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
-                [self._rows, self._rows + BLOCK],
-            ).fetchnumpy()
-            high, low = (np.asarray(column) for column in arrays.values())
-            _dense(len(high), BLOCK)
-            self._blocks.append(_Block(self._rows, high, low))
-            self._rows += BLOCK
-            self._let_go()
+        if count - self._rows >= BLOCK:
+            self._merge(self._read_blocks(conn, (count - self._rows) // BLOCK))
         if count > self._rows:  # a few rows, or after the writer's own: one by one
             rows = conn.execute(
                 f"SELECT {_HALVES} FROM page_bodies WHERE rowid >= ? ORDER BY rowid",
@@ -158,6 +155,40 @@ class BodyIndex:
             ).fetchall()
             _dense(len(rows), count - self._rows)
             self.add((high << 64) | low for high, low in rows)
+
+    def _read_blocks(self, conn: duckdb.DuckDBPyConnection, blocks: int) -> np.ndarray:
+        """The entries of the next `blocks` blocks of the file's rows, a block at a time as
+        numbers (the rows never sit in Python objects), into one array to merge once: each
+        merge copies the index."""
+        read = np.empty(blocks * BLOCK, np.uint64)
+        for at in range(0, len(read), BLOCK):
+            got = conn.execute(
+                f"SELECT {_PRINT_SQL} AS print FROM page_bodies "
+                "WHERE rowid >= ? AND rowid < ? ORDER BY rowid",
+                [self._rows, self._rows + BLOCK],
+            ).fetchnumpy()
+            _dense(len(got["print"]), BLOCK)
+            rows = np.arange(self._rows, self._rows + BLOCK, dtype=np.uint64)
+            read[at : at + BLOCK] = _entries(np.asarray(got["print"]), rows)
+            self._rows += BLOCK
+            self._let_go()
+        return read
+
+
+def _entries(prints: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each text as one number: its fingerprint in the high 32 bits, its row in the low 32."""
+    if len(rows) and int(rows.max()) > _MOST_ROWS:
+        raise RuntimeError(f"page_bodies holds over {_MOST_ROWS:,} texts: too many to index")
+    return (prints.astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64)
+
+
+def _hashes_at(conn: duckdb.DuckDBPyConnection, rows: list[int]) -> dict[int, int]:
+    """The hash page_bodies holds in each of `rows` (by row id, no scan)."""
+    found = conn.execute(
+        f"SELECT rowid, {_HALVES} FROM page_bodies WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+        [rows],
+    ).fetchall()
+    return {row: (high << 64) | low for row, high, low in found}
 
 
 def _dense(got: int, wanted: int) -> None:
