@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.duckdb_store import TerritoryStore
+from storage.duckdb_store import WRITER_SESSIONS, TerritoryStore
 
 
 def read_elsewhere(path: Path, sql: str) -> str:
@@ -33,6 +33,25 @@ def test_the_writer_keeps_its_duckdb_and_lets_go_of_the_file_between_sessions(tm
         store.finish_run(run, "completed")
     assert second is first  # the same DuckDB, the file attached again
     assert read_elsewhere(path, "SELECT status FROM runs") == "completed"
+
+
+def test_the_writer_makes_its_duckdb_anew_after_so_many_sessions_and_keeps_every_write(tmp_path):
+    path = tmp_path / "t.duckdb"
+    store = TerritoryStore.open(path)
+    used = []  # the DuckDB of each session (kept here, so no two are the same object)
+    for n in range(2 * WRITER_SESSIONS + 1):
+        with store.session() as conn:
+            store.start_run(f"territory {n}", "full", {}, None, 1, 0, 1)
+            used.append(conn)
+    runs = [[used[0]]]  # sessions in a row on one DuckDB
+    for conn in used[1:]:
+        if conn is runs[-1][0]:
+            runs[-1].append(conn)
+        else:
+            assert all(conn is not earlier[0] for earlier in runs)  # never one taken back
+            runs.append([conn])
+    assert len(runs) >= 2 and max(map(len, runs)) <= WRITER_SESSIONS
+    assert read_elsewhere(path, "SELECT count(*) FROM runs") == str(len(used))
 
 
 def test_a_session_that_broke_off_leaves_nothing_and_the_next_starts_afresh(tmp_path):
@@ -65,7 +84,7 @@ def test_the_writers_duckdb_work_runs_on_the_thread_that_asks_for_it(tmp_path):
 import resource, time
 from datetime import UTC, datetime
 from domain.models import SearchPage
-from storage.duckdb_store import TerritoryStore
+from storage.duckdb_store import WRITER_SESSIONS, TerritoryStore
 from tests.storage.test_page_storage import outcome
 
 store = TerritoryStore.open({str(tmp_path / "t.duckdb")!r})
