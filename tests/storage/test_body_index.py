@@ -1,5 +1,6 @@
-"""The writer's index of stored page texts: it says what page_bodies holds, as SQL does, across
-its blocks, after other processes' writes, a rolled-back write and a table read anew."""
+"""The writer's index of stored page texts: it says what page_bodies holds, as SQL does, for
+texts read from the file and texts the writer added, texts sharing a fingerprint, after other
+processes' writes, a rolled-back write and a table read anew."""
 
 import random
 import tracemalloc
