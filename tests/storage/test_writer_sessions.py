@@ -43,14 +43,14 @@ def test_the_writer_makes_its_duckdb_anew_after_so_many_sessions_and_keeps_every
         with store.session() as conn:
             store.start_run(f"territory {n}", "full", {}, None, 1, 0, 1)
             used.append(conn)
-    runs = [[used[0]]]  # sessions in a row on one DuckDB
+    streaks = [[used[0]]]  # sessions in a row on one DuckDB
     for conn in used[1:]:
-        if conn is runs[-1][0]:
-            runs[-1].append(conn)
+        if conn is streaks[-1][0]:
+            streaks[-1].append(conn)
         else:
-            assert all(conn is not earlier[0] for earlier in runs)  # never one taken back
-            runs.append([conn])
-    assert len(runs) >= 2 and max(map(len, runs)) <= WRITER_SESSIONS
+            assert all(conn is not earlier[0] for earlier in streaks)  # never one taken back
+            streaks.append([conn])
+    assert len(streaks) >= 2 and max(map(len, streaks)) <= WRITER_SESSIONS
     assert read_elsewhere(path, "SELECT count(*) FROM runs") == str(len(used))
 
 
