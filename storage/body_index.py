@@ -89,9 +89,27 @@ class BodyIndex:
     def rows(self, conn: duckdb.DuckDBPyConnection, keys: Iterable[int]) -> dict[int, int]:
         """The row of each of `keys` page_bodies holds (after taking in what other processes
         stored since this process last looked); keys it does not hold are left out."""
+        candidates = self.candidates(conn, keys)
+        found = {k: rows[0] for k, rows in candidates.items() if k in self._recent}
+        unsure = [row for k, rows in candidates.items() if k not in found for row in rows]
+        if not unsure:
+            return found
+        stored = _hashes_at(conn, unsure)
+        for key, rows in candidates.items():
+            held = [row for row in rows if stored.get(row) == key]
+            if key not in found and held:
+                found[key] = held[0]
+        return found
+
+    def candidates(
+        self, conn: duckdb.DuckDBPyConnection, keys: Iterable[int]
+    ) -> dict[int, list[int]]:
+        """The rows that may hold each of `keys`, to be checked against the hash each row holds
+        (a fingerprint is only 32 bits of it); keys no row may hold are left out. A reader of
+        the texts checks the hashes it reads with them, so the rows are read once."""
         self._catch_up(conn)
         keys = set(keys)
-        found = {k: self._recent[k] for k in keys if k in self._recent}
+        found = {k: [self._recent[k]] for k in keys if k in self._recent}
         wanted = [k for k in keys if k not in found]
         if not wanted or not len(self._entries):
             return found
@@ -100,16 +118,13 @@ class BodyIndex:
         count = np.searchsorted(self._entries, first | np.uint64(_MOST_ROWS), "right") - start
         if not count.any():  # no fingerprint in common: none of them is stored
             return found
-        # Each candidate (a wanted key, a row whose fingerprint is the key's), then each checked
-        # against the hash stored in its row.
+        # Each candidate: a wanted key, and a row whose fingerprint is the key's.
         asked = np.repeat(np.arange(len(wanted)), count)
         nth = np.arange(len(asked)) - np.repeat(np.cumsum(count) - count, count)
         at = np.repeat(start, count) + nth
         rows = (self._entries[at] & np.uint64(_MOST_ROWS)).astype(np.int64).tolist()
-        stored = _hashes_at(conn, rows)
         for i, row in zip(asked.tolist(), rows, strict=True):
-            if stored.get(row) == wanted[i]:
-                found[wanted[i]] = row
+            found.setdefault(wanted[i], []).append(row)
         return found
 
     def add(self, keys: Iterable[int]) -> None:

@@ -190,21 +190,24 @@ def _text(bodies: dict[int, str], key: int | None) -> str | None:
 def _indexed_bodies(
     conn: duckdb.DuckDBPyConnection, keys: set[int], index: BodyIndex
 ) -> dict[int, str] | None:
-    """The texts stored under `keys`, read by the rows `index` gives; None (and the index
-    read anew next time) if a row does not hold the text asked for."""
+    """The texts stored under `keys`, read by the rows `index` gives as candidates, each kept
+    only if its row is one given for the hash it holds; None (and the index read anew next
+    time) if a text asked for was not among them."""
     if not keys:
         return {}
-    rows = index.rows(conn, keys)
-    if len(rows) == len(keys):
+    candidates = index.candidates(conn, keys)
+    if len(candidates) == len(keys):
         found = conn.execute(
             f"SELECT rowid, {halves('hash')}, body FROM page_bodies "
             "WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
-            [list(rows.values())],
+            [[row for rows in candidates.values() for row in rows]],
         ).fetchall()
-        bodies = {(high << 64) | low: body for row, high, low, body in found}
-        if len(bodies) == len(found) == len(keys) and all(
-            rows.get((high << 64) | low) == row for row, high, low, _ in found
-        ):
+        bodies = {
+            key: body
+            for row, high, low, body in found
+            if row in candidates.get(key := (high << 64) | low, ())
+        }
+        if len(bodies) == len(keys):
             return bodies
     index.forget()
     return None

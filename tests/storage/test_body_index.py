@@ -111,6 +111,40 @@ def test_texts_sharing_a_fingerprint_or_more_of_their_hash_are_told_apart():
     assert len(index._entries) == body_index.BLOCK  # all sat in the sorted array, not the dict
 
 
+class Recorded:
+    """A DuckDB connection that keeps the SQL of each statement run through it."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn, self.sql = conn, []
+
+    def execute(self, sql: str, *values):
+        self.sql.append(sql)
+        return self.conn.execute(sql, *values)
+
+
+def test_the_writer_reads_each_text_once_from_its_own_row_among_rows_sharing_a_fingerprint():
+    high = random.Random(5).getrandbits(64) << 64
+    first = high >> body_index.PRINT_SHIFT << body_index.PRINT_SHIFT  # the same first 32 bits
+    stored = [high | 5, high | 9, first | 1 << 70]
+    conn = table(0)
+    keys = random_keys(body_index.BLOCK - len(stored), seed=6) + stored
+    conn.execute(
+        "INSERT INTO page_bodies SELECT unnest(?::UHUGEINT[]), unnest(?::VARCHAR[])",
+        [[str(k) for k in keys], [f"text of {k}" for k in keys]],
+    )
+    index = BodyIndex()
+    index.rows(conn, [])  # the file's hashes read
+    asked = {high | 9, first | 1 << 70, keys[0]}
+    recorded = Recorded(conn)
+    assert pages._indexed_bodies(recorded, asked, index) == {k: f"text of {k}" for k in asked}
+    # The index's look at the table's size, then the texts: their rows read once, not first
+    # their hashes to check the candidates and then again with the texts.
+    assert [sql.split()[1] for sql in recorded.sql] == ["count(*)", "rowid,"]
+    # A text not stored whose fingerprint is a stored text's: not taken for it.
+    assert pages._indexed_bodies(conn, {high | 5, high | 6}, index) is None
+    assert len(index) == 0  # read anew at the next lookup
+
+
 def test_texts_another_process_stored_are_not_stored_again(tmp_path):
     path = tmp_path / "t.duckdb"
     first = TerritoryStore.open(path)
