@@ -113,6 +113,10 @@ class BodyIndex:
         wanted = [k for k in keys if k not in found]
         if not wanted or not len(self._entries):
             return found
+        # Looked up in order: numpy's search starts each from the last one's place, so the
+        # lookups walk the array once instead of jumping about it (the array is 26 MB at
+        # 3.34 million texts, seldom in the CPU's caches between two sessions).
+        wanted.sort(key=lambda k: k >> PRINT_SHIFT)
         first = fingerprints(wanted).astype(np.uint64) << np.uint64(32)
         start = np.searchsorted(self._entries, first, "left")
         count = np.searchsorted(self._entries, first | np.uint64(_MOST_ROWS), "right") - start
