@@ -95,7 +95,7 @@ def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineRepo
             search_stop=execution.search_stop,
             may_search=not request.rescore,  # a re-score never pays Tavily
             budget=budget,
-            pace=StorePace(at_least=2 * batch),  # a chunk's searches and results: one store
+            pace=StorePace.for_chunks(batch),
             clock=clock,
         )
         try:

@@ -157,7 +157,7 @@ def schedule(
         search_stop=search_stop,
         may_search=may_search,
         budget=budget,
-        pace=pace or StorePace(at_least=2 * 3),  # as a run sets it: a chunk's searches and results
+        pace=pace or StorePace.for_chunks(3),  # as a run sets it
     )
     return scheduler.run(), tasks, sink, stop, search_stop
 
