@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from flows.settings import Settings
+
 # A store session costs about the same CPU whether it holds 10 companies or 50 (135 against
 # 167 ms on the 100,000 benchmark's file, our simulators): opening the file, and closing it,
 # whose checkpoint writes a table's last row group again whole after a commit of fewer than
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 # first: about 10 s of companies a session.
 STORE_EVERY = 2.0  # seconds between stores at most once a batch is waiting
 STORE_CHUNKS = 4  # a batch: this many chunks' searches and results
-STORE_AT_LEAST = 2 * 50 * STORE_CHUNKS  # at the default chunk of 50 (see StorePace.for_chunks)
+# At the default chunk (BATCH_SIZE), as StorePace.for_chunks gives it.
+STORE_AT_LEAST = 2 * Settings.model_fields["batch_size"].default * STORE_CHUNKS
 STORE_WAIT = 10.0  # seconds between stores at most while anything waits
 
 

@@ -96,9 +96,8 @@ class BodyIndex:
             return found
         stored = _hashes_at(conn, unsure)
         for key, rows in candidates.items():
-            held = [row for row in rows if stored.get(row) == key]
-            if key not in found and held:
-                found[key] = held[0]
+            if key not in found:
+                found.update((key, row) for row in rows if stored.get(row) == key)
         return found
 
     def candidates(
