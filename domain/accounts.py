@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from domain.account_metadata import Metadata
+from domain.account_rows import Account, Row, merge
 from domain.columns import header_key
 from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
 
@@ -29,17 +33,6 @@ class InputError(ValueError):
     """Bad input: the message is one clear line meant for the user (no traceback needed)."""
 
 
-@dataclass(frozen=True, slots=True)  # slots: a run holds every account (100,000 or more)
-class Account:
-    """One company, possibly merged from several CSV rows."""
-
-    key: str
-    name: str
-    domain: str | None
-    metadata: dict[str, str]
-    rows: tuple[int, ...]
-
-
 @dataclass(frozen=True)
 class AccountList:
     """The parsed file: accounts in order of first appearance plus what was folded away."""
@@ -51,23 +44,28 @@ class AccountList:
     domain_column: str | None
 
 
-@dataclass
-class _Row:
-    """One non-blank data row after cleaning."""
+@dataclass(frozen=True)
+class _Layout:
+    """The header: where the name and domain are, and the columns passed through (their
+    names one tuple, shared by every account's Metadata)."""
 
-    line: int
-    name: str
-    key: str
-    domain: str | None
-    metadata: dict[str, str]
+    header: list[str]
+    name: int
+    domain: int | None
+    columns: list[tuple[int, str]]
+    names: tuple[str, ...]
 
 
 def parse_accounts(
     data: bytes, source: str = "input", max_name_length: int = MAX_NAME_LENGTH
 ) -> AccountList:
     """Parse CSV bytes into merged accounts; raise InputError with a one-line message."""
-    records, blank_rows = _records(_decode(data, source), source)
-    return _accounts(records, blank_rows, source, max_name_length)
+    delimiter = _delimiter(_decode(data, source))  # the whole text checked, then let go
+    # Read as the csv module needs it (newline="": CRLF and quoted line breaks intact), a
+    # few KB at a time: a StringIO of the text holds 4 bytes a character (87 MiB for a
+    # 22 MB export), for a moment but as the run's high-water mark.
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    return _accounts(_records(lines, delimiter, source), source, max_name_length)
 
 
 def parse_rows(
@@ -78,15 +76,11 @@ def parse_rows(
     header: list[str] = []
     for row in rows:
         header.extend(c for c in row if c not in header)
-    records: list[tuple[int, list[str]]] = [(1, header)] if header else []
-    blank = 0
-    for line, row in enumerate(rows, start=2):
-        cells = [_cell(row.get(column)) for column in header]
-        if any(cells):
-            records.append((line, cells))
-        else:
-            blank += 1
-    return _accounts(records, blank, source, max_name_length)
+    records = (
+        (line, [_cell(row.get(column)) for column in header])
+        for line, row in enumerate(rows, start=2)
+    )
+    return _accounts(itertools.chain([(1, header)], records), source, max_name_length)
 
 
 def _cell(value: object) -> str:
@@ -94,27 +88,30 @@ def _cell(value: object) -> str:
 
 
 def _accounts(
-    records: list[tuple[int, list[str]]], blank_rows: int, source: str, max_name_length: int
+    records: Iterable[tuple[int, list[str]]], source: str, max_name_length: int
 ) -> AccountList:
-    """Merged accounts from trimmed records (the first is the header)."""
-    if not records:
+    """Merged accounts from trimmed records (the first that is not blank is the header), each
+    row checked and packed as it is read: nothing holds the whole file's cells."""
+    blank_rows, layout, rows = 0, None, []
+    for line, cells in records:
+        if not any(cells):
+            blank_rows += 1
+        elif layout is None:
+            layout = _columns([_one_line(cell) for cell in cells], source)
+        else:
+            rows.append(_row(line, cells, layout, max_name_length, source))
+    if layout is None:
         raise _error(source, "no companies found (the file is empty)")
-    header = [_one_line(cell) for cell in records[0][1]]
-    name_index, domain_index, columns = _columns(header, source)
-    rows = [
-        _row(line, cells, header, name_index, domain_index, columns, max_name_length, source)
-        for line, cells in records[1:]
-    ]
     if not rows:
         detail = "only blank rows after the header" if blank_rows else "only a header row"
         raise _error(source, f"no companies found ({detail})")
-    accounts = _merge(rows)
+    accounts = merge(rows)
     return AccountList(
         accounts=accounts,
         merged=len(rows) - len(accounts),
         blank_rows=blank_rows,
-        name_column=header[name_index],
-        domain_column=None if domain_index is None else header[domain_index],
+        name_column=layout.header[layout.name],
+        domain_column=None if layout.domain is None else layout.header[layout.domain],
     )
 
 
@@ -192,7 +189,7 @@ def _decode(data: bytes, source: str) -> str:
 
 def _delimiter(text: str) -> str:
     """Comma, unless a comma-free header uses ';' or tab (Excel in some locales)."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = _first_line(text)
     if "," in header:
         return ","
     semicolons, tabs = header.count(";"), header.count("\t")
@@ -201,33 +198,31 @@ def _delimiter(text: str) -> str:
     return ";" if semicolons >= tabs else "\t"
 
 
-def _records(text: str, source: str) -> tuple[list[tuple[int, list[str]]], int]:
-    """Trimmed non-blank records with their starting line number, plus the blank-row count."""
-    # newline="" keeps CRLF and quoted line breaks intact for the csv module.
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=_delimiter(text),
-        strict=True,
-        skipinitialspace=True,
-    )
-    records: list[tuple[int, list[str]]] = []
-    blank = 0
+def _first_line(text: str, size: int = 4096) -> str:
+    """The first line that is not blank, from as little of the text as holds it whole."""
+    while True:
+        lines = text[:size].splitlines()
+        whole = lines if size >= len(text) else lines[:-1]  # the last may be cut short
+        found = next((line for line in whole if line.strip()), None)
+        if found is not None or size >= len(text):
+            return found or ""
+        size *= 2
+
+
+def _records(lines: Iterable[str], delimiter: str, source: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record trimmed, blank ones too, with the line it starts on."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True, skipinitialspace=True)
     end = 0
     while True:
         start = end + 1
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
             raise _error(source, _csv_problem(str(exc)), start) from None
         end = reader.line_num
-        cells = [cell.strip(_TRIMMED) for cell in cells]
-        if any(cells):
-            records.append((start, cells))
-        else:
-            blank += 1
-    return records, blank
+        yield start, [cell.strip(_TRIMMED) for cell in cells]
 
 
 def _csv_problem(message: str) -> str:
@@ -239,7 +234,7 @@ def _csv_problem(message: str) -> str:
     return "badly quoted value; a closing quote must be followed by a delimiter"
 
 
-def _columns(header: list[str], source: str) -> tuple[int, int | None, list[tuple[int, str]]]:
+def _columns(header: list[str], source: str) -> _Layout:
     """Locate the name and domain columns and list the passthrough columns."""
     seen: dict[str, int] = {}
     for index, cell in enumerate(header):
@@ -271,20 +266,12 @@ def _columns(header: list[str], source: str) -> tuple[int, int | None, list[tupl
     # A "domain" column is more specific than "website", so it wins; the other passes through.
     domain = next((keys.index(c) for c in DOMAIN_COLUMNS if c in keys), None)
     columns = [(i, cell) for i, cell in enumerate(header) if cell and i not in (names[0], domain)]
-    return names[0], domain, columns
+    return _Layout(header, names[0], domain, columns, tuple(cell for _, cell in columns))
 
 
-def _row(
-    line: int,
-    cells: list[str],
-    header: list[str],
-    name_index: int,
-    domain_index: int | None,
-    columns: list[tuple[int, str]],
-    max_name_length: int,
-    source: str,
-) -> _Row:
-    """Validate one data row and turn it into a _Row."""
+def _row(line: int, cells: list[str], layout: _Layout, max_name_length: int, source: str) -> Row:
+    """Validate one data row and turn it into a Row."""
+    header, name_index, domain_index = layout.header, layout.name, layout.domain
     if len(cells) > len(header):
         # Trailing empty cells are harmless (spreadsheets add them); real extra values
         # usually mean an unquoted delimiter inside a value.
@@ -332,53 +319,5 @@ def _row(
                 "(leave the cell empty if there is none)",
                 line,
             )
-    metadata = {column: cells[index] for index, column in columns}
-    return _Row(line, name, normalize_name(name), domain, metadata)
-
-
-def _merge(rows: list[_Row]) -> list[Account]:
-    """Union rows sharing a name key or a domain; chains merge transitively."""
-    parent = list(range(len(rows)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        # The earlier row stays the root so the group keeps its first row's identity.
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    first_by_key: dict[str, int] = {}
-    first_by_domain: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        union(i, first_by_key.setdefault(row.key, i))
-        if row.domain:
-            union(i, first_by_domain.setdefault(row.domain, i))
-
-    groups: dict[int, list[_Row]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault(find(i), []).append(row)
-
-    accounts = []
-    for root in sorted(groups):
-        members = groups[root]
-        first = members[0]
-        metadata = dict(first.metadata)
-        for row in members[1:]:
-            for column, value in row.metadata.items():
-                if value and not metadata.get(column):
-                    metadata[column] = value
-        accounts.append(
-            Account(
-                key=first.key,
-                name=first.name,
-                domain=next((row.domain for row in members if row.domain), None),
-                metadata=metadata,
-                rows=tuple(row.line for row in members),
-            )
-        )
-    return accounts
+    metadata = Metadata(layout.names, [cells[index] for index, _ in layout.columns])
+    return Row(line, name, normalize_name(name), domain, metadata)

@@ -10,6 +10,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from domain.account_metadata import Metadata
 from domain.accounts import Account
 from domain.context import Focus, SourceBlock, build_sources, select_pages
 from domain.costs import Prices, Spend, load_prices
@@ -51,7 +52,8 @@ class ChunkItem:
 
     @classmethod
     def of(cls, account: Account) -> ChunkItem:
-        return cls(account.key, account.name, account.domain, dict(account.metadata))
+        metadata = Metadata.of(account.metadata).to_dict()  # unpacked once, as results take it
+        return cls(account.key, account.name, account.domain, metadata)
 
     def drop_pages(self) -> None:
         """Let go of the pages once classified: the chunk stays open for its slowest company
