@@ -293,14 +293,16 @@ def _row(line: int, cells: list[str], layout: _Layout, max_name_length: int, sou
     # a line break in a cell) that would garble terminal and CSV output; silently dropping
     # them would change the name, so they are refused.
     name = cells[name_index]
-    control = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+    # An ASCII name is printable unless it holds a control (the only ASCII category Cc).
+    plain = name.isascii() and name.isprintable()
+    control = None if plain else next((c for c in name if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         raise _error(
             source,
             f"the company name contains a control character (U+{ord(control):04X}); remove it",
             line,
         )
-    if not "".join(ch for ch in name if ch not in INVISIBLE).strip():
+    if not (name if plain else "".join(ch for ch in name if ch not in INVISIBLE)).strip():
         raise _error(source, "empty company name", line)
     if len(name) > max_name_length:
         raise _error(

@@ -3,10 +3,13 @@ characters, control characters), their keys, and domains."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from domain import names as names_module
 from domain.accounts import MAX_NAME_LENGTH
-from domain.names import normalize_domain, normalize_name
+from domain.names import is_domain, normalize_domain, normalize_name
 from tests.domain.accounts_csv import encode, fails, names, parse
 
 # --- name length -------------------------------------------------------------------------
@@ -171,6 +174,38 @@ def test_zero_width_joiner_kept_in_emoji() -> None:
 )
 def test_normalize_name(raw: str, expected: str) -> None:
     assert normalize_name(raw) == expected
+
+
+def test_an_ascii_name_is_folded_by_table_as_by_the_loop_over_its_characters() -> None:
+    # Every ASCII character alone and beside letters, and names made of them at random.
+    ascii_chars = [chr(c) for c in range(128)]
+    pick = random.Random(17).choice
+    tried = [*ascii_chars, *(f"Ac{c}me{c}" for c in ascii_chars)]
+    tried += ["".join(pick(ascii_chars) for _ in range(pick(range(1, 30)))) for _ in range(3000)]
+    for name in tried:
+        assert names_module._ascii_key_text(name) == names_module._key_text(name), repr(name)
+    assert (
+        normalize_name("'`.") == "'`." and normalize_name("O'Brien & Sons, Ltd.") == "obrien sons"
+    )
+
+
+@pytest.mark.parametrize(
+    "host, ok",
+    [
+        ("acme.com", True),
+        ("my-shop.co.uk", True),
+        ("a--b.io", True),
+        ("straße.de", True),
+        ("-acme.com", False),
+        ("acme-.com", False),
+        ("ac_me.com", False),
+        ("acme..com", False),
+        ("acme.123", False),
+        ("acme", False),
+    ],
+)
+def test_is_domain(host: str, ok: bool) -> None:
+    assert is_domain(host) is ok
 
 
 # --- normalize_domain --------------------------------------------------------------------
