@@ -59,6 +59,7 @@ class StoreSink:
         """Open the file for the block holding it, at its first write (timed as the store's)."""
         if self._held is not None and not self._opened:
             self._held.enter_context(self.store.session())
+            self.store.cap_for_writes()  # see WRITE_MEMORY_LIMIT
             self._opened = True
 
     def searched(self, outcomes: list[SearchOutcome]) -> None:

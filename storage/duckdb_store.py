@@ -174,7 +174,13 @@ class TerritoryStore(
                         str(self.path), read_only=True, config={"memory_limit": READ_MEMORY_LIMIT}
                     )
                 if self._writer is None:
-                    self._writer = duckdb.connect(config={"threads": WRITER_THREADS})
+                    # What a capped buffer pool lets go of before it is in the file goes
+                    # beside the file, as DuckDB does for a file it opens itself (its
+                    # default for a DuckDB in memory is ".tmp" in the working directory).
+                    temp = f"{self.path}.tmp"
+                    self._writer = duckdb.connect(
+                        config={"threads": WRITER_THREADS, "temp_directory": temp}
+                    )
                 return _attach_writer(self._writer, self.path)
             except duckdb.IOException as exc:
                 text = str(exc)
