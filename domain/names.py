@@ -48,11 +48,8 @@ def _ascii_key_text(name: str) -> str:
 
 def _key_text(name: str) -> str:
     """The name folded for comparison: its letters, marks and digits, the rest spaces."""
-    # Invisible characters go first, so "Ac<zero-width space>me" is the same key as "Acme".
-    visible = "".join(ch for ch in name if ch not in INVISIBLE)
-    text = unicodedata.normalize("NFKC", visible).casefold()
     chars = []
-    for ch in text:
+    for ch in _folded(name):
         if ch in _JOINING_PUNCTUATION:
             continue
         # Letters, marks and digits of any script survive; marks matter for e.g. Devanagari.
@@ -70,8 +67,14 @@ def _key_words(folded: str, name: str) -> str:
     if words:
         return " ".join(words)
     # Only punctuation or emoji: still give a non-empty, stable key.
+    return " ".join(_folded(name).split())
+
+
+def _folded(name: str) -> str:
+    """The name without its invisible characters, NFKC-normalised and case-folded."""
+    # Invisible characters go first, so "Ac<zero-width space>me" is the same key as "Acme".
     visible = "".join(ch for ch in name if ch not in INVISIBLE)
-    return " ".join(unicodedata.normalize("NFKC", visible).casefold().split())
+    return unicodedata.normalize("NFKC", visible).casefold()
 
 
 def normalize_domain(raw: str) -> str | None:
