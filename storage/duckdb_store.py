@@ -138,7 +138,7 @@ class TerritoryStore(
             yield conn
             ended = True
         finally:
-            self._open = None
+            self._open, self._write_cap = None, None
             self._let_go(conn, ended)
 
     def _let_go(self, conn: duckdb.DuckDBPyConnection, ended: bool) -> None:

@@ -35,6 +35,7 @@ class Session:
 
     _open: duckdb.DuckDBPyConnection | None = None
     read_only: bool = False  # opened for reading (the buffer pool capped at READ_MEMORY_LIMIT)
+    _write_cap: str | None = None  # cap_for_writes' cap, for the open session only
 
     @property
     def conn(self) -> duckdb.DuckDBPyConnection:
@@ -49,14 +50,17 @@ class Session:
         territory more than once in one opening: the results table's rows and then the
         disputes held 213 MiB together at 100,000 companies, 166 with this in between (our
         simulators' file)."""
-        if self._open is not None:  # the cap the file was opened with (TerritoryStore._connect)
-            hand_back_blocks(self._open, READ_MEMORY_LIMIT if self.read_only else None)
+        if self._open is not None:  # the cap in force: the opening's, or cap_for_writes'
+            hand_back_blocks(self._open, READ_MEMORY_LIMIT if self.read_only else self._write_cap)
 
     def cap_for_writes(self) -> None:
         """Hold DuckDB's buffer pool to WRITE_MEMORY_LIMIT for the rest of the open session
         (the session's close puts the writer's default back: see hand_back_blocks)."""
         if self._open is not None and not self.read_only:
             self._open.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+            # Kept through let_go_of_reads, which the page index calls after each block of a
+            # file's fingerprints it reads: a run's first store session on a large file.
+            self._write_cap = WRITE_MEMORY_LIMIT
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of the session's connection, for a second stream beside the first; it uses
