@@ -308,7 +308,8 @@ def test_letting_go_of_reads_empties_duckdbs_buffer_pool_and_keeps_its_cap(tmp_p
         conn.execute("CREATE TABLE big AS SELECT hash(range) AS n FROM range(12_000_000)")
     with store.session() as conn:
         cap = conn.execute("SELECT current_setting('memory_limit')").fetchone()
-        assert conn.execute("SELECT count(DISTINCT n) > 11_000_000 FROM big").fetchone() == (True,)
+        # Every value read (a count of distinct values read them too, for 3.7 s of CPU).
+        assert conn.execute("SELECT sum(n % 7) > 0 FROM big").fetchone() == (True,)
         assert held(conn) > 64 * 2**20  # the column, read
         store.let_go_of_reads()
         assert held(conn) < 32 * 2**20
