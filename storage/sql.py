@@ -35,7 +35,9 @@ class Session:
 
     _open: duckdb.DuckDBPyConnection | None = None
     read_only: bool = False  # opened for reading (the buffer pool capped at READ_MEMORY_LIMIT)
-    _write_cap: str | None = None  # cap_for_writes' cap, for the open session only
+    # cap_for_writes' cap, for the open session only. Kept, not read back: DuckDB reports its
+    # limit rounded ("30.5 MiB" for 32MB), and setting that back would not be the cap.
+    _write_cap: str | None = None
 
     @property
     def conn(self) -> duckdb.DuckDBPyConnection:
