@@ -34,6 +34,17 @@ class Metadata(Mapping[str, str]):
             return mapping
         return cls(tuple(mapping), tuple(mapping.values()))
 
+    @classmethod
+    def from_state(cls, columns: tuple[str, ...], packed: str | tuple[str, ...]) -> Metadata:
+        """A Metadata of what `state` gave, as it was: nothing joined or checked again."""
+        metadata = cls.__new__(cls)
+        metadata._columns, metadata._packed = columns, packed
+        return metadata
+
+    def state(self) -> tuple[tuple[str, ...], str | tuple[str, ...]]:
+        """The column names and the packed values, to be packed further (`from_state`)."""
+        return self._columns, self._packed
+
     @property
     def columns(self) -> tuple[str, ...]:
         return self._columns

@@ -14,7 +14,7 @@ by the tasks cap the requests in flight.
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -134,7 +134,7 @@ class PipelineReport:
 class ChunkScheduler:
     """Drives one run's task submissions; every call to the sink is in the flow's thread."""
 
-    chunks: list[list[Account]]  # each emptied once open (its items carry it on)
+    chunks: list[Sequence[Account]]  # each emptied once open (its items carry it on)
     plan: SearchPlan
     tasks: ChunkTasks
     sink: ChunkSink
@@ -171,7 +171,7 @@ class ChunkScheduler:
                     self.report.skipped = [a for c in self.chunks[next_chunk:] for a in c]
                     next_chunk = len(self.chunks)
                     break
-                # Held to the run's end, 100,000 accounts kept about 60 MiB (measured).
+                # Held to the run's end, 100,000 accounts kept 11 MiB packed, 61 unpacked.
                 self.chunks[next_chunk] = []
                 next_chunk += 1
             if not self._pending:
@@ -203,7 +203,7 @@ class ChunkScheduler:
                 else:
                     self._classify_finished(chunk, items, value, failure)
 
-    def _may_open(self, accounts: list[Account]) -> bool:
+    def _may_open(self, accounts: Sequence[Account]) -> bool:
         open_room, search_room = self._room
         waiting = sum(len(c.waiting) for c in self._open.values())
         searching = sum(len(c.unsearched) for c in self._open.values())
@@ -215,7 +215,7 @@ class ChunkScheduler:
 
     def _start(self, index: int) -> bool:
         """Open chunk `index` (False: it does not fit under the cost cap, nothing was sent)."""
-        accounts = self.chunks[index]
+        accounts = list(self.chunks[index])  # unpacked once, here
         items = [ChunkItem.of(a) for a in accounts]
         requests = {a.key: self.plan.request(a) for a in accounts}
         cached = self.plan.cached(list(requests.values()))

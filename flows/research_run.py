@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import queue
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from prefect.utilities.annotations import quote
 
+from domain.account_chunks import packed_chunks
 from domain.accounts import Account
 from domain.costs import Prices, load_prices
 from domain.models import CompanyResult, SearchOutcome, SearchRequest
@@ -134,10 +136,10 @@ def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> N
         )
 
 
-def chunked(accounts: list[Account], batch: int) -> list[list[Account]]:
-    """The accounts in chunks of `batch`. Nothing else is to hold them: the scheduler lets go
-    of each chunk's accounts as it opens it."""
-    return [accounts[i : i + batch] for i in range(0, len(accounts), batch)]
+def chunked(accounts: list[Account], batch: int) -> list[Sequence[Account]]:
+    """The accounts in chunks of `batch`, packed. Nothing else is to hold them: the scheduler
+    lets go of each chunk as it opens it."""
+    return packed_chunks(accounts, batch)
 
 
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:

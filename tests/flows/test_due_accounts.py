@@ -115,4 +115,4 @@ def test_the_run_hands_its_accounts_over_and_keeps_none(tmp_path, monkeypatch):
     chunks = research_run.chunked(research_run.due_accounts(run, plan, logging.getLogger("t")), 50)
     assert run.accounts == [] and sum(map(len, chunks)) == 120 and store.not_due == 0
     assert [len(c) for c in chunks] == [50, 50, 20]
-    assert sum(chunks, []) == accounts
+    assert [a for chunk in chunks for a in chunk] == accounts
