@@ -175,8 +175,12 @@ async def simulate_delay(
     `writing`, the seconds the model spends writing a long answer (scaled like the latency).
 
     The latency is drawn only after the hang, so concurrent requests draw from the seeded
-    latency generator in the order they reach this point.
+    latency generator in the order they reach this point. A held simulator holds the request
+    first, until it is let go (or the client hangs up).
     """
+    while state.config.held:
+        if not await wait_while_connected(request, 0.05, state):
+            return
     if fault is not None and fault.kind == "hang":
         delay = fault.delay if fault.delay is not None else DEFAULT_HANG_SECONDS
         await wait_while_connected(request, delay, state)

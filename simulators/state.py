@@ -28,10 +28,15 @@ class BaseConfig:
     # continuously; a small burst is what gateways in front of vLLM often allow).
     rpm_burst: int | None = None
     seed: int = 0
+    # True: every request waits at the door, counted in flight, until it is set back (a
+    # test's gate, so that two runs' requests surely meet however slowly their processes start).
+    held: bool = False
 
     def validate(self, service: str) -> None:
         """Raise ValueError if a field is out of range."""
         resolve_latency(self.latency, service)
+        if not isinstance(self.held, bool):
+            raise ValueError("held must be true or false")
         if self.time_scale < 0:
             raise ValueError("time_scale must be >= 0")
         if self.rpm_limit is not None and self.rpm_limit < 0:

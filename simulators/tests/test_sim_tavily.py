@@ -263,6 +263,20 @@ def test_hang_trips_the_client_timeout(
     assert sims.tavily.stats()["log"][0]["fault"] == "hang"
 
 
+def test_a_held_simulator_answers_only_once_let_go(
+    tavily_client: tavily.TavilyClient, sims: Simulators
+) -> None:
+    sims.tavily.configure(held=True)
+    with ThreadPoolExecutor(2) as pool:
+        answers = [pool.submit(tavily_client.search, f"held {i}") for i in range(2)]
+        wait_until(lambda: sims.tavily.stats()["in_flight"] == 2)
+        time.sleep(0.3)
+        assert not any(a.done() for a in answers)  # both wait at the door, counted in flight
+        sims.tavily.configure(held=False)
+        assert all(a.result(timeout=5)["results"] for a in answers)
+    assert sims.tavily.stats()["requests"] == 2 and sims.tavily.stats()["in_flight"] == 0
+
+
 def test_drop_breaks_the_connection_mid_body(
     tavily_client: tavily.TavilyClient, sims: Simulators
 ) -> None:

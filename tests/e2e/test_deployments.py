@@ -113,6 +113,19 @@ def wait(api: str, flow_run_id: str, timeout: float = 300) -> dict:
     raise AssertionError(f"flow run {flow_run_id} did not finish in {timeout}s")
 
 
+def both_running(api: str, flow_run_ids: list[str], timeout: float = 180) -> None:
+    """Wait until every one of the flow runs is RUNNING (and none has ended)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [api_call("GET", f"{api}/flow_runs/{r}").json()["state"] for r in flow_run_ids]
+        ended = [s for s in states if s["type"] not in ("SCHEDULED", "PENDING", "RUNNING")]
+        assert not ended, f"a flow run ended before the others ran: {ended}"
+        if all(s["type"] == "RUNNING" for s in states):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the flow runs were not all running within {timeout}s")
+
+
 def artifacts(api: str, flow_run_id: str) -> dict[str, dict]:
     found = api_call(
         "POST",
@@ -169,12 +182,11 @@ def test_deployment_run_then_rerun_failed_through_a_worker(prefect_env, worker, 
 
 def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims, tmp_path):
     _, api, _ = prefect_env
-    # Searches slow enough that each run lasts longer than the gap between the two flow runs'
-    # starts on a loaded machine (up to 7 s measured under CI's load; at 1.5 s a search, a run
-    # of 5.6 s once began and ended before the other started, 6.3 s after it; at 2.5 s the
-    # runs once missed each other in a full suite on 2026-12-04: 3 rounds of two searches,
-    # 7.5 s, is about that gap).
-    sims.tavily.configure(latency={"median": 3.5, "sigma": 0.0, "max": 3.5})
+    # The searches wait at the simulator's door until both flow runs are running: their
+    # processes start up to 18 s apart on a loaded machine, and a run left to itself once
+    # ended before the other began. Let go, each search takes 1.5 s: the second run reaches
+    # its searches while the first one's are still going.
+    sims.tavily.configure(held=True, latency={"median": 1.5, "sigma": 0.0, "max": 1.5})
     folder = tmp_path
     runs = []
     for territory in ("north", "south"):
@@ -184,6 +196,17 @@ def test_two_runs_at_once_share_the_tavily_cap(prefect_env, worker_factory, sims
     # Started after both runs are queued, the worker's first poll picks up both at once.
     # Both runs write the same DuckDB file, taking turns chunk by chunk.
     assert worker_factory(SHARE_LIMITS_ACROSS_RUNS="true", TAVILY_CONCURRENCY="2") == folder
+    try:
+        both_running(api, runs)
+        # One run's first searches hold the two shared slots at the door. The other gets to
+        # its own searches well within 2 s of running, and waits for a slot: were the cap not
+        # shared, its searches would reach the simulator too (more than 2 in flight).
+        deadline = time.monotonic() + 60
+        while sims.tavily.stats()["in_flight"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)
+    finally:
+        sims.tavily.configure(held=False)
     finished = [wait(api, r) for r in runs]
     assert [r["state"]["type"] for r in finished] == ["COMPLETED", "COMPLETED"]
     stats = sims.tavily.stats()
