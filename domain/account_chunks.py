@@ -11,8 +11,8 @@ from typing import overload
 from domain.account_metadata import Metadata
 from domain.account_rows import Account
 
-# One account as plain values: pickled as tuples of strings, a chunk costs about 1 us an
-# account each way; pickling the Account objects themselves cost 14.
+# One account as plain values. Pickled as tuples and zlib'd, a chunk costs about 2 us an
+# account to pack and 1 to unpack; pickling the Account objects themselves cost 6 and 8.
 _Fields = tuple[str, str, str | None, tuple[str, ...], str | tuple[str, ...], tuple[int, ...]]
 
 
