@@ -40,9 +40,9 @@ parsed = read_accounts(sys.argv[1])
 print(len(parsed.accounts), time.process_time() - start, status('VmRSS') - before,
       status('VmHWM') - before, end=' ')
 # What the run holds from its start on: the accounts packed a chunk (BATCH_SIZE) at a time.
-from flows.research_run import chunked
+from domain.account_chunks import packed_chunks
 start = time.process_time()
-chunks = chunked(parsed.accounts, 50)
+chunks = packed_chunks(parsed.accounts, 50)
 del parsed
 print(time.process_time() - start, status('VmRSS') - before)
 """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import queue
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -77,7 +76,8 @@ def _run_chunks(run: RunContext, logger: Any, clock: PhaseClock) -> PipelineRepo
     )
     warn_if_unpriced(logger, prices, settings.llm_model, request.max_cost is not None)
     plan = StoredSearchPlan(settings, rubric, store, territory, request, clock)
-    chunks = chunked(due_accounts(run, plan, logger), batch)
+    # Packed, and held by the scheduler alone: it lets go of each chunk as it opens it.
+    chunks = packed_chunks(due_accounts(run, plan, logger), batch)
     total = sum(map(len, chunks))
     # The UI's progress bar, and whatever this process shows (the CLI's live line).
     progress = Progress(total, [ProgressArtifact(territory, total), *active_listeners()])
@@ -134,12 +134,6 @@ def warn_if_unpriced(logger: Any, prices: Prices, model: str, capped: bool) -> N
             model,
             ", and the cost cap counts searches only" if capped else "",
         )
-
-
-def chunked(accounts: list[Account], batch: int) -> list[Sequence[Account]]:
-    """The accounts in chunks of `batch`, packed. Nothing else is to hold them: the scheduler
-    lets go of each chunk as it opens it."""
-    return packed_chunks(accounts, batch)
 
 
 def due_accounts(run: RunContext, plan: StoredSearchPlan, logger: Any) -> list[Account]:

@@ -5,6 +5,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 
+from domain.account_chunks import packed_chunks
 from domain.accounts import Account
 from domain.refresh import Standing
 from domain.rubric import load_rubric
@@ -112,7 +113,7 @@ def test_the_run_hands_its_accounts_over_and_keeps_none(tmp_path, monkeypatch):
     store = FakeRunStore({})
     run = RunContext(request, settings, rubric, store, "run-1", "emea", list(accounts))
     plan = StoredSearchPlan(settings, rubric, store, "emea", request)
-    chunks = research_run.chunked(research_run.due_accounts(run, plan, logging.getLogger("t")), 50)
+    chunks = packed_chunks(research_run.due_accounts(run, plan, logging.getLogger("t")), 50)
     assert run.accounts == [] and sum(map(len, chunks)) == 120 and store.not_due == 0
     assert [len(c) for c in chunks] == [50, 50, 20]
     assert [a for chunk in chunks for a in chunk] == accounts
