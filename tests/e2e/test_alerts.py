@@ -74,6 +74,23 @@ class Receiver:
         return self.texts()
 
 
+def stored_events(api: str, prefix: str, count: int, timeout: float = 60) -> list[dict]:
+    """The server's events under `prefix` once `count` are stored (or the deadline passed).
+    The automations act on an event as it comes; the server stores it apart, in batches
+    flushed every 5 s (Prefect's event persister): a message can arrive before its event is
+    stored."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = httpx.post(
+            f"{api}/events/filter",
+            json={"filter": {"event": {"prefix": [prefix]}}, "limit": 50},
+            timeout=30,
+        ).json()["events"]
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def alerts_env(e2e_server):
     """The e2e Prefect server with the shipped automations installed, posting to a receiver."""
@@ -197,11 +214,7 @@ def test_a_run_posts_each_move_to_hot_and_its_summary_and_a_quiet_run_only_its_s
     assert "Tier moves: 0 (0 to HOT, 0 up, 0 down); 0 new." in texts[0]
 
     # The server holds the events themselves: three moves and two summaries.
-    events = httpx.post(
-        f"{api}/events/filter",
-        json={"filter": {"event": {"prefix": ["territory."]}}, "limit": 50},
-        timeout=30,
-    ).json()["events"]
+    events = stored_events(api, "territory.", 5)
     names = sorted(e["event"] for e in events)
     assert names == ["territory.company.tier-changed"] * 3 + ["territory.run.completed"] * 2
     assert TAVILY_KEY not in json.dumps(events) and LLM_KEY not in json.dumps(receiver.posts)
