@@ -20,7 +20,8 @@ from uuid import UUID
 
 import httpx
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.exceptions import PrefectHTTPStatusError
+from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
 from tasks.slots import QUEUED_LOOK_SECONDS, StopSignal, slot_priority
 
@@ -80,8 +81,12 @@ def ensure_limit(client: SyncPrefectClient, name: str, slots: int) -> None:
     """Create the global limit `name` with `slots` slots, or set it to that (first use wins
     nothing: the latest run's setting is the server's)."""
     try:
-        client.upsert_global_concurrency_limit_by_name(name, slots)
-        limit = client.read_global_concurrency_limit_by_name(name)
+        limit = _read_limit(client, name)
+        # Read first: nearly every run finds the limit as the last one left it, and Prefect's
+        # upsert reads it too, so upserting then checking cost two reads a limit and run.
+        if limit is None or limit.limit != slots:
+            client.upsert_global_concurrency_limit_by_name(name, slots)
+            limit = client.read_global_concurrency_limit_by_name(name)
     except Exception as exc:
         raise LimitError(f"could not create the Prefect concurrency limit {name!r}: {exc}") from exc
     if limit.limit != slots or not limit.active:
@@ -89,6 +94,13 @@ def ensure_limit(client: SyncPrefectClient, name: str, slots: int) -> None:
             f"Prefect concurrency limit {name!r} is {limit.limit} slots"
             f"{'' if limit.active else ' (inactive)'}, expected {slots} active"
         )
+
+
+def _read_limit(client: SyncPrefectClient, name: str) -> GlobalConcurrencyLimitResponse | None:
+    try:
+        return client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
+        return None
 
 
 @dataclass(eq=False)

@@ -209,6 +209,29 @@ def test_a_vanished_limit_is_an_error_not_a_free_pass(prefect_server):
 
 
 @pytest.mark.slow
+def test_the_latest_runs_setting_is_the_servers_and_an_inactive_limit_is_refused(prefect_server):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    name = "test-setting"
+    with get_client(sync_client=True) as client:
+        try:
+            for slots in (2, 2, 5):  # made, found as it was, set anew
+                SlotPool(slots, name).close()
+                limit = client.read_global_concurrency_limit_by_name(name)
+                assert (limit.limit, limit.active) == (slots, True)
+            # Turned off by hand on the server: a run refuses it rather than run unlimited,
+            # whether it asks for the slots the limit has or for others.
+            client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active=False))
+            for slots in (5, 3):
+                with pytest.raises(LimitError, match=r"is \d+ slots \(inactive\), expected"):
+                    SlotPool(slots, name)
+            assert client.read_global_concurrency_limit_by_name(name).limit == 3
+        finally:
+            client.delete_global_concurrency_limit_by_name(name)
+
+
+@pytest.mark.slow
 def test_a_run_starved_by_other_runs_says_it_is_waiting(prefect_server, monkeypatch):
 
     import flows.limits as limits
