@@ -4,8 +4,8 @@ the same content differently could save (the README's *Database size* has the fi
 The text is `benchmarks.db_size`'s real-like pages (the corpus' pages, then the installed
 packages' READMEs; 20 pages of 4,500 characters and a snippet each per company), compressed
 with the standard library's codecs three ways: each text alone (a row's own frame), each
-company's texts in one frame, and 256 KiB runs of texts (DuckDB compresses a column segment
-of that order as one zstd frame). Prints KB per company and run, and the CPU it cost.
+company's texts in one frame, and 256 KiB runs of texts (the size of DuckDB's storage
+blocks). Prints KB per company and run, and the CPU it cost.
 
     uv run python -m benchmarks.page_compression
 """
@@ -54,6 +54,7 @@ def main() -> None:
             [text.encode() for page in pages[i : i + PAGES] for text in page] for i in starts
         ],
         "pages alone": [[page.encode() for page, _ in pages[i : i + PAGES]] for i in starts],
+        "snippets alone": [[snip.encode() for _, snip in pages[i : i + PAGES]] for i in starts],
     }
     for label, companies in texts.items():
         n = len(companies)
