@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from benchmarks.db_size import PAGES, real_pages, real_text_pool
 
 SEGMENT_BYTES = 256 * 1024
+SEGMENTS = f"{SEGMENT_BYTES // 1024} KiB segments"
+LAYOUTS = ("each text", "per company", SEGMENTS)
 CODECS: dict[str, Callable[[bytes], bytes]] = {
     "zlib 9": lambda data: zlib.compress(data, 9),
     # Preset 6's 8 MiB window covers any frame here; 9's 64 MiB only costs allocation.
@@ -33,7 +35,7 @@ def frames(companies: list[list[bytes]], how: str) -> Iterator[bytes]:
         yield from (text for texts in companies for text in texts)
     elif how == "per company":
         yield from (b"".join(texts) for texts in companies)
-    else:
+    elif how == SEGMENTS:
         run = b""
         for text in (text for texts in companies for text in texts):
             run += text
@@ -42,6 +44,8 @@ def frames(companies: list[list[bytes]], how: str) -> Iterator[bytes]:
                 run = b""
         if run:
             yield run
+    else:
+        raise ValueError(f"no layout {how!r}: one of {LAYOUTS}")
 
 
 def main() -> None:
@@ -61,7 +65,7 @@ def main() -> None:
         raw = sum(len(text) for texts in companies for text in texts)
         print(f"real-like {label}: {n} companies, {raw / n / 1e3:.1f} KB/company (UTF-8)")
         for name, compress in CODECS.items():
-            for how in ("each text", "per company", f"{SEGMENT_BYTES // 1024} KiB segments"):
+            for how in LAYOUTS:
                 start = time.process_time()
                 size = sum(len(compress(frame)) for frame in frames(companies, how))
                 cpu = (time.process_time() - start) / n * 1e3
