@@ -15,8 +15,12 @@ from domain.account_rows import Account, Row, merge
 from domain.columns import header_key
 from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
 
-NAME_COLUMNS = ("name", "company", "company_name")
-DOMAIN_COLUMNS = ("domain", "website")
+# Header keys (domain.columns.header_key) of the company's name and domain, as people and
+# CRM exports spell them: HubSpot's company export has "Company name", "Company Domain Name"
+# and "Website URL"; a Salesforce accounts report "Account Name" and "Website".
+NAME_COLUMNS = ("name", "company", "company_name", "account_name")
+# The most specific first: a bare domain wins over a web address, which passes through.
+DOMAIN_COLUMNS = ("domain", "company_domain_name", "website", "website_url")
 MAX_NAME_LENGTH = 300
 
 # What is trimmed around a cell: white space, but not the separator controls (U+001C-U+001F,
@@ -257,13 +261,12 @@ def _columns(header: list[str], source: str) -> _Layout:
         raise _error(
             source,
             f"no company name column; found columns: {found}; "
-            "expected one of: name, company, company_name, company name",
+            f"expected one of: {', '.join(NAME_COLUMNS)} (any case, spaces for underscores)",
         )
     if len(names) > 1:
         # "Name" next to "Company" is often a contact's name: refuse to guess.
         both = " and ".join(_show(header[i]) for i in names)
         raise _error(source, f"columns {both} both look like the company name; keep only one")
-    # A "domain" column is more specific than "website", so it wins; the other passes through.
     domain = next((keys.index(c) for c in DOMAIN_COLUMNS if c in keys), None)
     columns = [(i, cell) for i, cell in enumerate(header) if cell and i not in (names[0], domain)]
     return _Layout(header, names[0], domain, columns, tuple(cell for _, cell in columns))

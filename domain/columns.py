@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# A passthrough column naming the account's owner, first listed wins.
-OWNER_COLUMNS = ("owner", "account_owner", "owner_name", "rep", "sales_rep")
+# A passthrough column naming the account's owner, first listed wins ("Account Owner" in a
+# Salesforce accounts report, "Company owner" in HubSpot's company export).
+OWNER_COLUMNS = ("owner", "account_owner", "company_owner", "owner_name", "rep", "sales_rep")
 
 # "Company Name", "company-name" and "company_name" are all the same header to a person.
 _HEADER_SEPARATORS = re.compile(r"[\s_\-]+")

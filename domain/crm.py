@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from domain.columns import header_key
 from domain.errors import ConfigError
 
 TARGETS = ("hubspot", "salesforce")
@@ -112,13 +113,13 @@ def _properties(raw: object, target: str, where: str) -> dict[str, str]:
 
 
 def record_id(result: dict[str, Any], mapping: CrmMapping) -> str | None:
-    """The CRM record id of a result: its first non-empty id column (case-insensitive)."""
-    metadata = {str(k).casefold(): v for k, v in (result.get("metadata") or {}).items()}
-    for column in mapping.id_columns:
-        value = metadata.get(column.casefold())
+    """The CRM record id of a result: its first non-empty id column, spelt as a person would
+    ("Record ID" is record_id: any case, spaces or dashes for underscores)."""
+    ids: dict[str, str] = {}
+    for key, value in (result.get("metadata") or {}).items():
         if value is not None and str(value).strip():
-            return str(value).strip()
-    return None
+            ids.setdefault(header_key(str(key)), str(value).strip())
+    return next((ids[k] for k in map(header_key, mapping.id_columns) if k in ids), None)
 
 
 def field_values(result: dict[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,22 @@ def test_match_by_domain_and_unmatched_rows(hubspot, tmp_path):
     assert hubspot.seen("POST", "batch/create") == []  # never created without the flag
 
 
+def test_the_record_id_of_hubspots_own_export_matches(hubspot, tmp_path):
+    import duckdb
+
+    # The accounts came from HubSpot's company export: its id column is "Record ID".
+    with duckdb.connect(str(tmp_path / "territory.duckdb")) as conn:
+        conn.execute(
+            """UPDATE company_results SET metadata = '{"Record ID": "7", "Company owner": "Dana"}'
+            WHERE company_key = 'helix'"""
+        )
+    hubspot.records["7"].pop("domain")  # no way to find it but the id
+    assert push() == 0
+    assert hubspot.snapshot()["7"]["gpu_tier"] == "HOT"
+    rows = query(tmp_path, "SELECT status, record_id, matched_by FROM crm_pushes")
+    assert ("pushed", "7", "id") in rows and hubspot.seen("POST", "search") == []
+
+
 def test_429_and_503_mid_batch_lose_nothing(hubspot, tmp_path):
     hubspot.inject("POST", "batch/update", 429, retry_after=0.2)
     hubspot.inject("POST", "batch/update", 503)

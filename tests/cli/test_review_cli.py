@@ -265,7 +265,7 @@ def test_by_owner_without_an_owner_column_is_one_line(tmp_path, monkeypatch, cap
         assert main(argv) == 2
         err = one_line_error(capsys)
         assert "--by owner: territory 'plain' has no owner column" in err
-        assert "owner, account_owner, owner_name, rep" in err
+        assert "owner, account_owner, company_owner, owner_name, rep" in err
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.html").exists()
 
 

@@ -156,7 +156,7 @@ def test_accepted_name_headers(header: str) -> None:
 def test_no_name_column_lists_found_and_accepted_columns() -> None:
     message = fails(b"organisation,url\nAcme,acme.com\n")
     assert "'organisation'" in message and "'url'" in message
-    for accepted in ("name", "company", "company_name", "company name"):
+    for accepted in ("name", "company", "company_name", "account_name", "any case"):
         assert accepted in message
 
 
