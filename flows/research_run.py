@@ -200,7 +200,7 @@ class StoredSearchPlan:
         """The search for one company."""
         return SearchRequest(
             company_key=account.key,
-            endpoint=self.settings.tavily_base_url,
+            endpoint=self.settings.search_endpoint,
             name=account.name,
             domain=account.domain,
             query=build_query(self.template, account.name, account.domain),

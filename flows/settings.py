@@ -32,6 +32,14 @@ class Settings(BaseSettings):
 
     tavily_api_key: SecretStr | None = Field(default=None, description="Tavily API key.")
     tavily_base_url: str = Field(default="https://api.tavily.com", description="Tavily API root.")
+    # A stored search answers a later one of the same service: the cache knows the service by
+    # this name, so a proxy moved to another address (or the simulators' next random port)
+    # keeps its searches, and a simulator's pages are never reused as a real search.
+    tavily_cache_name: str | None = Field(
+        default=None,
+        description="What the search cache files this Tavily service's answers under "
+        "(default: TAVILY_BASE_URL); --simulate sets `simulator`.",
+    )
     llm_api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
@@ -160,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("dask_address")
+    @field_validator("dask_address", "tavily_cache_name")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -228,6 +236,11 @@ class Settings(BaseSettings):
         from prefect.settings import get_current_settings
 
         return bool(get_current_settings().api.url)
+
+    @property
+    def search_endpoint(self) -> str:
+        """The Tavily service as the search cache knows it (see tavily_cache_name)."""
+        return self.tavily_cache_name or self.tavily_base_url
 
     @property
     def effective_tavily_concurrency(self) -> int:

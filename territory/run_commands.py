@@ -198,6 +198,10 @@ def _golden_set(args: argparse.Namespace) -> Any:
     return evaluation.with_overrides(golden, labels, source)
 
 
+# What the search cache knows the bundled Tavily simulator by (Settings.tavily_cache_name).
+SIMULATOR_CACHE_NAME = "simulator"
+
+
 def _prepare(stack: ExitStack, simulate: bool):
     """Validate configuration before any work; with --simulate, start the simulators first."""
     if simulate:
@@ -209,6 +213,8 @@ def _prepare(stack: ExitStack, simulate: bool):
         os.environ.update(
             {
                 "TAVILY_BASE_URL": sims.tavily_url,
+                # Its port is new each time: the name keeps the runs' searches one cache.
+                "TAVILY_CACHE_NAME": SIMULATOR_CACHE_NAME,
                 "TAVILY_API_KEY": "tvly-sim-key",
                 "LLM_BASE_URL": sims.llm_url,
                 "LLM_API_KEY": "sk-sim-key",

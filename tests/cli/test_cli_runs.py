@@ -53,6 +53,22 @@ def test_readme_quickstart_stores_every_sample_company(tmp_path, prefect_server)
     assert all(tier == expected_tier(name) for name, tier, _ in rows)
 
 
+def test_a_second_simulated_run_finds_the_first_ones_searches(territory_env, capsys):
+    """`--simulate` starts its simulators on a new port each time: the runs still share one
+    search cache, so the second run, inside every tier's window, does no work."""
+    csv = territory_env / "demo.csv"
+    csv.write_text("name\nHelix Robotics\nAshcombe Bakehouse\nNorthwind Vision\n")
+    assert main(["run", str(csv), "--simulate"]) == 0
+    assert "demo: 3 companies, 3 classified" in capsys.readouterr().out
+    assert main(["run", str(csv), "--simulate"]) == 0
+    out = capsys.readouterr().out
+    assert "0 classified" in out and "3 not due for a refresh" in out
+    rows = query(territory_env, "SELECT n_not_due, tavily_credits FROM runs ORDER BY started_at")
+    assert [r[0] for r in rows] == [0, 3] and rows[1][1] == 0
+    stored = query(territory_env, "SELECT DISTINCT parameters->>'endpoint' FROM searches")
+    assert stored == [("simulator",)]
+
+
 def test_cli_run_then_rerun_failed_touches_only_the_failed(territory_env, sims, capsys):
     csv = territory_env / "west.csv"
     csv.write_text("name,owner\nAlpha Robotics,A\nBeta Bakery,B\nGamma Labs,C\n")

@@ -17,6 +17,15 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no stray .env
 
 
+def test_the_search_cache_knows_tavily_by_its_name_or_else_its_address():
+    assert load_settings().search_endpoint == "https://api.tavily.com"
+    moved = load_settings(tavily_base_url="http://127.0.0.1:8123")
+    assert moved.search_endpoint == "http://127.0.0.1:8123"
+    named = load_settings(tavily_base_url="http://127.0.0.1:8123", tavily_cache_name=" proxy ")
+    assert named.search_endpoint == "proxy"
+    assert load_settings(tavily_cache_name="  ").search_endpoint == "https://api.tavily.com"
+
+
 def test_defaults_match_the_documented_table():
     s = load_settings()
     assert s.tavily_base_url == "https://api.tavily.com"
