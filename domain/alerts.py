@@ -15,6 +15,7 @@ from typing import Any
 from domain.changes import TIER_RANK, ResultPair
 from domain.columns import owner_column
 from domain.costs import cost_line
+from domain.passages import readable
 
 TIER_CHANGED = "territory.company.tier-changed"
 RUN_COMPLETED = "territory.run.completed"
@@ -137,7 +138,7 @@ def top_signal(current: dict[str, Any], before: dict[str, Any]) -> dict[str, Any
     chosen = (fresh or signals)[0]
     return {
         "kind": chosen.get("kind"),
-        "excerpt": one_line(chosen.get("excerpt")),
+        "excerpt": one_line(readable(chosen.get("excerpt"))),
         "url": chosen.get("url"),
         "published": chosen.get("published"),
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.entities import host_of
 from domain.evidence import comparable
+from domain.passages import readable
 
 # A company's latest result row and the one to compare it with (None: nothing before it),
 # as the store reads them (`result_pairs`).
@@ -60,7 +61,7 @@ class Change:
 
 
 def _signal_text(label: str, signal: dict[str, Any]) -> str:
-    excerpt = " ".join(str(signal.get("excerpt", "")).split())
+    excerpt = readable(signal.get("excerpt"))
     if len(excerpt) > 90:
         excerpt = excerpt[:89] + "…"
     where = ", ".join(

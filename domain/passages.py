@@ -163,9 +163,21 @@ def reader_for(company: str, keywords: tuple[str, ...], domain: str | None = Non
     )
 
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# A link's target may hold one level of parentheses ("wiki/Acme_(company)").
+_MD_TARGET = r"\((?:[^()]|\([^()]*\))*\)"
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]" + _MD_TARGET)
+_MD_LINK = re.compile(r"\[([^\]]*)\]" + _MD_TARGET)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
+def readable(text: object) -> str:
+    """A quote as a reader sees it on the page, on one line: a markdown link or image as its
+    text ("[Acme](https://acme.example) raised $40M" is "Acme raised $40M"). Pages reach us as
+    markdown and models quote them so; the stored quote stays verbatim, this is for people."""
+    flat = " ".join(str(text or "").split())
+    if "](" not in flat:
+        return flat
+    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", flat))
 
 
 @lru_cache(maxsize=4096)  # asked of each paragraph twice: for the name and for the keywords

@@ -16,6 +16,7 @@ from prefect.artifacts import (
 
 from domain.changes import NAMED, Change, RunNews, changes_in
 from domain.costs import cost_line
+from domain.passages import readable
 from domain.verdicts import override_note
 from flows.progress import ProgressSnapshot
 from storage.duckdb_store import TerritoryStore
@@ -107,7 +108,7 @@ def publish_results(
             "score": r["score"],
             "confidence": r["confidence"] or "",
             "override": override_note(r),
-            "top signal": r["signals"][0]["excerpt"] if r["signals"] else "",
+            "top signal": readable(r["signals"][0]["excerpt"]) if r["signals"] else "",
             "status": r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error']}",
         }
         for r in rows

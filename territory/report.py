@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from domain.changes import Change, changes_in
 from domain.entities import host_of
 from domain.models import TIERS
+from domain.passages import readable
 from territory.console import EXIT_OK, WRITE_ROWS, CliError
 from territory.files import replacing
 from territory.read_commands import owner_for, reader
@@ -335,7 +336,7 @@ def render_signals(signals: list[dict[str, Any]]) -> str:
     for signal in signals[:MAX_SIGNALS]:
         if not isinstance(signal, dict):
             continue
-        excerpt = esc(clip(" ".join(str(signal.get("excerpt") or "").split()), EXCERPT_CHARS))
+        excerpt = esc(clip(readable(signal.get("excerpt")), EXCERPT_CHARS))
         url = safe_url(signal.get("url"))
         published = str(signal.get("published") or "")
         source = ", ".join(x for x in (host_of(url) if url else "", published) if x)
