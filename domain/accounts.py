@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import os
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from domain.account_metadata import Metadata
 from domain.account_rows import Account, Row, merge
 from domain.columns import header_key
+from domain.export_footer import ReportFooter
 from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
 
 # Header keys (domain.columns.header_key) of the company's name and domain, as people and
@@ -46,6 +48,7 @@ class AccountList:
     blank_rows: int
     name_column: str
     domain_column: str | None
+    footer_lines: int = 0  # a Salesforce report's footer, left out (domain.export_footer)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,10 @@ def parse_accounts(
     # few KB at a time: a StringIO of the text holds 4 bytes a character (87 MiB for a
     # 22 MB export), for a moment but as the run's high-water mark.
     lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    return _accounts(_records(lines, delimiter, source), source, max_name_length)
+    footer = ReportFooter()
+    records = footer.strip(_records(lines, delimiter, source))
+    parsed = _accounts(records, source, max_name_length)
+    return dataclasses.replace(parsed, footer_lines=footer.lines)
 
 
 def parse_rows(

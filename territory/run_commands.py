@@ -50,9 +50,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides = _rubric_overrides(args, settings)
         parsed = read_accounts(args.companies_csv)  # bad input fails here, before any work
         territory = args.territory or os.path.splitext(os.path.basename(args.companies_csv))[0]
+        footer = (
+            f"; the {parsed.footer_lines} lines of a Salesforce report's footer left out"
+            if parsed.footer_lines
+            else ""
+        )
         print(
             f"territory {territory!r}: {len(parsed.accounts)} companies"
-            f" ({parsed.merged} duplicate rows merged)",
+            f" ({parsed.merged} duplicate rows merged{footer})",
             file=sys.stderr,
         )
         # The flow reads the file itself: this copy would stay in memory for the whole run

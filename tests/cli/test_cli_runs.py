@@ -57,9 +57,15 @@ def test_a_second_simulated_run_finds_the_first_ones_searches(territory_env, cap
     """`--simulate` starts its simulators on a new port each time: the runs still share one
     search cache, so the second run, inside every tier's window, does no work."""
     csv = territory_env / "demo.csv"
-    csv.write_text("name\nHelix Robotics\nAshcombe Bakehouse\nNorthwind Vision\n")
+    csv.write_text(
+        "name\nHelix Robotics\nAshcombe Bakehouse\nNorthwind Vision\n\n"  # and a report's footer
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n'
+        '"Confidential Information - Do Not Distribute"\n'
+    )
     assert main(["run", str(csv), "--simulate"]) == 0
-    assert "demo: 3 companies, 3 classified" in capsys.readouterr().out
+    first = capsys.readouterr()
+    assert "demo: 3 companies, 3 classified" in first.out
+    assert "the 2 lines of a Salesforce report's footer left out" in first.err
     assert main(["run", str(csv), "--simulate"]) == 0
     out = capsys.readouterr().out
     assert "0 classified" in out and "3 not due for a refresh" in out
