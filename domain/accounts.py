@@ -61,6 +61,10 @@ class _Layout:
     domain: int | None
     columns: list[tuple[int, str]]
     names: tuple[str, ...]
+    # The other domain-like columns (passed through too): a row whose domain cell is empty
+    # takes its domain from the first of them that holds one (HubSpot's export leaves
+    # "Company Domain Name" empty where only "Website URL" was filled in).
+    fallbacks: tuple[int, ...] = ()
 
 
 def parse_accounts(
@@ -273,9 +277,21 @@ def _columns(header: list[str], source: str) -> _Layout:
         # "Name" next to "Company" is often a contact's name: refuse to guess.
         both = " and ".join(_show(header[i]) for i in names)
         raise _error(source, f"columns {both} both look like the company name; keep only one")
-    domain = next((keys.index(c) for c in DOMAIN_COLUMNS if c in keys), None)
+    domains = [keys.index(c) for c in DOMAIN_COLUMNS if c in keys]
+    domain = domains[0] if domains else None
     columns = [(i, cell) for i, cell in enumerate(header) if cell and i not in (names[0], domain)]
-    return _Layout(header, names[0], domain, columns, tuple(cell for _, cell in columns))
+    passed = tuple(cell for _, cell in columns)
+    return _Layout(header, names[0], domain, columns, passed, tuple(domains[1:]))
+
+
+def _fallback_domain(cells: list[str], columns: tuple[int, ...]) -> str | None:
+    """The first valid domain in the other domain-like columns (passed through as they are:
+    a value there that is no domain is theirs to hold, not an error)."""
+    for index in columns:
+        domain = normalize_domain(cells[index]) if cells[index] else None
+        if domain is not None and is_domain(domain):
+            return domain
+    return None
 
 
 def _row(line: int, cells: list[str], layout: _Layout, max_name_length: int, source: str) -> Row:
@@ -330,5 +346,7 @@ def _row(line: int, cells: list[str], layout: _Layout, max_name_length: int, sou
                 "(leave the cell empty if there is none)",
                 line,
             )
+    elif domain_index is not None:
+        domain = _fallback_domain(cells, layout.fallbacks)
     metadata = Metadata(layout.names, [cells[index] for index, _ in layout.columns])
     return Row(line, name, normalize_name(name), domain, metadata)

@@ -39,7 +39,9 @@ def test_a_hubspot_company_export_is_read_as_it_comes() -> None:
     assert (bluebay.name, bluebay.domain) == ("Bluebay Gaming Ltd", "bluebay.example")
     # The web address passes through, as every other column of the export.
     assert bluebay.metadata["Website URL"] == "https://www.bluebay.example/"
-    assert harbour.domain is None  # no Company Domain Name: none is guessed from elsewhere
+    # No Company Domain Name: the Website URL says it, as HubSpot's own import reads it.
+    assert harbour.domain == "harbour.example"
+    assert harbour.metadata["Website URL"] == "harbour.example"
     assert owner_column(found.accounts[0].metadata) == "Company owner"
     assert record_id(_as_result(bluebay), load_mapping("hubspot")) == "9001"
 
@@ -49,6 +51,15 @@ def test_a_hubspot_export_with_only_the_website_url_takes_its_domain() -> None:
     found = parse(encode(rows))
     assert found.domain_column == "Website URL"
     assert [a.domain for a in found.accounts] == ["bluebay.example", "harbour.example"]
+
+
+def test_a_web_address_that_is_no_domain_is_passed_through_not_refused() -> None:
+    data = b"Company name,Company Domain Name,Website URL\nAcme,,n/a\nGlobex,globex.example,\n"
+    acme, globex = parse(data).accounts
+    assert (acme.domain, acme.metadata["Website URL"]) == (None, "n/a")
+    assert globex.domain == "globex.example"
+    # In the domain column itself a value that is no domain is still refused, as before.
+    fails(b"Company name,Company Domain Name\nAcme,n/a\n", "'n/a' is not a valid domain")
 
 
 def test_a_salesforce_accounts_report_is_read_as_it_comes() -> None:
