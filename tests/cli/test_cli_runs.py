@@ -53,7 +53,7 @@ def test_readme_quickstart_stores_every_sample_company(tmp_path, prefect_server)
     assert all(tier == expected_tier(name) for name, tier, _ in rows)
 
 
-def test_a_second_simulated_run_finds_the_first_ones_searches(territory_env, capsys):
+def test_a_second_simulated_run_finds_the_first_ones_searches(territory_env, capsys, caplog):
     """`--simulate` starts its simulators on a new port each time: the runs still share one
     search cache, so the second run, inside every tier's window, does no work."""
     csv = territory_env / "demo.csv"
@@ -65,7 +65,9 @@ def test_a_second_simulated_run_finds_the_first_ones_searches(territory_env, cap
     assert main(["run", str(csv), "--simulate"]) == 0
     first = capsys.readouterr()
     assert "demo: 3 companies, 3 classified" in first.out
-    assert "the 2 lines of a Salesforce report's footer left out" in first.err
+    footer = "0 duplicate rows merged; the 2 lines of a Salesforce report's footer left out)"
+    assert f"territory 'demo': 3 companies ({footer}" in first.err  # the command's own line
+    assert f"3 companies in territory 'demo' ({footer}" in caplog.text  # the flow run's log
     assert main(["run", str(csv), "--simulate"]) == 0
     out = capsys.readouterr().out
     assert "0 classified" in out and "3 not due for a refresh" in out
