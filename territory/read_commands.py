@@ -107,6 +107,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2, default=text))
     else:
+        for row in rows:  # to the cent, as every cost line says it; JSON keeps it whole
+            row["cost_usd"] = None if row["cost_usd"] is None else round(row["cost_usd"], 2)
         print_table(
             rows,
             [

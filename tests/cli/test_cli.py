@@ -141,6 +141,15 @@ def test_table_output_and_run_history(seeded_db, monkeypatch, capsys):
     assert main(["runs"]) == 0
     head, row = capsys.readouterr().out.splitlines()[:2]
     assert "cpu_ms_per_company" in head and " 30.0 " in row
+    import duckdb
+
+    with duckdb.connect(str(seeded_db)) as conn:  # a run's sum of many small costs
+        conn.execute("UPDATE runs SET cost_usd = 5.3836036")
+    assert main(["runs"]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert " 5.38 " in row and "5.3836" not in row  # to the cent, like every cost line
+    assert main(["runs", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["cost_usd"] == 5.3836036  # data: whole
 
 
 def test_reading_a_missing_database_is_a_clear_error(tmp_path):
