@@ -16,6 +16,7 @@ from domain.account_rows import Account, Row, merge
 from domain.columns import header_key
 from domain.export_footer import ReportFooter
 from domain.names import INVISIBLE, is_domain, normalize_domain, normalize_name
+from domain.workbook import OLE2_MAGIC, ZIP_MAGIC, WorkbookError, is_workbook, workbook_records
 
 # Header keys (domain.columns.header_key) of the company's name and domain, as people and
 # CRM exports spell them: HubSpot's company export has "Company name", "Company Domain Name"
@@ -70,15 +71,22 @@ class _Layout:
 def parse_accounts(
     data: bytes, source: str = "input", max_name_length: int = MAX_NAME_LENGTH
 ) -> AccountList:
-    """Parse CSV bytes into merged accounts; raise InputError with a one-line message."""
+    """Parse CSV (or .xlsx) bytes into merged accounts; raise InputError with a one-line
+    message."""
+    footer = ReportFooter()
+    if is_workbook(data):
+        cells = ((n, [c.strip(_TRIMMED) for c in row]) for n, row in workbook_records(data))
+        try:
+            parsed = _accounts(footer.strip(cells), source, max_name_length)
+        except WorkbookError as exc:
+            raise _error(source, str(exc)) from None
+        return dataclasses.replace(parsed, footer_lines=footer.lines)
     delimiter = _delimiter(_decode(data, source))  # the whole text checked, then let go
     # Read as the csv module needs it (newline="": CRLF and quoted line breaks intact), a
     # few KB at a time: a StringIO of the text holds 4 bytes a character (87 MiB for a
     # 22 MB export), for a moment but as the run's high-water mark.
     lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    footer = ReportFooter()
-    records = footer.strip(_records(lines, delimiter, source))
-    parsed = _accounts(records, source, max_name_length)
+    parsed = _accounts(footer.strip(_records(lines, delimiter, source)), source, max_name_length)
     return dataclasses.replace(parsed, footer_lines=footer.lines)
 
 
@@ -185,9 +193,11 @@ def _decode(data: bytes, source: str) -> str:
     """Decode UTF-8 (optional BOM), rejecting binary and UTF-16 files with a clear hint."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _error(source, "is UTF-16 text; save the file as UTF-8")
+    if data.startswith(OLE2_MAGIC):
+        raise _error(source, "is an old Excel .xls workbook; save it as .xlsx or CSV")
     if b"\x00" in data:
-        if data.startswith(b"PK\x03\x04"):
-            raise _error(source, "looks like an Excel workbook or zip archive; export it as CSV")
+        if data.startswith(ZIP_MAGIC):
+            raise _error(source, "is a zip archive (or a damaged workbook), not CSV text")
         raise _error(source, "is a binary file (it contains NUL bytes), not CSV text")
     bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     try:

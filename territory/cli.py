@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="research every company of a CSV")
+    run = sub.add_parser("run", help="research every company of a CSV (or an .xlsx workbook)")
     run.add_argument("companies_csv", metavar="COMPANIES.csv")
     run.add_argument("--territory", help="territory name (default: the CSV file's name)")
     run.add_argument("--refresh", action="store_true", help="ignore cached searches")

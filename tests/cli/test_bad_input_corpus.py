@@ -32,7 +32,7 @@ MANIFEST: dict[str, tuple[str, str] | tuple[str, list[str]]] = {
     ),
     "binary_png.csv": ("reject", "is a binary file (it contains NUL bytes)"),
     "nul_byte_in_middle.csv": ("reject", "is a binary file (it contains NUL bytes)"),
-    "workbook.xlsx": ("reject", "looks like an Excel workbook or zip archive; export it as CSV"),
+    "workbook.xlsx": ("reject", "looks like an Excel workbook but cannot be read"),
     "utf16_bom.csv": ("reject", "is UTF-16 text; save the file as UTF-8"),
     "utf16_no_bom.csv": ("reject", "is a binary file (it contains NUL bytes)"),
     "invalid_utf8.csv": ("reject", "not valid UTF-8 text (byte 0xe9 at offset 8)"),

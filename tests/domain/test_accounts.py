@@ -88,8 +88,8 @@ def test_png_is_binary() -> None:
     fails(png, "binary")
 
 
-def test_xlsx_is_reported_as_workbook() -> None:
-    fails(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "export it as CSV")
+def test_a_cut_short_xlsx_is_reported_as_a_damaged_workbook() -> None:
+    fails(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "a damaged workbook")
 
 
 def test_utf16_is_reported_as_utf16() -> None:
