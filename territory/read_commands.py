@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.columns import OWNER_COLUMNS
 from domain.costs import per_thousand
+from domain.passages import readable
 from domain.verdicts import override_note
 from flows.settings import load_settings
 from storage.duckdb_store import TerritoryStore
@@ -56,6 +57,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def _table_row(result: dict[str, Any], by_owner: bool) -> dict[str, Any]:
     row = public_result(result)
+    row["top_signal"] = readable(row["top_signal"]) or None  # for people; JSON keeps it verbatim
     row["override"] = override_note(result, reason=False)
     if by_owner:
         row["owner"] = result.get("owner")

@@ -152,6 +152,27 @@ def test_table_output_and_run_history(seeded_db, monkeypatch, capsys):
     assert json.loads(capsys.readouterr().out)[0]["cost_usd"] == 5.3836036  # data: whole
 
 
+def test_the_results_table_shows_a_quote_as_read_and_json_keeps_it_verbatim(
+    seeded_db, monkeypatch, capsys
+):
+    import duckdb
+
+    quote = "interfacing with the [Cohere API](https://docs.cohere.ai/) in Python 3."
+    signal = {"kind": "inference", "url": "https://pypi.org/project/cohere/", "excerpt": quote}
+    with duckdb.connect(str(seeded_db)) as conn:
+        conn.execute(
+            "UPDATE company_results SET signals = ? WHERE company = 'Helix AI'",
+            [json.dumps([signal])],
+        )
+    monkeypatch.setenv("TERRITORY_DB", str(seeded_db))
+    assert main(["results"]) == 0
+    out = capsys.readouterr().out
+    assert "interfacing with the Cohere API in" in out and "](" not in out
+    assert main(["results", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["top_signal"] for r in rows if r["company"] == "Helix AI"] == [quote]
+
+
 def test_reading_a_missing_database_is_a_clear_error(tmp_path):
     proc = territory("results", env={"TERRITORY_DB": str(tmp_path / "none.duckdb")})
     assert proc.returncode == 2 and "no database at" in proc.stderr
