@@ -171,7 +171,10 @@ def territory_env(monkeypatch, tmp_path, sims, prefect_server):
     from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 
     for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
+        # Set, then unset: monkeypatch then puts back what was there before (nothing, mostly)
+        # even when the code under test writes os.environ itself (`--simulate` does).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     env = simulator_env(sims, tmp_path / "territory.duckdb") | {
         "TAVILY_TIMEOUT": "5",
