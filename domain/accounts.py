@@ -74,20 +74,23 @@ def parse_accounts(
     """Parse CSV (or .xlsx) bytes into merged accounts; raise InputError with a one-line
     message."""
     footer = ReportFooter()
+    try:
+        parsed = _accounts(footer.strip(_file_records(data, source)), source, max_name_length)
+    except WorkbookError as exc:
+        raise _error(source, str(exc)) from None
+    return dataclasses.replace(parsed, footer_lines=footer.lines)
+
+
+def _file_records(data: bytes, source: str) -> Iterator[tuple[int, list[str]]]:
+    """A workbook's rows or a CSV's records, each trimmed, with the line (row) it starts on."""
     if is_workbook(data):
-        cells = ((n, [c.strip(_TRIMMED) for c in row]) for n, row in workbook_records(data))
-        try:
-            parsed = _accounts(footer.strip(cells), source, max_name_length)
-        except WorkbookError as exc:
-            raise _error(source, str(exc)) from None
-        return dataclasses.replace(parsed, footer_lines=footer.lines)
+        return ((n, [c.strip(_TRIMMED) for c in row]) for n, row in workbook_records(data))
     delimiter = _delimiter(_decode(data, source))  # the whole text checked, then let go
     # Read as the csv module needs it (newline="": CRLF and quoted line breaks intact), a
     # few KB at a time: a StringIO of the text holds 4 bytes a character (87 MiB for a
     # 22 MB export), for a moment but as the run's high-water mark.
     lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    parsed = _accounts(footer.strip(_records(lines, delimiter, source)), source, max_name_length)
-    return dataclasses.replace(parsed, footer_lines=footer.lines)
+    return _records(lines, delimiter, source)
 
 
 def parse_rows(

@@ -28,6 +28,11 @@ FOOTER_LINES = 8
 HELD = 16
 
 
+def left_out(lines: int) -> str:
+    """What a run says of a footer it left out ("" when there was none)."""
+    return f"; the {lines} lines of a Salesforce report's footer left out" if lines else ""
+
+
 def _one_cell(cells: list[str]) -> bool:
     return not any(cells[1:])
 

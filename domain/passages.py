@@ -170,14 +170,17 @@ _MD_LINK = re.compile(r"\[([^\]]*)\]" + _MD_TARGET)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 
 
+def _link_text(text: str) -> str:
+    """A markdown link or image as its text: "[Acme](https://acme.example)" is "Acme"."""
+    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text))
+
+
 def readable(text: object) -> str:
     """A quote as a reader sees it on the page, on one line: a markdown link or image as its
     text ("[Acme](https://acme.example) raised $40M" is "Acme raised $40M"). Pages reach us as
     markdown and models quote them so; the stored quote stays verbatim, this is for people."""
     flat = " ".join(str(text or "").split())
-    if "](" not in flat:
-        return flat
-    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", flat))
+    return _link_text(flat) if "](" in flat else flat
 
 
 @lru_cache(maxsize=4096)  # asked of each paragraph twice: for the name and for the keywords
@@ -186,4 +189,4 @@ def visible(text: str) -> str:
     ("github.com/nebius/..." on a badge names no one)."""
     if "](" not in text and "http" not in text and "www." not in text:
         return text  # nothing to take out (most passages): no rewrite
-    return _URL.sub(" ", _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text)))
+    return _URL.sub(" ", _link_text(text))

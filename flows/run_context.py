@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_run_logger, runtime
 
 from domain.accounts import Account
+from domain.export_footer import left_out
 from domain.refresh import RefreshPolicy
 from domain.rubric import Rubric, load_rubric
 from flows.parameters import ResearchRequest
@@ -71,14 +72,13 @@ def start_run(request: ResearchRequest) -> RunContext:
         except BaseException as exc:
             store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}"[:500])
             raise
-    footer = given.footer_lines if given else 0
     get_run_logger().info(
         "run %s: %d companies in territory %r (%d duplicate rows merged%s%s)",
         run_id,
         len(accounts),
         territory,
         n_merged,
-        f"; the {footer} lines of a Salesforce report's footer left out" if footer else "",
+        left_out(given.footer_lines if given else 0),
         f"; {len(accounts) - len(todo)} already classified by an unfinished run, not redone"
         if len(todo) < len(accounts)
         else "",

@@ -11,6 +11,7 @@ from typing import Any, cast
 from domain.accounts import InputError, read_accounts
 from domain.costs import cost_line
 from domain.errors import ConfigError, first_problem
+from domain.export_footer import left_out
 from flows.settings import load_settings
 from storage.duckdb_store import RunConflictError, StoreError, TerritoryStore
 from territory.console import (
@@ -50,14 +51,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides = _rubric_overrides(args, settings)
         parsed = read_accounts(args.companies_csv)  # bad input fails here, before any work
         territory = args.territory or os.path.splitext(os.path.basename(args.companies_csv))[0]
-        footer = (
-            f"; the {parsed.footer_lines} lines of a Salesforce report's footer left out"
-            if parsed.footer_lines
-            else ""
-        )
         print(
             f"territory {territory!r}: {len(parsed.accounts)} companies"
-            f" ({parsed.merged} duplicate rows merged{footer})",
+            f" ({parsed.merged} duplicate rows merged{left_out(parsed.footer_lines)})",
             file=sys.stderr,
         )
         # The flow reads the file itself: this copy would stay in memory for the whole run

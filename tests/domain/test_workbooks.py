@@ -5,6 +5,7 @@ numbers, dates as dates); the headers are HubSpot's company export's."""
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -75,8 +76,6 @@ def test_what_is_no_workbook_is_refused_in_one_line() -> None:
     with pytest.raises(InputError, match=r"old Excel \.xls workbook; save it as \.xlsx or CSV"):
         parse_accounts(old_excel, "x.xls")
     zipped = io.BytesIO()
-    import zipfile
-
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("companies.csv", "name\nAcme\n\x00")
     with pytest.raises(InputError, match=r"is a zip archive \(or a damaged workbook\)"):
